@@ -1,0 +1,39 @@
+//! Contact (customer) events. A contact is reached by mobile number, contact code, e-mail or external id; all are
+//! one customer in the ledger.
+
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A contact's personal data. Every field is optional; a merchant decides which ones are "sufficient" to activate
+/// a card.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ContactDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Normalized E.164 form: `+` and 10..=15 digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+}
+
+/// A contact was registered with a unique contact code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContactRegistered {
+    pub contact_id: Uuid,
+    pub code: String,
+    pub details: ContactDetails,
+}
+
+/// Some of a contact's details changed; fields absent here are unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContactUpdated {
+    pub contact_id: Uuid,
+    pub changes: ContactDetails,
+}

@@ -1,0 +1,125 @@
+//! The published event contract of Tally: the envelope every ledger row carries and every event type, with their
+//! JSON Schemas (generated into `events/schema/`) and golden fixtures (`events/fixtures/`).
+//!
+//! An event type, once shipped, never changes shape. A new shape is a new `schema_version` of the same `event_type`
+//! with an upcaster in [`upcast`] that turns stored older payloads into the current one.
+
+mod account;
+mod card;
+mod contact;
+mod envelope;
+pub mod schema;
+
+pub use account::*;
+pub use card::*;
+pub use contact::*;
+pub use envelope::{Actor, Envelope, NewEvent, Role};
+
+use serde::{Deserialize, Serialize};
+
+/// Declares the closed set of event types: the enum, its names, versions, families and the payload decoder.
+macro_rules! event_catalogue {
+    ($( $variant:ident ( $payload:ty ) = $version:literal, $family:literal ;)*) => {
+        /// Every event Tally records. Serialized adjacently tagged as `{"event_type": .., "payload": ..}`.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "event_type", content = "payload")]
+        pub enum Event {
+            $( $variant($payload), )*
+        }
+
+        impl Event {
+            /// Every event type name with its current schema version and family (the Kafka topic family).
+            pub const CATALOGUE: &'static [(&'static str, u32, &'static str)] = &[
+                $( (stringify!($variant), $version, $family), )*
+            ];
+
+            /// The stable type name, as stored in the ledger's `event_type` column.
+            pub fn event_type(&self) -> &'static str {
+                match self { $( Event::$variant(_) => stringify!($variant), )* }
+            }
+
+            /// The current schema version of this event's type.
+            pub fn schema_version(&self) -> u32 {
+                match self { $( Event::$variant(_) => $version, )* }
+            }
+
+            /// The payload alone, as stored in the ledger's `payload` column.
+            pub fn payload_json(&self) -> serde_json::Value {
+                match self { $( Event::$variant(p) => serde_json::to_value(p).expect("event payloads serialize"), )* }
+            }
+
+            /// Decodes a stored payload of the current schema version (after [`upcast`]).
+            fn decode_current(event_type: &str, payload: serde_json::Value) -> Result<Event, DecodeError> {
+                match event_type {
+                    $( stringify!($variant) => serde_json::from_value(payload)
+                        .map(Event::$variant)
+                        .map_err(|e| DecodeError::Payload(event_type.to_owned(), e.to_string())), )*
+                    other => Err(DecodeError::UnknownType(other.to_owned())),
+                }
+            }
+
+            /// The JSON Schema of every event type's payload, keyed `Type.vN`.
+            pub fn payload_schemas() -> Vec<(String, schemars::schema::RootSchema)> {
+                vec![ $( (format!("{}.v{}", stringify!($variant), $version), schemars::schema_for!($payload)), )* ]
+            }
+        }
+    };
+}
+
+event_catalogue! {
+    ContactRegistered(ContactRegistered) = 1, "contacts";
+    ContactUpdated(ContactUpdated) = 1, "contacts";
+    CardRegistered(CardRegistered) = 1, "cards";
+    CardIssued(CardIssued) = 1, "cards";
+    CardBoundToContact(CardBoundToContact) = 1, "cards";
+    CardActivated(CardActivated) = 1, "cards";
+    CardBlocked(CardBlocked) = 1, "cards";
+    CardUnblocked(CardUnblocked) = 1, "cards";
+    BonusAccrued(BonusAccrued) = 1, "bonuses";
+    BonusRedeemed(BonusRedeemed) = 1, "bonuses";
+    BonusesFrozen(BonusesFrozen) = 1, "bonuses";
+    BonusesUnfrozen(BonusesUnfrozen) = 1, "bonuses";
+    BonusExpired(BonusExpired) = 1, "bonuses";
+    AccrualReversed(AccrualReversed) = 1, "bonuses";
+    RedemptionReversed(RedemptionReversed) = 1, "bonuses";
+}
+
+/// Why a stored event could not be decoded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DecodeError {
+    /// The ledger holds a type this build does not know (written by a newer Tally).
+    #[error("unknown event type {0}")]
+    UnknownType(String),
+    /// A version newer than this build's, or one with no upcaster.
+    #[error("event type {0} has schema version {1}, which this build cannot read")]
+    UnknownVersion(String, u32),
+    /// The payload does not match its type's schema.
+    #[error("payload of {0} does not match its schema: {1}")]
+    Payload(String, String),
+}
+
+/// Decodes a stored event, upcasting older schema versions to the current one first.
+pub fn decode(event_type: &str, schema_version: u32, payload: serde_json::Value) -> Result<Event, DecodeError> {
+    let payload = upcast(event_type, schema_version, payload)?;
+    Event::decode_current(event_type, payload)
+}
+
+/// Turns a payload of an older schema version into the current version's shape. Every type is at version 1 today,
+/// so the only accepted input is the current version; the match is where the first upcaster will go.
+pub fn upcast(event_type: &str, schema_version: u32, payload: serde_json::Value) -> Result<serde_json::Value, DecodeError> {
+    let current = Event::CATALOGUE
+        .iter()
+        .find(|(name, _, _)| *name == event_type)
+        .map(|(_, version, _)| *version)
+        .ok_or_else(|| DecodeError::UnknownType(event_type.to_owned()))?;
+    if schema_version == current {
+        Ok(payload)
+    } else {
+        Err(DecodeError::UnknownVersion(event_type.to_owned(), schema_version))
+    }
+}
+
+/// The family (Kafka topic family) of an event type, e.g. `cards`.
+pub fn family_of(event_type: &str) -> Option<&'static str> {
+    Event::CATALOGUE.iter().find(|(name, _, _)| *name == event_type).map(|(_, _, family)| *family)
+}
