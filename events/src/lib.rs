@@ -99,14 +99,22 @@ pub enum DecodeError {
 }
 
 /// Decodes a stored event, upcasting older schema versions to the current one first.
-pub fn decode(event_type: &str, schema_version: u32, payload: serde_json::Value) -> Result<Event, DecodeError> {
+pub fn decode(
+    event_type: &str,
+    schema_version: u32,
+    payload: serde_json::Value,
+) -> Result<Event, DecodeError> {
     let payload = upcast(event_type, schema_version, payload)?;
     Event::decode_current(event_type, payload)
 }
 
 /// Turns a payload of an older schema version into the current version's shape. Every type is at version 1 today,
 /// so the only accepted input is the current version; the match is where the first upcaster will go.
-pub fn upcast(event_type: &str, schema_version: u32, payload: serde_json::Value) -> Result<serde_json::Value, DecodeError> {
+pub fn upcast(
+    event_type: &str,
+    schema_version: u32,
+    payload: serde_json::Value,
+) -> Result<serde_json::Value, DecodeError> {
     let current = Event::CATALOGUE
         .iter()
         .find(|(name, _, _)| *name == event_type)
@@ -115,11 +123,17 @@ pub fn upcast(event_type: &str, schema_version: u32, payload: serde_json::Value)
     if schema_version == current {
         Ok(payload)
     } else {
-        Err(DecodeError::UnknownVersion(event_type.to_owned(), schema_version))
+        Err(DecodeError::UnknownVersion(
+            event_type.to_owned(),
+            schema_version,
+        ))
     }
 }
 
 /// The family (Kafka topic family) of an event type, e.g. `cards`.
 pub fn family_of(event_type: &str) -> Option<&'static str> {
-    Event::CATALOGUE.iter().find(|(name, _, _)| *name == event_type).map(|(_, _, family)| *family)
+    Event::CATALOGUE
+        .iter()
+        .find(|(name, _, _)| *name == event_type)
+        .map(|(_, _, family)| *family)
 }

@@ -1,0 +1,3 @@
+//! Tally: an event-sourced ledger for loyalty cards, bonuses and the vendor dialects that speak to them.
+
+pub mod domain;
