@@ -1,3 +1,5 @@
 //! Tally: an event-sourced ledger for loyalty cards, bonuses and the vendor dialects that speak to them.
 
+pub mod commands;
 pub mod domain;
+pub mod store;

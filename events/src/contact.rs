@@ -23,6 +23,25 @@ pub struct ContactDetails {
     pub external_id: Option<String>,
 }
 
+impl ContactDetails {
+    /// These details with every field present in `changes` overlaid: how a `ContactUpdated` applies.
+    pub fn overlay(&self, changes: &ContactDetails) -> ContactDetails {
+        ContactDetails {
+            name: changes.name.clone().or_else(|| self.name.clone()),
+            mobile_number: changes
+                .mobile_number
+                .clone()
+                .or_else(|| self.mobile_number.clone()),
+            email: changes.email.clone().or_else(|| self.email.clone()),
+            birth_date: changes.birth_date.or(self.birth_date),
+            external_id: changes
+                .external_id
+                .clone()
+                .or_else(|| self.external_id.clone()),
+        }
+    }
+}
+
 /// A contact was registered with a unique contact code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ContactRegistered {

@@ -58,6 +58,16 @@ macro_rules! event_catalogue {
                 }
             }
 
+            /// Decodes a stored payload text of the current schema version without an intermediate `Value`.
+            fn decode_current_str(event_type: &str, payload: &str) -> Result<Event, DecodeError> {
+                match event_type {
+                    $( stringify!($variant) => serde_json::from_str(payload)
+                        .map(Event::$variant)
+                        .map_err(|e| DecodeError::Payload(event_type.to_owned(), e.to_string())), )*
+                    other => Err(DecodeError::UnknownType(other.to_owned())),
+                }
+            }
+
             /// The JSON Schema of every event type's payload, keyed `Type.vN`.
             pub fn payload_schemas() -> Vec<(String, schemars::schema::RootSchema)> {
                 vec![ $( (format!("{}.v{}", stringify!($variant), $version), schemars::schema_for!($payload)), )* ]
@@ -108,6 +118,27 @@ pub fn decode(
     Event::decode_current(event_type, payload)
 }
 
+/// Decodes a stored payload text; the fast path for the current version, [`decode`] for older ones.
+pub fn decode_str(
+    event_type: &str,
+    schema_version: u32,
+    payload: &str,
+) -> Result<Event, DecodeError> {
+    if current_version(event_type) == Some(schema_version) {
+        return Event::decode_current_str(event_type, payload);
+    }
+    let value = serde_json::from_str(payload)
+        .map_err(|e| DecodeError::Payload(event_type.to_owned(), e.to_string()))?;
+    decode(event_type, schema_version, value)
+}
+
+fn current_version(event_type: &str) -> Option<u32> {
+    Event::CATALOGUE
+        .iter()
+        .find(|(name, _, _)| *name == event_type)
+        .map(|(_, version, _)| *version)
+}
+
 /// Turns a payload of an older schema version into the current version's shape. Every type is at version 1 today,
 /// so the only accepted input is the current version; the match is where the first upcaster will go.
 pub fn upcast(
@@ -115,10 +146,7 @@ pub fn upcast(
     schema_version: u32,
     payload: serde_json::Value,
 ) -> Result<serde_json::Value, DecodeError> {
-    let current = Event::CATALOGUE
-        .iter()
-        .find(|(name, _, _)| *name == event_type)
-        .map(|(_, version, _)| *version)
+    let current = current_version(event_type)
         .ok_or_else(|| DecodeError::UnknownType(event_type.to_owned()))?;
     if schema_version == current {
         Ok(payload)

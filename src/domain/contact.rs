@@ -27,23 +27,6 @@ pub enum ContactCommand {
 
 pub struct ContactAggregate;
 
-/// Overlays the fields present in `changes` on `details`.
-pub fn merge_details(details: &ContactDetails, changes: &ContactDetails) -> ContactDetails {
-    ContactDetails {
-        name: changes.name.clone().or_else(|| details.name.clone()),
-        mobile_number: changes
-            .mobile_number
-            .clone()
-            .or_else(|| details.mobile_number.clone()),
-        email: changes.email.clone().or_else(|| details.email.clone()),
-        birth_date: changes.birth_date.or(details.birth_date),
-        external_id: changes
-            .external_id
-            .clone()
-            .or_else(|| details.external_id.clone()),
-    }
-}
-
 impl Aggregate for ContactAggregate {
     type State = Option<Contact>;
     type Command = ContactCommand;
@@ -72,7 +55,7 @@ impl Aggregate for ContactAggregate {
             (None, ContactCommand::Update { .. }) => Err(DomainError::ContactNotFound),
             (Some(contact), ContactCommand::Update { changes }) => {
                 // Only what really changes is recorded; an update that changes nothing records nothing.
-                let merged = merge_details(&contact.details, &changes);
+                let merged = contact.details.overlay(&changes);
                 if merged == contact.details {
                     return Ok(vec![]);
                 }
@@ -92,7 +75,7 @@ impl Aggregate for ContactAggregate {
                 details: e.details.clone(),
             }),
             (Some(contact), Event::ContactUpdated(e)) => Some(Contact {
-                details: merge_details(&contact.details, &e.changes),
+                details: contact.details.overlay(&e.changes),
                 ..contact
             }),
             (state, _) => state,

@@ -7,6 +7,7 @@ pub mod card;
 pub mod contact;
 #[cfg(test)]
 mod given;
+pub mod ids;
 pub mod roles;
 
 use chrono::{DateTime, Utc};
@@ -90,6 +91,33 @@ pub enum DomainError {
         original: Decimal,
         remaining: Decimal,
     },
+}
+
+impl DomainError {
+    /// The stable name of the refusal, as the native API reports it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DomainError::CardAlreadyRegistered(_) => "CardAlreadyRegistered",
+            DomainError::CardNotFound => "CardNotFound",
+            DomainError::ContactAlreadyRegistered => "ContactAlreadyRegistered",
+            DomainError::ContactNotFound => "ContactNotFound",
+            DomainError::MobileNumberTaken => "MobileNumberTaken",
+            DomainError::ContactCodeTaken => "ContactCodeTaken",
+            DomainError::BlockReasonNotAllowed { .. } => "BlockReasonNotAllowed",
+            DomainError::UnblockReasonNotAllowed(_) => "UnblockReasonNotAllowed",
+            DomainError::CardStatusMismatch { .. } => "CardStatusMismatch",
+            DomainError::CardBoundToAnotherContact => "CardBoundToAnotherContact",
+            DomainError::ContactHasAnotherCard(_) => "ContactHasAnotherCard",
+            DomainError::InvalidAmount(_) => "InvalidAmount",
+            DomainError::InvalidDates(_) => "InvalidDates",
+            DomainError::AccountFrozen => "AccountFrozen",
+            DomainError::AccountNotFrozen => "AccountNotFrozen",
+            DomainError::InsufficientBonuses { .. } => "InsufficientBonuses",
+            DomainError::NothingToReverse(_) => "NothingToReverse",
+            DomainError::AlreadyReversed => "AlreadyReversed",
+            DomainError::AccrualPartlySpent { .. } => "AccrualPartlySpent",
+        }
+    }
 }
 
 /// An aggregate: its state is a fold of its stream's events; commands are decided against that state.

@@ -1,0 +1,198 @@
+//! The bonus account view: what is left of every lot, whether the account is frozen, and what was burnt. Balances by
+//! bucket (active, inactive, burnt, frozen, nearest expiry) are computed from it for a given moment.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use tally_events::{BonusType, Event, LotAllocation};
+use uuid::Uuid;
+
+use crate::{stream, Source, View};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LotView {
+    pub bonus_type: BonusType,
+    pub remaining: Decimal,
+    pub active_from: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub tenant: String,
+    pub contact_id: Uuid,
+    pub frozen: bool,
+    /// Every lot with what is left of it (a reversed redemption may refill an emptied lot).
+    pub lots: BTreeMap<Uuid, LotView>,
+    /// Burnt by expiry, per bonus type.
+    pub burnt: BTreeMap<BonusType, Decimal>,
+}
+
+/// The CashDesk bonus statuses: active 0, inactive 1, burnt 2, frozen 3, with the nearest expiry 4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BucketStatus {
+    Active,
+    Inactive,
+    Burnt,
+    Frozen,
+    NearestExpiry,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BonusBucket {
+    pub bonus_type: BonusType,
+    pub status: BucketStatus,
+    pub amount: Decimal,
+    /// Only for [`BucketStatus::NearestExpiry`].
+    pub expire_date: Option<DateTime<Utc>>,
+}
+
+impl AccountView {
+    /// The balance buckets at `now`. Cash buckets are always listed; status buckets when the account has any.
+    /// A lot past its expiry but not yet burnt by the expiry job counts as burnt already, so the figures do not
+    /// depend on when the job last ran.
+    pub fn buckets(&self, now: DateTime<Utc>) -> Vec<BonusBucket> {
+        let mut types = vec![BonusType::Cash];
+        if self
+            .lots
+            .values()
+            .any(|lot| lot.bonus_type == BonusType::Status)
+            || self.burnt.contains_key(&BonusType::Status)
+        {
+            types.push(BonusType::Status);
+        }
+        types
+            .into_iter()
+            .flat_map(|bonus_type| self.buckets_of(bonus_type, now))
+            .collect()
+    }
+
+    fn buckets_of(&self, bonus_type: BonusType, now: DateTime<Utc>) -> Vec<BonusBucket> {
+        let (mut live, mut inactive) = (Decimal::ZERO, Decimal::ZERO);
+        let mut burnt = self.burnt.get(&bonus_type).copied().unwrap_or_default();
+        let mut nearest: Option<(DateTime<Utc>, Decimal)> = None;
+        for lot in self
+            .lots
+            .values()
+            .filter(|lot| lot.bonus_type == bonus_type)
+        {
+            if lot.expires_at.is_some_and(|until| until <= now) {
+                burnt += lot.remaining;
+            } else if lot.active_from.is_some_and(|from| from > now) {
+                inactive += lot.remaining;
+            } else {
+                live += lot.remaining;
+                if let Some(until) = lot.expires_at {
+                    nearest = match nearest {
+                        Some((date, amount)) if date == until => {
+                            Some((date, amount + lot.remaining))
+                        }
+                        Some((date, amount)) if date < until => Some((date, amount)),
+                        _ => Some((until, lot.remaining)),
+                    };
+                }
+            }
+        }
+        let (active, frozen) = if self.frozen {
+            (Decimal::ZERO, live)
+        } else {
+            (live, Decimal::ZERO)
+        };
+        let bucket = |status, amount, expire_date| BonusBucket {
+            bonus_type,
+            status,
+            amount,
+            expire_date,
+        };
+        let mut buckets = vec![
+            bucket(BucketStatus::Active, active, None),
+            bucket(BucketStatus::Inactive, inactive, None),
+            bucket(BucketStatus::Burnt, burnt, None),
+            bucket(BucketStatus::Frozen, frozen, None),
+        ];
+        if let Some((date, amount)) = nearest {
+            buckets.push(bucket(BucketStatus::NearestExpiry, amount, Some(date)));
+        }
+        buckets
+    }
+
+    /// The earliest expiry among lots with something left: when the expiry job has work on this account.
+    pub fn next_expiry(&self) -> Option<DateTime<Utc>> {
+        self.lots
+            .values()
+            .filter(|lot| lot.remaining > Decimal::ZERO)
+            .filter_map(|lot| lot.expires_at)
+            .min()
+    }
+
+    fn move_allocations(&mut self, allocations: &[LotAllocation], sign: Decimal) {
+        for allocation in allocations {
+            if let Some(lot) = self.lots.get_mut(&allocation.lot_id) {
+                lot.remaining += sign * allocation.amount;
+            }
+        }
+    }
+
+    fn burn(&mut self, lot_id: Uuid, amount: Decimal, counts_as_burnt: bool) {
+        if let Some(lot) = self.lots.get_mut(&lot_id) {
+            lot.remaining -= amount;
+            if counts_as_burnt {
+                *self.burnt.entry(lot.bonus_type).or_default() += amount;
+            }
+        }
+    }
+}
+
+impl View for AccountView {
+    fn key(source: &Source<'_>, event: &Event) -> Option<Vec<String>> {
+        match event {
+            Event::BonusAccrued(_)
+            | Event::BonusRedeemed(_)
+            | Event::BonusesFrozen(_)
+            | Event::BonusesUnfrozen(_)
+            | Event::BonusExpired(_)
+            | Event::AccrualReversed(_)
+            | Event::RedemptionReversed(_) => {
+                let contact_id = stream::entity_id(source.stream_id, "account")?;
+                Some(vec![source.tenant.to_owned(), contact_id.to_owned()])
+            }
+            _ => None,
+        }
+    }
+
+    fn apply(row: Option<Self>, source: &Source<'_>, event: &Event) -> Option<Self> {
+        let mut account = row.or_else(|| {
+            let contact_id = stream::entity_id(source.stream_id, "account")?
+                .parse()
+                .ok()?;
+            Some(AccountView {
+                tenant: source.tenant.to_owned(),
+                contact_id,
+                frozen: false,
+                lots: BTreeMap::new(),
+                burnt: BTreeMap::new(),
+            })
+        })?;
+        match event {
+            Event::BonusAccrued(e) => {
+                let lot = LotView {
+                    bonus_type: e.bonus_type,
+                    remaining: e.amount,
+                    active_from: e.active_from,
+                    expires_at: e.expires_at,
+                };
+                account.lots.insert(e.lot_id, lot);
+            }
+            Event::BonusRedeemed(e) => account.move_allocations(&e.allocations, -Decimal::ONE),
+            Event::RedemptionReversed(e) => account.move_allocations(&e.allocations, Decimal::ONE),
+            Event::BonusesFrozen(_) => account.frozen = true,
+            Event::BonusesUnfrozen(_) => account.frozen = false,
+            Event::BonusExpired(e) => account.burn(e.lot_id, e.amount, true),
+            Event::AccrualReversed(e) => account.burn(e.lot_id, e.amount, false),
+            _ => {}
+        }
+        Some(account)
+    }
+}

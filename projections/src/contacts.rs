@@ -1,0 +1,59 @@
+//! The contact view: personal data and the identifiers a customer is found by (code, mobile number).
+
+use serde::{Deserialize, Serialize};
+use tally_events::{ContactDetails, Event};
+use uuid::Uuid;
+
+use crate::{Source, View};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactView {
+    pub tenant: String,
+    pub contact_id: Uuid,
+    pub code: String,
+    pub details: ContactDetails,
+}
+
+impl ContactView {
+    /// The names of the fields this contact has filled in.
+    pub fn filled_fields(&self) -> Vec<&'static str> {
+        let d = &self.details;
+        [
+            ("name", d.name.is_some()),
+            ("mobile_number", d.mobile_number.is_some()),
+            ("email", d.email.is_some()),
+            ("birth_date", d.birth_date.is_some()),
+            ("external_id", d.external_id.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, filled)| filled.then_some(name))
+        .collect()
+    }
+}
+
+impl View for ContactView {
+    fn key(source: &Source<'_>, event: &Event) -> Option<Vec<String>> {
+        let contact_id = match event {
+            Event::ContactRegistered(e) => e.contact_id,
+            Event::ContactUpdated(e) => e.contact_id,
+            _ => return None,
+        };
+        Some(vec![source.tenant.to_owned(), contact_id.to_string()])
+    }
+
+    fn apply(row: Option<Self>, source: &Source<'_>, event: &Event) -> Option<Self> {
+        match (row, event) {
+            (None, Event::ContactRegistered(e)) => Some(ContactView {
+                tenant: source.tenant.to_owned(),
+                contact_id: e.contact_id,
+                code: e.code.clone(),
+                details: e.details.clone(),
+            }),
+            (Some(contact), Event::ContactUpdated(e)) => Some(ContactView {
+                details: contact.details.overlay(&e.changes),
+                ..contact
+            }),
+            (row, _) => row,
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! Stream ids: `card/{tenant}/{number}`, `contact/{tenant}/{contact_id}`, `account/{tenant}/{contact_id}`. Tenant
+//! ids never contain `/` (they are validated as `[a-z0-9_-]`), so the parts split unambiguously.
+
+use uuid::Uuid;
+
+pub fn card(tenant: &str, number: &str) -> String {
+    format!("card/{tenant}/{number}")
+}
+
+pub fn contact(tenant: &str, contact_id: Uuid) -> String {
+    format!("contact/{tenant}/{contact_id}")
+}
+
+pub fn account(tenant: &str, contact_id: Uuid) -> String {
+    format!("account/{tenant}/{contact_id}")
+}
+
+/// The id after `kind/tenant/` in a stream id.
+pub fn entity_id<'a>(stream_id: &'a str, kind: &str) -> Option<&'a str> {
+    let rest = stream_id.strip_prefix(kind)?.strip_prefix('/')?;
+    rest.split_once('/').map(|(_, id)| id)
+}

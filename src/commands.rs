@@ -1,0 +1,514 @@
+//! Command handling: every command is decided against the current state of its stream and appended with an
+//! expected version, together with its inline projection updates and its idempotency record, in one transaction.
+//!
+//! One writer task owns the write connection and commits commands in groups (group commit): it takes every command
+//! waiting when it becomes free, runs each inside a savepoint, and commits them with one durable commit. A command
+//! that fails rolls back only its savepoint. Stream states are cached in memory; on a shared PostgreSQL the cache is
+//! caught up from the ledger before every decision, and the `events_stream_version` constraint arbitrates races
+//! between instances (the loser re-reads and decides again).
+
+use std::{collections::HashMap, time::Instant};
+
+use chrono::{DateTime, Utc};
+use sqlx::{Acquire, Any, AnyConnection, Transaction};
+use tally_events::{Actor, Envelope};
+use tally_projections::{apply_inline, stream, Source};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        account::{Account, AccountAggregate, AccountCommand},
+        card::{Card, CardAggregate, CardCommand},
+        contact::{Contact, ContactAggregate, ContactCommand},
+        Aggregate, Context, DomainError,
+    },
+    store::{
+        idempotency::{self, IdempotencyKey, Prior, StoredResponse},
+        ledger::{self, CommandMeta},
+        violated_constraint, Db, Dialect, StoreError,
+    },
+};
+
+/// Commands committed together at most.
+const MAX_BATCH: usize = 256;
+/// Attempts at a command whose stream another instance changed meanwhile.
+const MAX_ATTEMPTS: usize = 5;
+/// Cached stream states at most; the cache is emptied when it grows past this.
+const MAX_CACHED_STREAMS: usize = 500_000;
+/// Key of the PostgreSQL advisory lock that orders appends, so global positions follow commit order.
+const APPEND_LOCK: i64 = 0x7a11_1ed9;
+
+/// A command for one stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Card {
+        number: String,
+        command: CardCommand,
+    },
+    Contact {
+        contact_id: Uuid,
+        command: ContactCommand,
+    },
+    Account {
+        contact_id: Uuid,
+        command: AccountCommand,
+    },
+    /// Registers many cards at once, all or none.
+    RegisterCards(Vec<CardCommand>),
+}
+
+impl Target {
+    fn stream_id(&self, tenant: &str) -> String {
+        match self {
+            Target::Card { number, .. } => stream::card(tenant, number),
+            Target::Contact { contact_id, .. } => stream::contact(tenant, *contact_id),
+            Target::Account { contact_id, .. } => stream::account(tenant, *contact_id),
+            Target::RegisterCards(_) => format!("card-batch/{tenant}"),
+        }
+    }
+}
+
+/// Renders the outcome as the response the caller will get (and a retry will get again).
+pub type Render =
+    Box<dyn FnOnce(&Result<Vec<Envelope>, DomainError>) -> StoredResponse + Send + Sync>;
+
+/// A command with everything the ledger records about it.
+pub struct Command {
+    pub tenant: String,
+    pub actor: Actor,
+    pub target: Target,
+    /// When it happened, if the caller says; else when it is recorded.
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub correlation_id: Uuid,
+    pub causation_id: Option<Uuid>,
+    pub idempotency: Option<IdempotencyKey>,
+    pub render: Option<Render>,
+}
+
+impl Command {
+    /// A command with a fresh correlation id, no idempotency key and no rendering: for jobs and tools.
+    pub fn new(tenant: &str, actor: Actor, target: Target) -> Command {
+        Command {
+            tenant: tenant.to_owned(),
+            actor,
+            target,
+            occurred_at: None,
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            idempotency: None,
+            render: None,
+        }
+    }
+}
+
+/// What became of a command.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Decided now: the appended events or the rule that refused it, and the rendered response.
+    Executed {
+        result: Result<Vec<Envelope>, DomainError>,
+        response: Option<StoredResponse>,
+    },
+    /// The same key with the same request was seen before: the first response.
+    Replayed(StoredResponse),
+    /// The same key came with a different request.
+    KeyReused,
+}
+
+struct Job {
+    command: Command,
+    reply: oneshot::Sender<Result<Outcome, StoreError>>,
+}
+
+/// The handle to submit commands to the writer.
+#[derive(Clone)]
+pub struct Executor {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Executor {
+    /// Starts the writer task on `db`.
+    pub fn start(db: Db) -> Executor {
+        let (jobs, queue) = mpsc::channel(8 * MAX_BATCH);
+        tokio::spawn(
+            Writer {
+                db,
+                cache: HashMap::new(),
+            }
+            .run(queue),
+        );
+        Executor { jobs }
+    }
+
+    /// Submits a command and waits until it is durably committed (or refused).
+    pub async fn execute(&self, command: Command) -> Result<Outcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { command, reply })
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
+/// A cached stream state.
+#[derive(Clone)]
+enum State {
+    Card(Option<Card>),
+    Contact(Option<Contact>),
+    Account(Account),
+}
+
+/// An aggregate whose state can sit in the cache.
+trait Cached: Aggregate {
+    fn wrap(state: Self::State) -> State;
+    fn unwrap(state: State) -> Option<Self::State>;
+}
+
+macro_rules! cached {
+    ($aggregate:ty, $variant:ident) => {
+        impl Cached for $aggregate {
+            fn wrap(state: Self::State) -> State {
+                State::$variant(state)
+            }
+            fn unwrap(state: State) -> Option<Self::State> {
+                match state {
+                    State::$variant(state) => Some(state),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+cached!(CardAggregate, Card);
+cached!(ContactAggregate, Contact);
+cached!(AccountAggregate, Account);
+
+/// A decided command waiting for its batch to commit.
+struct Decided {
+    reply: oneshot::Sender<Result<Outcome, StoreError>>,
+    outcome: Outcome,
+}
+
+struct Writer {
+    db: Db,
+    /// stream id -> (version, state), as of the last commit.
+    cache: HashMap<String, (i64, State)>,
+}
+
+impl Writer {
+    async fn run(mut self, mut queue: mpsc::Receiver<Job>) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let started = Instant::now();
+            let size = batch.len();
+            self.commit_batch(std::mem::take(&mut batch)).await;
+            metrics::histogram!("tally_commit_batch_size").record(size as f64);
+            metrics::histogram!("tally_commit_batch_seconds")
+                .record(started.elapsed().as_secs_f64());
+        }
+    }
+
+    async fn commit_batch(&mut self, jobs: Vec<Job>) {
+        let mut staged: HashMap<String, (i64, State)> = HashMap::new();
+        let mut decided = Vec::with_capacity(jobs.len());
+        let result = async {
+            let mut tx = self.db.write.begin().await?;
+            if self.db.dialect == Dialect::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(APPEND_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let now = Utc::now();
+            for job in jobs {
+                let outcome = self.run_job(&mut tx, &mut staged, job.command, now).await;
+                match outcome {
+                    Ok(outcome) => decided.push(Decided {
+                        reply: job.reply,
+                        outcome,
+                    }),
+                    Err(error) => {
+                        let _ = job.reply.send(Err(error));
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                if self.cache.len() + staged.len() > MAX_CACHED_STREAMS {
+                    self.cache.clear();
+                }
+                self.cache.extend(staged);
+                for done in decided {
+                    let _ = done.reply.send(Ok(done.outcome));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "commit failed; the batch's commands were not applied");
+                for done in decided {
+                    let _ = done
+                        .reply
+                        .send(Err(StoreError::Database(sqlx::Error::Protocol(
+                            error.to_string(),
+                        ))));
+                }
+            }
+        }
+    }
+
+    /// Runs one command in a savepoint of the batch transaction, retrying when another instance won a race.
+    async fn run_job(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        staged: &mut HashMap<String, (i64, State)>,
+        mut command: Command,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        let stream_id = command.target.stream_id(&command.tenant);
+        for _ in 0..MAX_ATTEMPTS {
+            let mut savepoint = tx.begin().await?;
+            if let Some(key) = &command.idempotency {
+                match idempotency::lookup(&mut savepoint, key).await? {
+                    Prior::None => {}
+                    Prior::Same(response) => return Ok(Outcome::Replayed(response)),
+                    Prior::Different => return Ok(Outcome::KeyReused),
+                }
+            }
+            let attempt = self
+                .attempt(&mut *savepoint, staged, &stream_id, &command, now)
+                .await;
+            match attempt {
+                Ok(Attempted { result, states }) => {
+                    let response = command.render.take().map(|render| render(&result));
+                    if let (Some(key), Some(response)) = (&command.idempotency, &response) {
+                        idempotency::save(&mut savepoint, key, response).await?;
+                    }
+                    savepoint.commit().await?;
+                    for (stream, version, state) in states {
+                        staged.insert(stream, (version, state));
+                    }
+                    return Ok(Outcome::Executed { result, response });
+                }
+                Err(error) => {
+                    savepoint.rollback().await?;
+                    match violated_constraint(&error) {
+                        Some("events_stream_version") => {
+                            // Another instance appended to the stream: decide again on what the ledger says now.
+                            metrics::counter!("tally_command_conflicts_total").increment(1);
+                            continue;
+                        }
+                        Some(constraint) => {
+                            let refusal = refusal_for(constraint, &command.target)
+                                .ok_or(StoreError::Database(error))?;
+                            return self.refuse(tx, &mut command, refusal).await;
+                        }
+                        None => return Err(StoreError::Database(error)),
+                    }
+                }
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    /// Records a refusal found by a constraint after the decision (a race the lookups could not see).
+    async fn refuse(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        command: &mut Command,
+        refusal: DomainError,
+    ) -> Result<Outcome, StoreError> {
+        let result = Err(refusal);
+        let response = command.render.take().map(|render| render(&result));
+        if let (Some(key), Some(response)) = (&command.idempotency, &response) {
+            let mut savepoint = tx.begin().await?;
+            idempotency::save(&mut savepoint, key, response).await?;
+            savepoint.commit().await?;
+        }
+        Ok(Outcome::Executed { result, response })
+    }
+
+    async fn attempt(
+        &self,
+        tx: &mut AnyConnection,
+        staged: &HashMap<String, (i64, State)>,
+        stream_id: &str,
+        command: &Command,
+        now: DateTime<Utc>,
+    ) -> Result<Attempted, sqlx::Error> {
+        let context = Context {
+            now,
+            actor: command.actor.clone(),
+        };
+        let decisions = match &command.target {
+            Target::Card { command: c, .. } => {
+                vec![
+                    self.decide::<CardAggregate>(tx, staged, stream_id, c.clone(), &context)
+                        .await?,
+                ]
+            }
+            Target::Contact { command: c, .. } => {
+                vec![
+                    self.decide::<ContactAggregate>(tx, staged, stream_id, c.clone(), &context)
+                        .await?,
+                ]
+            }
+            Target::Account { command: c, .. } => {
+                vec![
+                    self.decide::<AccountAggregate>(tx, staged, stream_id, c.clone(), &context)
+                        .await?,
+                ]
+            }
+            Target::RegisterCards(cards) => {
+                let mut decisions = Vec::with_capacity(cards.len());
+                for card in cards {
+                    let CardCommand::Register { number, .. } = card else {
+                        continue;
+                    };
+                    let stream_id = stream::card(&command.tenant, number);
+                    decisions.push(
+                        self.decide::<CardAggregate>(
+                            tx,
+                            staged,
+                            &stream_id,
+                            card.clone(),
+                            &context,
+                        )
+                        .await?,
+                    );
+                }
+                decisions
+            }
+        };
+        // All or nothing: the first refusal refuses the whole command before anything is appended.
+        let mut accepted = Vec::with_capacity(decisions.len());
+        for decision in decisions {
+            match decision {
+                Ok(decision) => accepted.push(decision),
+                Err(refusal) => {
+                    return Ok(Attempted {
+                        result: Err(refusal),
+                        states: vec![],
+                    })
+                }
+            }
+        }
+        let meta = CommandMeta {
+            tenant: command.tenant.clone(),
+            actor: command.actor.clone(),
+            correlation_id: command.correlation_id,
+            causation_id: command.causation_id,
+            idempotency_key: command.idempotency.as_ref().map(|k| k.key.clone()),
+            occurred_at: command.occurred_at.unwrap_or(now),
+            recorded_at: now,
+        };
+        let mut envelopes = Vec::new();
+        let mut states = Vec::new();
+        for Decision {
+            stream_id,
+            version,
+            state,
+            events,
+        } in accepted
+        {
+            if events.is_empty() {
+                continue;
+            }
+            envelopes.extend(ledger::append(tx, &stream_id, version, &events, &meta).await?);
+            apply_inline(
+                tx,
+                &Source {
+                    tenant: &command.tenant,
+                    stream_id: &stream_id,
+                },
+                &events,
+            )
+            .await?;
+            states.push((stream_id, version + events.len() as i64, state));
+        }
+        Ok(Attempted {
+            result: Ok(envelopes),
+            states,
+        })
+    }
+
+    /// The stream's current version and state: from this batch, the cache, and (unless this process is the only
+    /// writer, or nothing is cached) the ledger.
+    async fn load<A: Cached>(
+        &self,
+        tx: &mut AnyConnection,
+        staged: &HashMap<String, (i64, State)>,
+        stream_id: &str,
+    ) -> Result<(i64, A::State), sqlx::Error> {
+        let known = staged.get(stream_id).or_else(|| self.cache.get(stream_id));
+        let (mut version, mut state) = match known
+            .and_then(|(v, s)| A::unwrap(s.clone()).map(|s| (*v, s)))
+        {
+            Some((version, state)) if self.db.exclusive_writer() => return Ok((version, state)),
+            Some(known) => known,
+            None => (0, A::State::default()),
+        };
+        let newer = ledger::read_stream(tx, stream_id, version)
+            .await
+            .map_err(|e| match e {
+                StoreError::Database(e) => e,
+                other => sqlx::Error::Decode(Box::new(other)),
+            })?;
+        for (event_version, event) in newer {
+            state = A::evolve(state, &event);
+            version = event_version;
+        }
+        Ok((version, state))
+    }
+
+    /// Decides a command against its stream, returning the state after the decided events.
+    async fn decide<A: Cached>(
+        &self,
+        tx: &mut AnyConnection,
+        staged: &HashMap<String, (i64, State)>,
+        stream_id: &str,
+        command: A::Command,
+        context: &Context,
+    ) -> Result<Result<Decision<State>, DomainError>, sqlx::Error> {
+        let (version, state) = self.load::<A>(tx, staged, stream_id).await?;
+        Ok(A::decide(&state, command, context).map(|events| {
+            let state = events.iter().fold(state, A::evolve);
+            Decision {
+                stream_id: stream_id.to_owned(),
+                version,
+                state: A::wrap(state),
+                events,
+            }
+        }))
+    }
+}
+
+struct Attempted {
+    result: Result<Vec<Envelope>, DomainError>,
+    /// The new version and state of every stream the command appended to.
+    states: Vec<(String, i64, State)>,
+}
+
+/// A decision about one stream, not yet appended.
+struct Decision<S> {
+    stream_id: String,
+    version: i64,
+    state: S,
+    events: Vec<tally_events::Event>,
+}
+
+/// The refusal a violated view constraint stands for.
+fn refusal_for(constraint: &str, target: &Target) -> Option<DomainError> {
+    match (constraint, target) {
+        ("card_view_one_live_card", Target::Card { .. }) => Some(
+            DomainError::ContactHasAnotherCard("another card (bound concurrently)".into()),
+        ),
+        ("contact_view_mobile", _) => Some(DomainError::MobileNumberTaken),
+        ("contact_view_code", _) => Some(DomainError::ContactCodeTaken),
+        _ => None,
+    }
+}

@@ -1,0 +1,105 @@
+//! Idempotency records: the first response to each (principal, key), saved in the same transaction as the events
+//! the command appended, so a retry can never double-apply and always sees the first answer.
+
+use blake2::{Blake2b512, Digest};
+use sqlx::{AnyConnection, Row};
+
+use super::{timestamp, StoreError};
+
+/// A caller's key with the fingerprint of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub principal: String,
+    pub key: String,
+    pub request_hash: String,
+}
+
+impl IdempotencyKey {
+    /// Keys are scoped per principal; the request is fingerprinted by method, path with query, and body.
+    pub fn new(
+        principal: &str,
+        key: &str,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> IdempotencyKey {
+        let mut hasher = Blake2b512::new();
+        for part in [method.as_bytes(), path_and_query.as_bytes(), body] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        let request_hash = hasher
+            .finalize()
+            .iter()
+            .take(32)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        IdempotencyKey {
+            principal: principal.to_owned(),
+            key: key.to_owned(),
+            request_hash,
+        }
+    }
+}
+
+/// A response as it was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+/// What the ledger knows of a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prior {
+    /// Never seen.
+    None,
+    /// Seen with the same request: here is the first response.
+    Same(StoredResponse),
+    /// Seen with a different request.
+    Different,
+}
+
+pub async fn lookup(conn: &mut AnyConnection, key: &IdempotencyKey) -> Result<Prior, StoreError> {
+    let row = sqlx::query(
+        "SELECT request_hash, status, content_type, body FROM idempotency WHERE principal = $1 AND key = $2",
+    )
+    .bind(&key.principal)
+    .bind(&key.key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Prior::None);
+    };
+    let hash: String = row.try_get(0)?;
+    if hash != key.request_hash {
+        return Ok(Prior::Different);
+    }
+    Ok(Prior::Same(StoredResponse {
+        status: row.try_get::<i32, _>(1)? as u16,
+        content_type: row.try_get(2)?,
+        body: row.try_get(3)?,
+    }))
+}
+
+pub async fn save(
+    conn: &mut AnyConnection,
+    key: &IdempotencyKey,
+    response: &StoredResponse,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO idempotency (principal, key, request_hash, status, content_type, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&key.principal)
+    .bind(&key.key)
+    .bind(&key.request_hash)
+    .bind(response.status as i32)
+    .bind(&response.content_type)
+    .bind(&response.body)
+    .bind(timestamp(chrono::Utc::now()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

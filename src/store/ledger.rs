@@ -1,0 +1,166 @@
+//! Appending to the ledger and reading it back.
+
+use chrono::{DateTime, Utc};
+use sqlx::{any::AnyRow, AnyConnection, Row};
+use tally_events::{Actor, Envelope, Event, Role};
+use uuid::Uuid;
+
+use super::{parse_timestamp, timestamp, StoreError};
+
+/// Who and what caused the events of one command: the envelope fields shared by all of them.
+#[derive(Debug, Clone)]
+pub struct CommandMeta {
+    pub tenant: String,
+    pub actor: Actor,
+    pub correlation_id: Uuid,
+    pub causation_id: Option<Uuid>,
+    pub idempotency_key: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+const ENVELOPE_COLUMNS: &str = "global_position, event_id, stream_id, stream_version, event_type, schema_version, \
+     occurred_at, recorded_at, tenant, actor_principal, actor_role, correlation_id, causation_id, idempotency_key, \
+     payload";
+
+/// Appends `events` to `stream_id` after `expected_version`. The `events_stream_version` constraint makes a
+/// concurrent append to the same stream fail instead of interleaving.
+pub async fn append(
+    conn: &mut AnyConnection,
+    stream_id: &str,
+    expected_version: i64,
+    events: &[Event],
+    meta: &CommandMeta,
+) -> Result<Vec<Envelope>, sqlx::Error> {
+    let mut envelopes = Vec::with_capacity(events.len());
+    for (offset, event) in events.iter().enumerate() {
+        let event_id = Uuid::now_v7();
+        let stream_version = expected_version + 1 + offset as i64;
+        let payload = event.payload_json();
+        let row = sqlx::query(
+            "INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, occurred_at, \
+             recorded_at, tenant, actor_principal, actor_role, correlation_id, causation_id, idempotency_key, payload) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING global_position",
+        )
+        .bind(event_id.to_string())
+        .bind(stream_id)
+        .bind(stream_version)
+        .bind(event.event_type())
+        .bind(event.schema_version() as i32)
+        .bind(timestamp(meta.occurred_at))
+        .bind(timestamp(meta.recorded_at))
+        .bind(&meta.tenant)
+        .bind(&meta.actor.principal)
+        .bind(meta.actor.role.as_str())
+        .bind(meta.correlation_id.to_string())
+        .bind(meta.causation_id.map(|id| id.to_string()))
+        .bind(meta.idempotency_key.as_deref())
+        .bind(payload.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+        envelopes.push(Envelope {
+            event_id,
+            stream_id: stream_id.to_owned(),
+            stream_version,
+            global_position: row.try_get(0)?,
+            event_type: event.event_type().to_owned(),
+            schema_version: event.schema_version(),
+            occurred_at: meta.occurred_at,
+            recorded_at: meta.recorded_at,
+            tenant: meta.tenant.clone(),
+            actor: meta.actor.clone(),
+            correlation_id: meta.correlation_id,
+            causation_id: meta.causation_id,
+            idempotency_key: meta.idempotency_key.clone(),
+            payload,
+        });
+    }
+    Ok(envelopes)
+}
+
+/// The events of a stream after `after_version`, in order, with their versions.
+pub async fn read_stream(
+    conn: &mut AnyConnection,
+    stream_id: &str,
+    after_version: i64,
+) -> Result<Vec<(i64, Event)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT stream_version, event_type, schema_version, payload FROM events \
+         WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
+    )
+    .bind(stream_id)
+    .bind(after_version)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let version: i64 = row.try_get(0)?;
+            let schema_version: i32 = row.try_get(2)?;
+            let event =
+                tally_events::decode_str(row.try_get(1)?, schema_version as u32, row.try_get(3)?)?;
+            Ok((version, event))
+        })
+        .collect()
+}
+
+fn envelope_from_row(row: &AnyRow) -> Result<Envelope, StoreError> {
+    let uuid = |text: String| Uuid::parse_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)));
+    let role: String = row.try_get("actor_role")?;
+    let payload: String = row.try_get("payload")?;
+    Ok(Envelope {
+        global_position: row.try_get("global_position")?,
+        event_id: uuid(row.try_get("event_id")?)?,
+        stream_id: row.try_get("stream_id")?,
+        stream_version: row.try_get("stream_version")?,
+        event_type: row.try_get("event_type")?,
+        schema_version: row.try_get::<i32, _>("schema_version")? as u32,
+        occurred_at: parse_timestamp(row.try_get("occurred_at")?)?,
+        recorded_at: parse_timestamp(row.try_get("recorded_at")?)?,
+        tenant: row.try_get("tenant")?,
+        actor: Actor {
+            principal: row.try_get("actor_principal")?,
+            role: Role::parse(&role)
+                .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
+        },
+        correlation_id: uuid(row.try_get("correlation_id")?)?,
+        causation_id: row
+            .try_get::<Option<String>, _>("causation_id")?
+            .map(uuid)
+            .transpose()?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        payload: serde_json::from_str(&payload).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+    })
+}
+
+/// A page of a stream's envelopes after `after_version`, for statements.
+pub async fn stream_page(
+    conn: &mut AnyConnection,
+    stream_id: &str,
+    after_version: i64,
+    limit: i64,
+) -> Result<Vec<Envelope>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ENVELOPE_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 \
+         ORDER BY stream_version LIMIT $3"
+    ))
+    .bind(stream_id)
+    .bind(after_version)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(envelope_from_row).collect()
+}
+
+/// One event by its id.
+pub async fn find_event(
+    conn: &mut AnyConnection,
+    event_id: Uuid,
+) -> Result<Option<Envelope>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {ENVELOPE_COLUMNS} FROM events WHERE event_id = $1"
+    ))
+    .bind(event_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(envelope_from_row).transpose()
+}

@@ -1,0 +1,156 @@
+//! The store: the SQL ledger on SQLite (embedded default) or PostgreSQL (scale-out), chosen by the URL's scheme.
+//! Both run the same queries through `sqlx::Any`; only migrations and the append lock differ by dialect.
+
+pub mod idempotency;
+pub mod ledger;
+pub mod merchants;
+
+use std::{path::Path, time::Duration};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::{any::AnyPoolOptions, migrate::Migrator, AnyPool, Executor};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The database: a pool for reads and a pool for the command writer.
+#[derive(Clone)]
+pub struct Db {
+    pub read: AnyPool,
+    pub write: AnyPool,
+    pub dialect: Dialect,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("a stored event cannot be decoded: {0}")]
+    Decode(#[from] tally_events::DecodeError),
+    #[error("unsupported database URL {0:?}: use sqlite://path or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("the command writer is not running")]
+    WriterStopped,
+    #[error("the stream kept changing under concurrent writers; the command was not applied")]
+    Contention,
+}
+
+impl Db {
+    /// Connects, creating the SQLite file (and its folder) when missing, and runs the migrations.
+    pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        sqlx::any::install_default_drivers();
+        let db = if let Some(path) = url.strip_prefix("sqlite://") {
+            let file = path.split('?').next().unwrap_or(path);
+            if let Some(dir) = Path::new(file)
+                .parent()
+                .filter(|dir| !dir.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+            }
+            let url = if url.contains('?') {
+                url.to_owned()
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            // WAL with synchronous=FULL: every commit is durable once it returns. One writer connection, because
+            // SQLite has one writer anyway and the command writer batches commits (group commit).
+            let pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; \
+                           PRAGMA foreign_keys = ON;";
+            let options = || {
+                AnyPoolOptions::new().after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        conn.execute(pragmas).await?;
+                        Ok(())
+                    })
+                })
+            };
+            let write = options().max_connections(1).connect(&url).await?;
+            let read = options().max_connections(4).connect(&url).await?;
+            Db {
+                read,
+                write,
+                dialect: Dialect::Sqlite,
+            }
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            Db {
+                read: pool.clone(),
+                write: pool,
+                dialect: Dialect::Postgres,
+            }
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Applies pending migrations; safe to call from several instances at once (sqlx takes a lock).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.dialect {
+            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
+            Dialect::Postgres => POSTGRES_MIGRATIONS.run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    /// Whether this process is the only writer, so cached stream states need no catch-up read. True for SQLite
+    /// (one process owns the file); PostgreSQL may have several instances.
+    pub fn exclusive_writer(&self) -> bool {
+        self.dialect == Dialect::Sqlite
+    }
+}
+
+/// Timestamps are stored as fixed-width RFC 3339 UTC text (microseconds, `Z`), which sorts in time order on both
+/// databases.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+/// The named constraint a database error violated: PostgreSQL names it; SQLite names the columns.
+pub fn violated_constraint(error: &sqlx::Error) -> Option<&'static str> {
+    const KNOWN: [(&str, &str); 5] = [
+        (
+            "events_stream_version",
+            "events.stream_id, events.stream_version",
+        ),
+        (
+            "card_view_one_live_card",
+            "card_view.tenant, card_view.live_contact_id",
+        ),
+        (
+            "contact_view_code",
+            "contact_view.tenant, contact_view.code",
+        ),
+        (
+            "contact_view_mobile",
+            "contact_view.tenant, contact_view.mobile_number",
+        ),
+        ("idempotency_pkey", "idempotency.principal, idempotency.key"),
+    ];
+    let db = error.as_database_error()?;
+    let name = db.constraint();
+    let message = db.message();
+    KNOWN
+        .iter()
+        .find(|(constraint, columns)| name == Some(*constraint) || message.contains(columns))
+        .map(|(constraint, _)| *constraint)
+}
