@@ -1,5 +1,9 @@
 //! Tally: an event-sourced ledger for loyalty cards, bonuses and the vendor dialects that speak to them.
 
+pub mod bench;
 pub mod commands;
 pub mod domain;
+pub mod http;
+pub mod queries;
+pub mod server;
 pub mod store;

@@ -1,1 +1,236 @@
-fn main() {}
+//! The `tally` command: `serve` (the default), and the operator verbs.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use tally::{
+    server::{self, Settings},
+    store::{
+        merchants::{self, Merchant, CONTACT_FIELDS},
+        Db,
+    },
+};
+use tally_events::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "tally",
+    version,
+    about = "Event-sourced ledger for loyalty cards, bonuses and POS dialects"
+)]
+struct Cli {
+    /// sqlite://path (the embedded default) or postgres://user:pass@host/db.
+    #[arg(
+        long,
+        env = "TALLY_DATABASE_URL",
+        default_value = "sqlite://data/tally.db",
+        global = true
+    )]
+    database_url: String,
+    #[command(subcommand)]
+    command: Option<Verb>,
+}
+
+#[derive(Subcommand)]
+enum Verb {
+    /// Serve the HTTP surfaces (the default).
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Read models.
+    Projections {
+        #[command(subcommand)]
+        action: ProjectionAction,
+    },
+    /// Merchants (tenants).
+    Merchants {
+        #[command(subcommand)]
+        action: MerchantAction,
+    },
+    /// API clients.
+    Clients {
+        #[command(subcommand)]
+        action: ClientAction,
+    },
+    /// Burn expired bonus lots now and exit.
+    Expire,
+    /// Load generator and rebuild benchmark; prints figures.
+    Bench(tally::bench::BenchArgs),
+}
+
+#[derive(clap::Args, Default)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TALLY_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Log every CashDesk request and response (personal data masked); integration errors are always logged.
+    #[arg(long, env = "TALLY_LOG_REQUESTS")]
+    log_requests: bool,
+    /// Seconds between runs of the bonus expiry job.
+    #[arg(long, env = "TALLY_EXPIRY_INTERVAL_SECS", default_value_t = 60)]
+    expiry_interval_secs: u64,
+}
+
+#[derive(Subcommand)]
+enum ProjectionAction {
+    /// Drop the inline read models and replay the ledger into them.
+    Rebuild,
+}
+
+#[derive(Subcommand)]
+enum MerchantAction {
+    /// Create a merchant.
+    Create {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// IANA time zone of the business day.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        /// Contact fields required to activate a card (comma-separated: name,mobile_number,email,birth_date,external_id).
+        #[arg(long, default_value = "name,mobile_number")]
+        required_fields: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientAction {
+    /// Create an API client and print its credentials once (the merchant is created when missing).
+    Create {
+        #[arg(long)]
+        merchant: String,
+        /// client, cc_operator, marketer, senior_employee, director or administrator.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+fn merchant(
+    id: &str,
+    name: Option<String>,
+    time_zone: String,
+    required_fields: &str,
+) -> anyhow::Result<Merchant> {
+    if !merchants::valid_tenant(id) {
+        bail!("merchant id {id:?} must be 1 to 64 of a-z, 0-9, _ and -");
+    }
+    let required_contact_fields: Vec<String> = required_fields
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(unknown) = required_contact_fields
+        .iter()
+        .find(|f| !CONTACT_FIELDS.contains(&f.as_str()))
+    {
+        bail!(
+            "unknown contact field {unknown:?}; known: {}",
+            CONTACT_FIELDS.join(",")
+        );
+    }
+    Ok(Merchant {
+        tenant: id.to_owned(),
+        name: name.unwrap_or_else(|| id.to_owned()),
+        time_zone,
+        required_contact_fields,
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let url = cli.database_url;
+    match cli.command.unwrap_or(Verb::Serve(ServeArgs {
+        listen: "127.0.0.1:8080".into(),
+        expiry_interval_secs: 60,
+        ..Default::default()
+    })) {
+        Verb::Serve(args) => {
+            server::serve(Settings {
+                database_url: url,
+                listen: args.listen,
+                log_requests: args.log_requests,
+                expiry_interval: Duration::from_secs(args.expiry_interval_secs.max(1)),
+            })
+            .await
+        }
+        Verb::Migrate => {
+            Db::connect(&url).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Verb::Projections {
+            action: ProjectionAction::Rebuild,
+        } => {
+            let db = Db::connect(&url).await?;
+            let started = std::time::Instant::now();
+            let report = tally_projections::rebuild::rebuild(&db.write).await?;
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "rebuilt {} rows from {} events in {seconds:.2}s ({:.0} events/s)",
+                report.rows,
+                report.events,
+                report.events as f64 / seconds.max(1e-9)
+            );
+            Ok(())
+        }
+        Verb::Merchants {
+            action:
+                MerchantAction::Create {
+                    id,
+                    name,
+                    time_zone,
+                    required_fields,
+                },
+        } => {
+            let db = Db::connect(&url).await?;
+            let merchant = merchant(&id, name, time_zone, &required_fields)?;
+            if !merchants::create(&db.write, &merchant).await? {
+                bail!("merchant {id} exists already");
+            }
+            println!("merchant {id} created");
+            Ok(())
+        }
+        Verb::Clients {
+            action: ClientAction::Create { merchant: id, role },
+        } => {
+            let role = Role::parse(&role).filter(|r| *r != Role::System).with_context(|| {
+                format!("unknown role {role:?}: client, cc_operator, marketer, senior_employee, director, administrator")
+            })?;
+            let db = Db::connect(&url).await?;
+            if merchants::get(&db.read, &id).await?.is_none() {
+                merchants::create(
+                    &db.write,
+                    &merchant(&id, None, "UTC".into(), "name,mobile_number")?,
+                )
+                .await?;
+                eprintln!("merchant {id} did not exist and was created with default settings");
+            }
+            let (client_id, secret) = merchants::new_credentials();
+            merchants::create_client(&db.write, &client_id, &secret, &id, role).await?;
+            println!("client_id: {client_id}\nsecret:    {secret}\n(the secret is stored hashed and cannot be shown again)");
+            Ok(())
+        }
+        Verb::Expire => {
+            let app = server::app(&Settings {
+                database_url: url,
+                listen: String::new(),
+                log_requests: false,
+                expiry_interval: Duration::from_secs(60),
+            })
+            .await?;
+            println!("{} lots burnt", server::expire_due(&app).await?);
+            Ok(())
+        }
+        Verb::Bench(args) => tally::bench::run(args).await,
+    }
+}

@@ -1,0 +1,447 @@
+//! `tally bench`: drives mixed card and bonus commands over HTTP against a Tally server on SQLite with durable
+//! commits, and the same load against a bare axum endpoint, printing throughput, p50/p99/p999 and the ratio; then
+//! rebuilds the projections from a ledger of generated events and prints the rate. Figures only, no assertions.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use axum::{routing::any, Router};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use chrono::Utc;
+use http_body_util::{BodyExt, Full};
+use hyper::{body::Bytes, Request};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use rust_decimal::Decimal;
+use tally_events::{Actor, BonusType, CardCategory, CardType, ContactDetails, Event, Role};
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+use crate::{
+    commands::{Command, Outcome, Target},
+    domain::{
+        account::{Account, AccountAggregate, AccountCommand},
+        card::CardCommand,
+        contact::ContactCommand,
+        Aggregate, Context,
+    },
+    server::{self, Settings},
+    store::{
+        ledger::{self, CommandMeta},
+        merchants::{self, Merchant},
+        Db,
+    },
+};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Seconds of load per target.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Concurrent client connections.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Customers (each with a card and an account) the load is spread over.
+    #[arg(long, default_value_t = 2000)]
+    pub customers: usize,
+    /// Events in the generated ledger for the rebuild benchmark (0 skips it).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rebuild_events: usize,
+}
+
+const TENANT: &str = "bench";
+const CLIENT: (&str, &str) = ("bench-operator", "bench-secret");
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// One customer the load acts on.
+#[derive(Clone)]
+struct Customer {
+    contact_id: Uuid,
+    card: String,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("tally-bench-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let result = run_in(&dir, &args).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
+    let url = format!("sqlite://{}", dir.join("bench.db").display());
+    let settings = Settings {
+        database_url: url.clone(),
+        listen: String::new(),
+        log_requests: false,
+        expiry_interval: Duration::from_secs(3600),
+    };
+    let app = server::app(&settings).await?;
+    let customers = prepare(&app, args.customers).await?;
+    let tally_addr = spawn(crate::http::router(app.clone())).await?;
+    let bare_addr = spawn(Router::new().route(
+        "/{*path}",
+        any(|| async { r#"{"Status":true,"Key":"OK","Value":""}"# }),
+    ))
+    .await?;
+
+    println!("load: {} connections x {} s, mixed commands over {} customers (SQLite, synchronous=FULL, WAL)", args.connections, args.seconds, customers.len());
+    let tally = drive(tally_addr, &customers, args).await;
+    tally.print("tally ");
+    let bare = drive(bare_addr, &customers, args).await;
+    bare.print("bare  ");
+    println!(
+        "ratio tally/bare: throughput {:.3}, p99 {:.1}x",
+        tally.throughput() / bare.throughput(),
+        tally.percentile(0.99).as_secs_f64() / bare.percentile(0.99).as_secs_f64().max(1e-9)
+    );
+    if args.rebuild_events > 0 {
+        rebuild_bench(dir, args.rebuild_events).await?;
+    }
+    Ok(())
+}
+
+async fn spawn(router: Router) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(addr)
+}
+
+/// A merchant, an operator client, and customers with a bound, active card and some bonuses.
+async fn prepare(app: &crate::http::App, count: usize) -> anyhow::Result<Vec<Customer>> {
+    let merchant = Merchant {
+        tenant: TENANT.into(),
+        name: "Bench".into(),
+        time_zone: "UTC".into(),
+        required_contact_fields: vec!["name".into()],
+    };
+    merchants::create(&app.db.write, &merchant).await?;
+    merchants::create_client(
+        &app.db.write,
+        CLIENT.0,
+        CLIENT.1,
+        TENANT,
+        Role::Administrator,
+    )
+    .await?;
+    let actor = Actor {
+        principal: "bench-setup".into(),
+        role: Role::System,
+    };
+    let customers: Vec<Customer> = (0..count)
+        .map(|i| Customer {
+            contact_id: Uuid::now_v7(),
+            card: format!("9{:012}", i),
+        })
+        .collect();
+    let registrations = customers
+        .iter()
+        .map(|c| CardCommand::Register {
+            number: c.card.clone(),
+            category: CardCategory::Virtual,
+            card_type: CardType::Bonus,
+        })
+        .collect();
+    let setup = |target| Command::new(TENANT, actor.clone(), target);
+    // Phases: within one phase no two commands touch the same stream, so they may run in any order.
+    let mut phase = vec![setup(Target::RegisterCards(registrations))];
+    for (i, customer) in customers.iter().enumerate() {
+        let contact_id = customer.contact_id;
+        let details = ContactDetails {
+            name: Some(format!("Customer {i}")),
+            ..Default::default()
+        };
+        let command = ContactCommand::Register {
+            contact_id,
+            code: format!("B{i}"),
+            details,
+        };
+        phase.push(setup(Target::Contact {
+            contact_id,
+            command,
+        }));
+    }
+    run_phase(app, phase).await?;
+    let card = |customer: &Customer, command| {
+        setup(Target::Card {
+            number: customer.card.clone(),
+            command,
+        })
+    };
+    run_phase(
+        app,
+        customers
+            .iter()
+            .map(|c| card(c, CardCommand::Issue))
+            .collect(),
+    )
+    .await?;
+    let bind = |c: &Customer| {
+        card(
+            c,
+            CardCommand::BindTo {
+                contact_id: c.contact_id,
+                contact_live_card: None,
+            },
+        )
+    };
+    run_phase(app, customers.iter().map(bind).collect()).await?;
+    let activate = |c: &Customer| {
+        card(
+            c,
+            CardCommand::Activate {
+                contact_data_sufficient: true,
+            },
+        )
+    };
+    run_phase(app, customers.iter().map(activate).collect()).await?;
+    let accrue = |c: &Customer| {
+        let command = AccountCommand::Accrue {
+            lot_id: Uuid::now_v7(),
+            amount: Decimal::from(1000),
+            bonus_type: BonusType::Cash,
+            active_from: None,
+            expires_at: None,
+            reference: None,
+        };
+        setup(Target::Account {
+            contact_id: c.contact_id,
+            command,
+        })
+    };
+    run_phase(app, customers.iter().map(accrue).collect()).await?;
+    Ok(customers)
+}
+
+/// Runs commands concurrently and fails on the first refusal.
+async fn run_phase(app: &crate::http::App, commands: Vec<Command>) -> anyhow::Result<()> {
+    let handles: Vec<_> = commands
+        .into_iter()
+        .map(|command| {
+            let executor = app.executor.clone();
+            tokio::spawn(async move { executor.execute(command).await })
+        })
+        .collect();
+    for handle in handles {
+        match handle.await?? {
+            Outcome::Executed { result: Ok(_), .. } => {}
+            other => anyhow::bail!("bench setup was refused: {other:?}"),
+        }
+    }
+    Ok(())
+}
+
+/// Latencies of one run.
+struct Figures {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    errors: usize,
+}
+
+impl Figures {
+    fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let index =
+            ((self.latencies.len() as f64 * p).ceil() as usize).clamp(1, self.latencies.len()) - 1;
+        self.latencies[index]
+    }
+
+    fn print(&self, label: &str) {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "{label} {:>9.0} commands/s  p50 {:>6.2} ms  p99 {:>6.2} ms  p999 {:>6.2} ms  ({} ok, {} failed)",
+            self.throughput(),
+            ms(self.percentile(0.50)),
+            ms(self.percentile(0.99)),
+            ms(self.percentile(0.999)),
+            self.latencies.len(),
+            self.errors
+        );
+    }
+}
+
+/// The n-th request of a worker: accruals, redemptions, and block/unblock cycles through CashDesk.
+fn request(
+    addr: std::net::SocketAddr,
+    worker: usize,
+    n: usize,
+    customer: &Customer,
+    auth: &str,
+) -> Request<Full<Bytes>> {
+    let (path, body) = match n % 4 {
+        0 | 1 => (
+            format!("/v1/accounts/{}/accruals", customer.contact_id),
+            r#"{"amount":"1.50","bonus_type":"cash","reference":"bench"}"#.to_owned(),
+        ),
+        2 => (
+            format!("/v1/accounts/{}/redemptions", customer.contact_id),
+            r#"{"amount":"1.25"}"#.to_owned(),
+        ),
+        _ if (n / 4) % 2 == 0 => (
+            "/api/card/block".to_owned(),
+            format!(r#"{{"Number":"{}","BlockReasonCode":"0"}}"#, customer.card),
+        ),
+        _ => (
+            "/api/card/unblock".to_owned(),
+            format!(
+                r#"{{"Number":"{}","UnBlockReasonCode":"0"}}"#,
+                customer.card
+            ),
+        ),
+    };
+    Request::post(format!("http://{addr}{path}"))
+        .header("authorization", auth)
+        .header("content-type", "application/json")
+        .header(
+            "idempotency-key",
+            format!("bench-{worker}-{n}-{}", Uuid::now_v7().simple()),
+        )
+        .body(Full::new(Bytes::from(body)))
+        .expect("a valid request")
+}
+
+async fn drive(addr: std::net::SocketAddr, customers: &[Customer], args: &BenchArgs) -> Figures {
+    let client: HttpClient = Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let auth = Arc::new(format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", CLIENT.0, CLIENT.1))
+    ));
+    // Each worker owns a disjoint slice of customers, so its block/unblock cycle always alternates correctly.
+    let per_worker = (customers.len() / args.connections).max(1);
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for worker in 0..args.connections {
+        let mine: Vec<Customer> = customers
+            .iter()
+            .skip(worker * per_worker)
+            .take(per_worker)
+            .cloned()
+            .collect();
+        let (client, auth) = (client.clone(), auth.clone());
+        workers.push(tokio::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::new(), 0usize);
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                let customer = &mine[(n / 4) % mine.len()];
+                let sent = Instant::now();
+                let ok = match client
+                    .request(request(addr, worker, n, customer, &auth))
+                    .await
+                {
+                    Ok(response) => {
+                        let status = response.status();
+                        let _ = response.into_body().collect().await;
+                        status.is_success()
+                    }
+                    Err(_) => false,
+                };
+                if ok {
+                    latencies.push(sent.elapsed());
+                } else {
+                    errors += 1;
+                }
+                n += 1;
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut figures = Figures {
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+        errors: 0,
+    };
+    for worker in workers {
+        let (latencies, errors) = worker.await.expect("bench worker");
+        figures.latencies.extend(latencies);
+        figures.errors += errors;
+    }
+    figures.elapsed = started.elapsed();
+    figures.latencies.sort_unstable();
+    figures
+}
+
+/// Generates a ledger of `count` valid bonus events (decided by the real decider) and times a rebuild.
+async fn rebuild_bench(dir: &std::path::Path, count: usize) -> anyhow::Result<()> {
+    let url = format!("sqlite://{}", dir.join("rebuild.db").display());
+    let db = Db::connect(&url).await?;
+    let accounts = 10_000usize;
+    let mut states: Vec<(Uuid, i64, Account)> = (0..accounts)
+        .map(|_| (Uuid::now_v7(), 0, Account::default()))
+        .collect();
+    let context = Context {
+        now: Utc::now(),
+        actor: Actor {
+            principal: "bench".into(),
+            role: Role::System,
+        },
+    };
+    let generated = Instant::now();
+    let mut written = 0usize;
+    while written < count {
+        let mut tx = db.write.begin().await?;
+        for _ in 0..50_000.min(count - written) {
+            let slot = written % accounts;
+            let (contact_id, version, state) = &mut states[slot];
+            let command = if (written / accounts) % 3 == 2 {
+                AccountCommand::Redeem {
+                    redemption_id: Uuid::now_v7(),
+                    amount: Decimal::new(75, 2),
+                    bonus_type: BonusType::Cash,
+                    reference: None,
+                }
+            } else {
+                AccountCommand::Accrue {
+                    lot_id: Uuid::now_v7(),
+                    amount: Decimal::new(150, 2),
+                    bonus_type: BonusType::Cash,
+                    active_from: None,
+                    expires_at: None,
+                    reference: Some("bench".into()),
+                }
+            };
+            let events: Vec<Event> = AccountAggregate::decide(state, command, &context)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let meta = CommandMeta {
+                tenant: TENANT.into(),
+                actor: context.actor.clone(),
+                correlation_id: Uuid::now_v7(),
+                causation_id: None,
+                idempotency_key: None,
+                occurred_at: context.now,
+                recorded_at: context.now,
+            };
+            let stream_id = tally_projections::stream::account(TENANT, *contact_id);
+            ledger::append(&mut tx, &stream_id, *version, &events, &meta).await?;
+            *version += events.len() as i64;
+            *state = events
+                .iter()
+                .fold(std::mem::take(state), AccountAggregate::evolve);
+            written += events.len();
+        }
+        tx.commit().await?;
+    }
+    println!(
+        "rebuild: generated {written} events over {accounts} accounts in {:.1}s",
+        generated.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let report = tally_projections::rebuild::rebuild(&db.write).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "rebuild: {} events -> {} rows in {seconds:.2}s = {:.0} events/s",
+        report.events,
+        report.rows,
+        report.events as f64 / seconds
+    );
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! The HTTP surfaces: one module per vendor dialect plus the native `/v1` API and the operational endpoints. A
+//! dialect module only translates between its wire types and core commands and outcomes, and maps core errors to
+//! its own error envelope.
+
+pub mod auth;
+pub mod cashdesk;
+mod openapi;
+mod ops;
+pub mod v1;
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    body::Bytes,
+    extract::{DefaultBodyLimit, MatchedPath, Request},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    Router,
+};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::{
+    commands::{Command, Executor, Outcome},
+    store::{
+        idempotency::{self, IdempotencyKey, Prior, StoredResponse},
+        Db, StoreError,
+    },
+};
+use auth::{Authenticator, Principal};
+
+/// Request bodies larger than this are refused (413) before they are read.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Idempotency keys longer than this are refused.
+const MAX_KEY_LENGTH: usize = 255;
+
+/// What every handler shares.
+pub struct App {
+    pub db: Db,
+    pub executor: Executor,
+    pub auth: Authenticator,
+    /// Full request/response logging of the CashDesk surface (personal data masked).
+    pub log_requests: bool,
+    pub metrics: PrometheusHandle,
+}
+
+pub type Shared = Arc<App>;
+
+pub fn router(app: Shared) -> Router {
+    Router::new()
+        .nest("/api/card", cashdesk::routes())
+        .nest("/v1", v1::routes())
+        .merge(ops::routes())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(observe))
+        .with_state(app)
+}
+
+/// Counts and times every request by route and status.
+async fn observe(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("tally_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("tally_http_request_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// A request as a command handler needs it: who, what, and the raw body for the idempotency fingerprint.
+pub struct Incoming {
+    pub principal: Principal,
+    pub method: Method,
+    pub uri: Uri,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+/// Why the idempotency key header cannot be used.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadKey;
+
+/// Reads the `Idempotency-Key` header, scoped to the principal and fingerprinted with the request.
+pub fn idempotency_key(
+    headers: &HeaderMap,
+    principal: &Principal,
+    method: &Method,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<Option<IdempotencyKey>, BadKey> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().map_err(|_| BadKey)?.trim();
+    if key.is_empty() || key.len() > MAX_KEY_LENGTH {
+        return Err(BadKey);
+    }
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    Ok(Some(IdempotencyKey::new(
+        &principal.client_id,
+        key,
+        method.as_str(),
+        path,
+        body,
+    )))
+}
+
+/// A stored response sent again, marked as a replay when it is one.
+pub fn stored(response: &StoredResponse, replayed: bool) -> Response {
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
+    let mut out = (status, response.body.clone()).into_response();
+    if let Ok(content_type) = HeaderValue::from_str(&response.content_type) {
+        out.headers_mut()
+            .insert(axum::http::header::CONTENT_TYPE, content_type);
+    }
+    if replayed {
+        out.headers_mut()
+            .insert("idempotency-hit", HeaderValue::from_static("true"));
+    }
+    out
+}
+
+/// The first answer to a key seen before, checked on the read pool before any work (the writer checks again).
+pub async fn prior_answer(db: &Db, key: Option<&IdempotencyKey>) -> Result<Prior, StoreError> {
+    match key {
+        Some(key) => idempotency::lookup(&mut *db.read.acquire().await?, key).await,
+        None => Ok(Prior::None),
+    }
+}
+
+/// How a dialect answers what the core cannot answer for it.
+pub trait Dialect {
+    /// The same idempotency key came with a different request.
+    fn key_reused() -> Response;
+    /// The store failed; the cause is logged, the caller learns nothing of it.
+    fn unavailable() -> Response;
+}
+
+/// Executes a command and turns its outcome into the dialect's response.
+pub async fn execute<D: Dialect>(app: &App, command: Command, surface: &'static str) -> Response {
+    let outcome = app.executor.execute(command).await;
+    let (label, response) = match outcome {
+        Ok(Outcome::Executed {
+            result,
+            response: Some(response),
+        }) => (
+            if result.is_ok() {
+                "accepted"
+            } else {
+                "refused"
+            },
+            stored(&response, false),
+        ),
+        Ok(Outcome::Executed { response: None, .. }) => {
+            tracing::error!("a command from {surface} was executed without a renderer");
+            ("failed", D::unavailable())
+        }
+        Ok(Outcome::Replayed(response)) => ("replayed", stored(&response, true)),
+        Ok(Outcome::KeyReused) => ("key_reused", D::key_reused()),
+        Err(error) => {
+            tracing::error!(%error, surface, "command failed");
+            ("failed", D::unavailable())
+        }
+    };
+    metrics::counter!("tally_commands_total", "surface" => surface, "outcome" => label)
+        .increment(1);
+    response
+}
+
+/// Answers a replayed or reused key without running the command, or `None` when the key is new.
+pub async fn answer_prior<D: Dialect>(app: &App, key: Option<&IdempotencyKey>) -> Option<Response> {
+    match prior_answer(&app.db, key).await {
+        Ok(Prior::None) => None,
+        Ok(Prior::Same(response)) => Some(stored(&response, true)),
+        Ok(Prior::Different) => Some(D::key_reused()),
+        Err(error) => {
+            tracing::error!(%error, "idempotency look-up failed");
+            Some(D::unavailable())
+        }
+    }
+}
+
+/// The raw body, or the reason it could not be read (too large, or broken off).
+pub type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;

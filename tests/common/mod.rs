@@ -1,0 +1,232 @@
+//! The integration-test harness: `spawn_app()` starts Tally on port 0 with its own database — a fresh SQLite file,
+//! or, when `TALLY_TEST_DATABASE_URL` names a PostgreSQL server, a fresh database created on it — with merchant
+//! `acme` (required contact fields: name, mobile_number), merchant `other`, and one API client per role.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use reqwest::{header::HeaderMap, Method, StatusCode};
+use serde_json::Value;
+use tally::{
+    http::Shared,
+    server::{self, Settings},
+    store::merchants::{self, Merchant},
+};
+use tally_events::Role;
+
+pub const TENANT: &str = "acme";
+pub const OTHER_TENANT: &str = "other";
+
+pub struct TestApp {
+    pub base: String,
+    pub app: Shared,
+    pub database_url: String,
+    pub http: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A response: status, JSON body (Null when not JSON) and headers.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+/// The credentials of the test client with `role` in `acme`: `acme-<role>` / `secret-<role>`.
+pub fn credentials(role: &str) -> (String, String) {
+    (format!("{TENANT}-{role}"), format!("secret-{role}"))
+}
+
+/// A database URL for a new test: a temp SQLite file, or a new database on the PostgreSQL server under test.
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+    match std::env::var("TALLY_TEST_DATABASE_URL") {
+        Ok(admin_url) => {
+            let name = format!("tally_test_{}", uuid::Uuid::new_v4().simple());
+            sqlx::any::install_default_drivers();
+            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+                .await
+                .expect("postgres");
+            sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create db");
+            let base = admin_url.rsplit_once('/').expect("a database in the URL").0;
+            (format!("{base}/{name}"), None)
+        }
+        Err(_) => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            (
+                format!("sqlite://{}", dir.path().join("tally.db").display()),
+                Some(dir),
+            )
+        }
+    }
+}
+
+/// Creates the test merchants and one client per role in `acme`, plus `other-administrator` in `other`.
+pub async fn seed_principals(app: &Shared) {
+    for tenant in [TENANT, OTHER_TENANT] {
+        let merchant = Merchant {
+            tenant: tenant.into(),
+            name: tenant.into(),
+            time_zone: "Europe/Moscow".into(),
+            required_contact_fields: vec!["name".into(), "mobile_number".into()],
+        };
+        merchants::create(&app.db.write, &merchant)
+            .await
+            .expect("merchant");
+    }
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::System) {
+        let (id, secret) = credentials(role.as_str());
+        merchants::create_client(&app.db.write, &id, &secret, TENANT, role)
+            .await
+            .expect("client");
+    }
+    merchants::create_client(
+        &app.db.write,
+        "other-administrator",
+        "secret-administrator",
+        OTHER_TENANT,
+        Role::Administrator,
+    )
+    .await
+    .expect("client");
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (database_url, dir) = fresh_database().await;
+    let settings = Settings {
+        database_url: database_url.clone(),
+        listen: String::new(),
+        log_requests: false,
+        expiry_interval: Duration::from_secs(3600),
+    };
+    let app = server::app(&settings).await.expect("app starts");
+    seed_principals(&app).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = tally::http::router(app.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    TestApp {
+        base,
+        app,
+        database_url,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Sends a request as the `acme` client with `role`; `body` as JSON when given.
+    pub async fn send(
+        &self,
+        role: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> Reply {
+        let (id, secret) = credentials(role);
+        self.send_as(&id, &secret, method, path, body, key).await
+    }
+
+    pub async fn send_as(
+        &self,
+        id: &str,
+        secret: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .basic_auth(id, Some(secret));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            headers,
+        }
+    }
+
+    pub async fn get(&self, role: &str, path: &str) -> Reply {
+        self.send(role, Method::GET, path, None, None).await
+    }
+
+    pub async fn post(&self, role: &str, path: &str, body: Value) -> Reply {
+        let key = uuid::Uuid::new_v4().to_string();
+        self.send(role, Method::POST, path, Some(body), Some(&key))
+            .await
+    }
+
+    /// Registers a card (status New) through `/v1`.
+    pub async fn register_card(&self, number: &str) {
+        let reply = self
+            .post(
+                "administrator",
+                "/v1/cards",
+                serde_json::json!({"number": number, "category": "Plastic", "card_type": "Bonus"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    }
+
+    /// Registers a contact through `/v1` and returns its id.
+    pub async fn register_contact(&self, fields: Value) -> String {
+        let reply = self.post("administrator", "/v1/contacts", fields).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.body["contact_id"]
+            .as_str()
+            .expect("contact_id")
+            .to_owned()
+    }
+
+    /// A card issued and bound (and activated when the contact's data suffices) to a new contact with `mobile`.
+    pub async fn bound_card(&self, number: &str, mobile: &str, activate: bool) -> String {
+        self.register_card(number).await;
+        let contact_id = self
+            .register_contact(serde_json::json!({"name": "Test Person", "mobile_number": mobile}))
+            .await;
+        let issue = self
+            .get("cc_operator", &format!("/api/card/issue?Number={number}"))
+            .await;
+        assert_eq!(issue.body["Status"], true, "{:?}", issue.body);
+        let bind = self
+            .post(
+                "cc_operator",
+                "/api/card/bindto",
+                serde_json::json!({"Number": number, "MobileNumber": mobile}),
+            )
+            .await;
+        assert_eq!(bind.body["Status"], true, "{:?}", bind.body);
+        if activate {
+            let active = self
+                .get("cc_operator", &format!("/api/card/active?Number={number}"))
+                .await;
+            assert_eq!(active.body["Status"], true, "{:?}", active.body);
+        }
+        contact_id
+    }
+
+    /// The number of events in the ledger.
+    pub async fn event_count(&self) -> i64 {
+        let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.app.db.read)
+            .await
+            .unwrap();
+        row.0
+    }
+}
