@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: every test on SQLite, then the integration tests again against a real PostgreSQL server that
+# this script starts on loopback (and stops, whatever happens). Needs PostgreSQL's server binaries
+# (Debian: apt-get install postgresql).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== tests on SQLite"
+cargo test --workspace
+
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
+    echo "PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install postgresql" >&2
+    exit 1
+fi
+
+work=$(mktemp -d /tmp/tally-pg.XXXXXX)
+port=$(( 20000 + RANDOM % 20000 ))
+as_pg=()
+if [ "$(id -u)" = 0 ]; then
+    # PostgreSQL refuses to run as root: run it as the postgres user (created by the Debian package).
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+    chown postgres "$work"
+    as_pg=(runuser -u postgres --)
+fi
+stop_pg() {
+    "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap stop_pg EXIT
+
+"${as_pg[@]}" "$pg_bin/initdb" -D "$work/data" -U tally --auth=trust -E UTF8 >/dev/null
+"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $work -c max_connections=300 -c fsync=on" start >/dev/null
+
+echo "== integration tests on PostgreSQL (127.0.0.1:$port)"
+TALLY_TEST_DATABASE_URL="postgres://tally@127.0.0.1:$port/postgres" cargo test --test '*'

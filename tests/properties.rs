@@ -1,0 +1,289 @@
+//! Property tests over random command sequences, run through the real command writer and database:
+//! (a) the ledger's invariants hold after every step — no lot or balance below zero, money conserved, at most one
+//! live card per contact, a card beyond New is Issued before it is bound and bound before it is Active or Blocked;
+//! (b) dropping the projections and replaying the ledger gives exactly the incrementally maintained ones.
+
+mod common;
+
+use std::{collections::BTreeMap, time::Duration};
+
+use chrono::Utc;
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+use sqlx::Row;
+use tally::{
+    commands::{Command, Outcome, Target},
+    domain::{
+        account::{AccountCommand, Original},
+        card::CardCommand,
+        contact::ContactCommand,
+        roles::{BLOCK_REASONS, UNBLOCK_REASONS},
+    },
+    http::Shared,
+    server::{self, Settings},
+};
+use tally_events::{Actor, BonusType, CardCategory, CardStatus, CardType, ContactDetails, Event, Role};
+use tally_projections::{AccountView, CardView};
+use uuid::Uuid;
+
+const TENANT: &str = "prop";
+const CARDS: usize = 4;
+const CONTACTS: usize = 3;
+
+#[derive(Debug, Clone)]
+enum Step {
+    Issue(usize),
+    Bind(usize, usize),
+    Activate(usize, bool),
+    Block(usize, usize, Role),
+    Unblock(usize, usize, Role, bool),
+    Accrue(usize, i64, BonusType, Option<u64>),
+    Redeem(usize, i64, BonusType),
+    Freeze(usize),
+    Unfreeze(usize),
+    Expire(usize),
+    /// Reverse the n-th accrual or redemption seen so far.
+    Reverse(usize, usize),
+}
+
+fn role() -> impl Strategy<Value = Role> {
+    prop::sample::select(vec![
+        Role::Client,
+        Role::CcOperator,
+        Role::Marketer,
+        Role::SeniorEmployee,
+        Role::Director,
+        Role::Administrator,
+    ])
+}
+
+fn bonus_type() -> impl Strategy<Value = BonusType> {
+    prop::sample::select(vec![BonusType::Cash, BonusType::Status])
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let card = 0..CARDS;
+    let contact = 0..CONTACTS;
+    prop_oneof![
+        1 => card.clone().prop_map(Step::Issue),
+        1 => (card.clone(), contact.clone()).prop_map(|(c, p)| Step::Bind(c, p)),
+        1 => (card.clone(), any::<bool>()).prop_map(|(c, s)| Step::Activate(c, s)),
+        1 => (card.clone(), 0..BLOCK_REASONS.len(), role()).prop_map(|(c, r, by)| Step::Block(c, r, by)),
+        1 => (card, 0..UNBLOCK_REASONS.len(), role(), any::<bool>()).prop_map(|(c, r, by, s)| Step::Unblock(c, r, by, s)),
+        3 => (contact.clone(), 1..5_000i64, bonus_type(), prop::option::of(1..400u64))
+            .prop_map(|(p, cents, t, ms)| Step::Accrue(p, cents, t, ms)),
+        3 => (contact.clone(), 1..5_000i64, bonus_type()).prop_map(|(p, cents, t)| Step::Redeem(p, cents, t)),
+        1 => contact.clone().prop_map(Step::Freeze),
+        1 => contact.clone().prop_map(Step::Unfreeze),
+        1 => contact.clone().prop_map(Step::Expire),
+        1 => (contact, 0..8usize).prop_map(|(p, n)| Step::Reverse(p, n)),
+    ]
+}
+
+struct World {
+    app: Shared,
+    contacts: Vec<Uuid>,
+    /// (contact index, event id, original) of every accrual and redemption so far.
+    movements: Vec<(usize, Uuid, Original)>,
+}
+
+fn card_number(index: usize) -> String {
+    format!("50000000{index:02}")
+}
+
+fn actor(role: Role) -> Actor {
+    Actor { principal: format!("prop-{}", role.as_str()), role }
+}
+
+impl World {
+    async fn new() -> World {
+        let (database_url, dir) = common::fresh_database().await;
+        // The temp dir must outlive the app; leak it for the duration of the test process.
+        std::mem::forget(dir);
+        let settings =
+            Settings { database_url, listen: String::new(), log_requests: false, expiry_interval: Duration::from_secs(3600) };
+        let app = server::app(&settings).await.expect("app");
+        let contacts: Vec<Uuid> = (0..CONTACTS).map(|_| Uuid::now_v7()).collect();
+        let mut world = World { app, contacts, movements: Vec::new() };
+        let cards = (0..CARDS)
+            .map(|i| CardCommand::Register { number: card_number(i), category: CardCategory::Plastic, card_type: CardType::Bonus })
+            .collect();
+        world.run(Role::System, Target::RegisterCards(cards)).await;
+        for (i, contact_id) in world.contacts.clone().into_iter().enumerate() {
+            let details = ContactDetails { name: Some(format!("P{i}")), ..Default::default() };
+            let command = ContactCommand::Register { contact_id, code: format!("P{i}"), details };
+            world.run(Role::System, Target::Contact { contact_id, command }).await;
+        }
+        world
+    }
+
+    async fn run(&mut self, role: Role, target: Target) -> Option<Vec<tally_events::Envelope>> {
+        match self.app.executor.execute(Command::new(TENANT, actor(role), target)).await.expect("the store works") {
+            Outcome::Executed { result, .. } => result.ok(),
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+
+    /// The contact's current live card, as the handlers look it up.
+    async fn live_card(&self, contact: usize) -> Option<String> {
+        tally::queries::live_card(&self.app.db, TENANT, self.contacts[contact]).await.unwrap().map(|c| c.number)
+    }
+
+    async fn apply(&mut self, step: Step) {
+        let card = |i: usize, command| Target::Card { number: card_number(i), command };
+        let account = |contacts: &[Uuid], p: usize, command| Target::Account { contact_id: contacts[p], command };
+        match step {
+            Step::Issue(c) => {
+                self.run(Role::CcOperator, card(c, CardCommand::Issue)).await;
+            }
+            Step::Bind(c, p) => {
+                let contact_live_card = self.live_card(p).await;
+                let command = CardCommand::BindTo { contact_id: self.contacts[p], contact_live_card };
+                self.run(Role::CcOperator, card(c, command)).await;
+            }
+            Step::Activate(c, sufficient) => {
+                self.run(Role::CcOperator, card(c, CardCommand::Activate { contact_data_sufficient: sufficient })).await;
+            }
+            Step::Block(c, r, by) => {
+                self.run(by, card(c, CardCommand::Block { reason: BLOCK_REASONS[r] })).await;
+            }
+            Step::Unblock(c, r, by, sufficient) => {
+                let command = CardCommand::Unblock { reason: UNBLOCK_REASONS[r], contact_data_sufficient: sufficient };
+                self.run(by, card(c, command)).await;
+            }
+            Step::Accrue(p, cents, bonus_type, expires_in_ms) => {
+                let lot_id = Uuid::now_v7();
+                let command = AccountCommand::Accrue {
+                    lot_id,
+                    amount: Decimal::new(cents, 2),
+                    bonus_type,
+                    active_from: None,
+                    expires_at: expires_in_ms.map(|ms| Utc::now() + chrono::Duration::milliseconds(ms as i64)),
+                    reference: None,
+                };
+                if let Some(events) = self.run(Role::CcOperator, account(&self.contacts, p, command)).await {
+                    self.movements.push((p, events[0].event_id, Original::Accrual { lot_id }));
+                }
+            }
+            Step::Redeem(p, cents, bonus_type) => {
+                let redemption_id = Uuid::now_v7();
+                let command =
+                    AccountCommand::Redeem { redemption_id, amount: Decimal::new(cents, 2), bonus_type, reference: None };
+                if let Some(events) = self.run(Role::CcOperator, account(&self.contacts, p, command)).await {
+                    self.movements.push((p, events[0].event_id, Original::Redemption { redemption_id }));
+                }
+            }
+            Step::Freeze(p) => {
+                self.run(Role::CcOperator, account(&self.contacts, p, AccountCommand::Freeze { reason: None })).await;
+            }
+            Step::Unfreeze(p) => {
+                self.run(Role::CcOperator, account(&self.contacts, p, AccountCommand::Unfreeze { reason: None })).await;
+            }
+            Step::Expire(p) => {
+                self.run(Role::System, account(&self.contacts, p, AccountCommand::ExpireDue)).await;
+            }
+            Step::Reverse(p, n) => {
+                let candidates: Vec<_> = self.movements.iter().filter(|(owner, _, _)| *owner == p).cloned().collect();
+                if let Some((_, original_event_id, original)) = candidates.get(n % candidates.len().max(1)).cloned() {
+                    let command = AccountCommand::Reverse { original_event_id, original, reason: None };
+                    self.run(Role::CcOperator, account(&self.contacts, p, command)).await;
+                }
+            }
+        }
+    }
+
+    async fn rows(&self, table: &str, key: &str) -> BTreeMap<String, String> {
+        sqlx::query(&format!("SELECT {key}, doc FROM {table} ORDER BY {key}"))
+            .fetch_all(&self.app.db.read)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| (row.get::<String, _>(0), row.get::<String, _>(1)))
+            .collect()
+    }
+
+    async fn snapshot(&self) -> Vec<BTreeMap<String, String>> {
+        vec![
+            self.rows("card_view", "number").await,
+            self.rows("contact_view", "contact_id").await,
+            self.rows("account_view", "contact_id").await,
+        ]
+    }
+
+    /// The invariants, checked against the projections and the ledger.
+    async fn check_invariants(&self) {
+        let cards: Vec<CardView> =
+            self.rows("card_view", "number").await.values().map(|doc| serde_json::from_str(doc).unwrap()).collect();
+        let mut live_per_contact = BTreeMap::new();
+        for card in &cards {
+            if let Some(contact) = card.live_contact_id() {
+                *live_per_contact.entry(contact).or_insert(0) += 1;
+            }
+            match card.status {
+                CardStatus::New => assert!(card.contact_id.is_none(), "a New card is bound: {card:?}"),
+                CardStatus::Active | CardStatus::Blocked => {
+                    assert!(card.contact_id.is_some(), "an Active or Blocked card is unbound: {card:?}")
+                }
+                CardStatus::Issued => {}
+            }
+            assert_eq!(card.status == CardStatus::Blocked, card.block_reason.is_some(), "{card:?}");
+        }
+        assert!(live_per_contact.values().all(|n| *n == 1), "a contact holds two live cards: {live_per_contact:?}");
+
+        let accounts: Vec<AccountView> =
+            self.rows("account_view", "contact_id").await.values().map(|doc| serde_json::from_str(doc).unwrap()).collect();
+        let now = Utc::now();
+        for account in &accounts {
+            for lot in account.lots.values() {
+                assert!(lot.remaining >= Decimal::ZERO, "a lot below zero: {account:?}");
+            }
+            for bucket in account.buckets(now) {
+                assert!(bucket.amount >= Decimal::ZERO, "a bucket below zero: {bucket:?}");
+            }
+            // Conservation: what is left equals what came in minus what went out, by the ledger.
+            let left: Decimal = account.lots.values().map(|lot| lot.remaining).sum();
+            assert_eq!(left, self.ledger_net(account.contact_id).await, "money not conserved for {}", account.contact_id);
+        }
+    }
+
+    async fn ledger_net(&self, contact_id: Uuid) -> Decimal {
+        let stream_id = tally_projections::stream::account(TENANT, contact_id);
+        let rows = sqlx::query("SELECT event_type, schema_version, payload FROM events WHERE stream_id = $1")
+            .bind(stream_id)
+            .fetch_all(&self.app.db.read)
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| {
+                let event = tally_events::decode_str(row.get(0), row.get::<i32, _>(1) as u32, row.get(2)).unwrap();
+                match event {
+                    Event::BonusAccrued(e) => e.amount,
+                    Event::BonusRedeemed(e) => -e.amount,
+                    Event::BonusExpired(e) => -e.amount,
+                    Event::AccrualReversed(e) => -e.amount,
+                    Event::RedemptionReversed(e) => e.amount,
+                    _ => Decimal::ZERO,
+                }
+            })
+            .sum()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_at_every_step_and_rebuild_equals_incremental(steps in prop::collection::vec(step(), 1..60)) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async {
+            let mut world = World::new().await;
+            for step in steps {
+                world.apply(step).await;
+                world.check_invariants().await;
+            }
+            let incremental = world.snapshot().await;
+            tally_projections::rebuild::rebuild(&world.app.db.write).await.expect("rebuild");
+            assert_eq!(world.snapshot().await, incremental, "the rebuild differs from the incremental projections");
+        });
+    }
+}
