@@ -34,4 +34,5 @@ trap stop_pg EXIT
     -o "-c listen_addresses=127.0.0.1 -p $port -k $work -c max_connections=300 -c fsync=on" start >/dev/null
 
 echo "== integration tests on PostgreSQL (127.0.0.1:$port)"
-TALLY_TEST_DATABASE_URL="postgres://tally@127.0.0.1:$port/postgres" cargo test --test '*'
+# The multi-instance tests are ignored on SQLite (they need a shared server) and run here.
+TALLY_TEST_DATABASE_URL="postgres://tally@127.0.0.1:$port/postgres" cargo test --test '*' -- --include-ignored

@@ -61,3 +61,29 @@ async fn a_card_is_registered_issued_bound_and_activated() {
     // Registered card, registered contact, issued, bound, activated.
     assert_eq!(app.event_count().await - before, 5);
 }
+
+#[tokio::test]
+async fn the_ledger_refuses_updates_and_deletes() {
+    let app = spawn_app().await;
+    app.register_card("7000000000002").await;
+    let before = app.event_count().await;
+    let update = sqlx::query("UPDATE events SET payload = '{}'").execute(&app.app.db.write).await;
+    let delete = sqlx::query("DELETE FROM events").execute(&app.app.db.write).await;
+    for refused in [update, delete] {
+        let error = refused.expect_err("the ledger is append-only");
+        assert!(error.to_string().contains("append-only"), "{error}");
+    }
+    assert_eq!(app.event_count().await, before);
+}
+
+#[tokio::test]
+async fn projections_rebuilt_from_the_ledger_equal_the_live_ones() {
+    let app = spawn_app().await;
+    let contact_id = app.bound_card("7000000000003", "+79991112244", true).await;
+    let accrual = app.post("cc_operator", &format!("/v1/accounts/{contact_id}/accruals"), serde_json::json!({"amount": "10.25"})).await;
+    assert_eq!(accrual.status, StatusCode::CREATED, "{:?}", accrual.body);
+    let balance_before = app.get("cc_operator", "/api/card/balance/by/7000000000003").await.body;
+    let report = tally_projections::rebuild::rebuild(&app.app.db.write).await.unwrap();
+    assert_eq!(report.events, app.event_count().await as u64);
+    assert_eq!(app.get("cc_operator", "/api/card/balance/by/7000000000003").await.body, balance_before);
+}

@@ -1,0 +1,153 @@
+//! Two `tally serve` processes on one PostgreSQL database keep every invariant: concurrent redemptions through both
+//! never overdraw an account, and two cards bound to one contact at once leave exactly one live card. Needs
+//! `TALLY_TEST_DATABASE_URL` (a PostgreSQL server); `scripts/test.sh` runs it in its PostgreSQL phase.
+
+mod common;
+
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tally::{http::Shared, server, server::Settings};
+
+/// A `tally serve` child process, killed when dropped.
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start(database_url: &str) -> Instance {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["--database-url", database_url, "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("tally starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("{base}/readyz")).await.map(|r| r.status() != StatusCode::OK).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "tally on {port} did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Instance { child, base }
+}
+
+async fn post(base: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let (id, secret) = common::credentials("administrator");
+    let response = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .basic_auth(id, Some(secret))
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn setup() -> (String, Shared) {
+    assert!(
+        std::env::var("TALLY_TEST_DATABASE_URL").is_ok(),
+        "set TALLY_TEST_DATABASE_URL to a PostgreSQL server (scripts/test.sh does)"
+    );
+    let (database_url, _) = common::fresh_database().await;
+    let settings = Settings {
+        database_url: database_url.clone(),
+        listen: String::new(),
+        log_requests: false,
+        expiry_interval: Duration::from_secs(3600),
+    };
+    let app = server::app(&settings).await.expect("migrated");
+    common::seed_principals(&app).await;
+    (database_url, app)
+}
+
+#[tokio::test]
+#[ignore = "needs TALLY_TEST_DATABASE_URL; scripts/test.sh runs it against PostgreSQL"]
+async fn two_instances_never_overdraw_an_account() {
+    let (database_url, app) = setup().await;
+    let (a, b) = (start(&database_url).await, start(&database_url).await);
+    let (status, contact) = post(&a.base, "/v1/contacts", json!({"name": "Race", "mobile_number": "+79990000077"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{contact}");
+    let contact_id = contact["contact_id"].as_str().unwrap().to_owned();
+    let accrual = post(&b.base, &format!("/v1/accounts/{contact_id}/accruals"), json!({"amount": "100.00"})).await;
+    assert_eq!(accrual.0, StatusCode::CREATED, "{}", accrual.1);
+
+    let redemptions = (0..40).map(|i| {
+        let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        let path = format!("/v1/accounts/{contact_id}/redemptions");
+        tokio::spawn(async move { post(&base, &path, json!({"amount": "5.00"})).await })
+    });
+    let mut accepted = 0;
+    for handle in redemptions.collect::<Vec<_>>() {
+        let (status, body) = handle.await.unwrap();
+        match status {
+            StatusCode::CREATED => accepted += 1,
+            StatusCode::CONFLICT => assert_eq!(body["error"]["code"], "InsufficientBonuses", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(accepted, 20, "exactly the balance is redeemed");
+    let account = tally::queries::account(&app.db, common::TENANT, contact_id.parse().unwrap()).await.unwrap();
+    let active: rust_decimal::Decimal = account.lots.values().map(|lot| lot.remaining).sum();
+    assert_eq!(active, rust_decimal::Decimal::ZERO);
+    // The stream's versions are contiguous: every append was decided on the version before it.
+    let versions: Vec<(i64,)> = sqlx::query_as("SELECT stream_version FROM events WHERE stream_id = $1 ORDER BY stream_version")
+        .bind(tally_projections::stream::account(common::TENANT, contact_id.parse().unwrap()))
+        .fetch_all(&app.db.read)
+        .await
+        .unwrap();
+    assert_eq!(versions.iter().map(|v| v.0).collect::<Vec<_>>(), (1..=21).collect::<Vec<i64>>());
+}
+
+#[tokio::test]
+#[ignore = "needs TALLY_TEST_DATABASE_URL; scripts/test.sh runs it against PostgreSQL"]
+async fn two_instances_bind_at_most_one_live_card_per_contact() {
+    let (database_url, _app) = setup().await;
+    let (a, b) = (start(&database_url).await, start(&database_url).await);
+    let mobile = "+79990000088";
+    let (status, _) = post(&a.base, "/v1/contacts", json!({"name": "Twice", "mobile_number": mobile})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    for round in 0..10 {
+        let numbers = [format!("81000000{round:02}1"), format!("81000000{round:02}2")];
+        for number in &numbers {
+            let (status, body) =
+                post(&a.base, "/v1/cards", json!({"number": number, "category": "Plastic", "card_type": "Bonus"})).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            let (status, body) = post(&b.base, &format!("/api/card/issue?Number={number}"), json!({})).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let binds = numbers.iter().zip([&a.base, &b.base]).map(|(number, base)| {
+            let (base, body) = (base.clone(), json!({"Number": number, "MobileNumber": mobile}));
+            tokio::spawn(async move { post(&base, "/api/card/bindto", body).await })
+        });
+        let mut bound = 0;
+        for handle in binds.collect::<Vec<_>>() {
+            let (status, body) = handle.await.unwrap();
+            if body["Status"] == true {
+                bound += 1;
+            } else {
+                assert_eq!((status, body["Key"].as_str()), (StatusCode::CONFLICT, Some("ContactBindToAnotherCardNumber")));
+            }
+        }
+        let expected = if round == 0 { 1 } else { 0 };
+        assert_eq!(bound, expected, "round {round}: the contact already holds a live card after the first round");
+    }
+}
