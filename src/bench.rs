@@ -81,15 +81,18 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
     let app = server::app(&settings).await?;
     let customers = prepare(&app, args.customers).await?;
     let tally_addr = spawn(crate::http::router(app.clone())).await?;
-    let bare_addr = spawn(Router::new().route(
-        "/{*path}",
-        any(|| async { r#"{"Status":true,"Key":"OK","Value":""}"# }),
-    ))
-    .await?;
+    let bare_addr =
+        spawn(Router::new().route("/{*path}", any(|| async { r#"{"Status":true,"Key":"OK","Value":""}"# }))).await?;
 
-    println!("load: {} connections x {} s, mixed commands over {} customers (SQLite, synchronous=FULL, WAL)", args.connections, args.seconds, customers.len());
+    println!(
+        "load: {} connections x {} s, mixed commands over {} customers (SQLite, synchronous=FULL, WAL)",
+        args.connections,
+        args.seconds,
+        customers.len()
+    );
     let tally = drive(tally_addr, &customers, args).await;
     tally.print("tally ");
+    print_writer_figures(&app.metrics.render());
     let bare = drive(bare_addr, &customers, args).await;
     bare.print("bare  ");
     println!(
@@ -101,6 +104,24 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
         rebuild_bench(dir, args.rebuild_events).await?;
     }
     Ok(())
+}
+
+/// The writer's group-commit figures from the metrics: commands per group and seconds per group commit.
+fn print_writer_figures(metrics: &str) {
+    let figure = |name: &str, quantile: &str| {
+        metrics
+            .lines()
+            .find(|line| line.starts_with(name) && line.contains(&format!("quantile=\"{quantile}\"")))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "       group commit: {:.0} commands per group (p50), {:.2} ms per group p50, {:.2} ms p99",
+        figure("tally_commit_batch_size", "0.5"),
+        figure("tally_commit_batch_seconds", "0.5") * 1000.0,
+        figure("tally_commit_batch_seconds", "0.99") * 1000.0
+    );
 }
 
 async fn spawn(router: Router) -> anyhow::Result<std::net::SocketAddr> {
@@ -119,24 +140,10 @@ async fn prepare(app: &crate::http::App, count: usize) -> anyhow::Result<Vec<Cus
         required_contact_fields: vec!["name".into()],
     };
     merchants::create(&app.db.write, &merchant).await?;
-    merchants::create_client(
-        &app.db.write,
-        CLIENT.0,
-        CLIENT.1,
-        TENANT,
-        Role::Administrator,
-    )
-    .await?;
-    let actor = Actor {
-        principal: "bench-setup".into(),
-        role: Role::System,
-    };
-    let customers: Vec<Customer> = (0..count)
-        .map(|i| Customer {
-            contact_id: Uuid::now_v7(),
-            card: format!("9{:012}", i),
-        })
-        .collect();
+    merchants::create_client(&app.db.write, CLIENT.0, CLIENT.1, TENANT, Role::Administrator).await?;
+    let actor = Actor { principal: "bench-setup".into(), role: Role::System };
+    let customers: Vec<Customer> =
+        (0..count).map(|i| Customer { contact_id: Uuid::now_v7(), card: format!("9{:012}", i) }).collect();
     let registrations = customers
         .iter()
         .map(|c| CardCommand::Register {
@@ -150,53 +157,16 @@ async fn prepare(app: &crate::http::App, count: usize) -> anyhow::Result<Vec<Cus
     let mut phase = vec![setup(Target::RegisterCards(registrations))];
     for (i, customer) in customers.iter().enumerate() {
         let contact_id = customer.contact_id;
-        let details = ContactDetails {
-            name: Some(format!("Customer {i}")),
-            ..Default::default()
-        };
-        let command = ContactCommand::Register {
-            contact_id,
-            code: format!("B{i}"),
-            details,
-        };
-        phase.push(setup(Target::Contact {
-            contact_id,
-            command,
-        }));
+        let details = ContactDetails { name: Some(format!("Customer {i}")), ..Default::default() };
+        let command = ContactCommand::Register { contact_id, code: format!("B{i}"), details };
+        phase.push(setup(Target::Contact { contact_id, command }));
     }
     run_phase(app, phase).await?;
-    let card = |customer: &Customer, command| {
-        setup(Target::Card {
-            number: customer.card.clone(),
-            command,
-        })
-    };
-    run_phase(
-        app,
-        customers
-            .iter()
-            .map(|c| card(c, CardCommand::Issue))
-            .collect(),
-    )
-    .await?;
-    let bind = |c: &Customer| {
-        card(
-            c,
-            CardCommand::BindTo {
-                contact_id: c.contact_id,
-                contact_live_card: None,
-            },
-        )
-    };
+    let card = |customer: &Customer, command| setup(Target::Card { number: customer.card.clone(), command });
+    run_phase(app, customers.iter().map(|c| card(c, CardCommand::Issue)).collect()).await?;
+    let bind = |c: &Customer| card(c, CardCommand::BindTo { contact_id: c.contact_id, contact_live_card: None });
     run_phase(app, customers.iter().map(bind).collect()).await?;
-    let activate = |c: &Customer| {
-        card(
-            c,
-            CardCommand::Activate {
-                contact_data_sufficient: true,
-            },
-        )
-    };
+    let activate = |c: &Customer| card(c, CardCommand::Activate { contact_data_sufficient: true });
     run_phase(app, customers.iter().map(activate).collect()).await?;
     let accrue = |c: &Customer| {
         let command = AccountCommand::Accrue {
@@ -207,10 +177,7 @@ async fn prepare(app: &crate::http::App, count: usize) -> anyhow::Result<Vec<Cus
             expires_at: None,
             reference: None,
         };
-        setup(Target::Account {
-            contact_id: c.contact_id,
-            command,
-        })
+        setup(Target::Account { contact_id: c.contact_id, command })
     };
     run_phase(app, customers.iter().map(accrue).collect()).await?;
     Ok(customers)
@@ -250,8 +217,7 @@ impl Figures {
         if self.latencies.is_empty() {
             return Duration::ZERO;
         }
-        let index =
-            ((self.latencies.len() as f64 * p).ceil() as usize).clamp(1, self.latencies.len()) - 1;
+        let index = ((self.latencies.len() as f64 * p).ceil() as usize).clamp(1, self.latencies.len()) - 1;
         self.latencies[index]
     }
 
@@ -270,10 +236,12 @@ impl Figures {
 }
 
 /// The n-th request of a worker: accruals, redemptions, and block/unblock cycles through CashDesk.
+/// `visit` counts the worker's earlier rounds on this customer, so its block/unblock cycle starts with a block.
 fn request(
     addr: std::net::SocketAddr,
     worker: usize,
     n: usize,
+    visit: usize,
     customer: &Customer,
     auth: &str,
 ) -> Request<Full<Bytes>> {
@@ -282,62 +250,39 @@ fn request(
             format!("/v1/accounts/{}/accruals", customer.contact_id),
             r#"{"amount":"1.50","bonus_type":"cash","reference":"bench"}"#.to_owned(),
         ),
-        2 => (
-            format!("/v1/accounts/{}/redemptions", customer.contact_id),
-            r#"{"amount":"1.25"}"#.to_owned(),
-        ),
-        _ if (n / 4) % 2 == 0 => (
-            "/api/card/block".to_owned(),
-            format!(r#"{{"Number":"{}","BlockReasonCode":"0"}}"#, customer.card),
-        ),
-        _ => (
-            "/api/card/unblock".to_owned(),
-            format!(
-                r#"{{"Number":"{}","UnBlockReasonCode":"0"}}"#,
-                customer.card
-            ),
-        ),
+        2 => (format!("/v1/accounts/{}/redemptions", customer.contact_id), r#"{"amount":"1.25"}"#.to_owned()),
+        _ if visit.is_multiple_of(2) => {
+            ("/api/card/block".to_owned(), format!(r#"{{"Number":"{}","BlockReasonCode":"0"}}"#, customer.card))
+        }
+        _ => ("/api/card/unblock".to_owned(), format!(r#"{{"Number":"{}","UnBlockReasonCode":"0"}}"#, customer.card)),
     };
     Request::post(format!("http://{addr}{path}"))
         .header("authorization", auth)
         .header("content-type", "application/json")
-        .header(
-            "idempotency-key",
-            format!("bench-{worker}-{n}-{}", Uuid::now_v7().simple()),
-        )
+        .header("idempotency-key", format!("bench-{worker}-{n}-{}", Uuid::now_v7().simple()))
         .body(Full::new(Bytes::from(body)))
         .expect("a valid request")
 }
 
 async fn drive(addr: std::net::SocketAddr, customers: &[Customer], args: &BenchArgs) -> Figures {
     let client: HttpClient = Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
-    let auth = Arc::new(format!(
-        "Basic {}",
-        STANDARD.encode(format!("{}:{}", CLIENT.0, CLIENT.1))
-    ));
+    let auth = Arc::new(format!("Basic {}", STANDARD.encode(format!("{}:{}", CLIENT.0, CLIENT.1))));
     // Each worker owns a disjoint slice of customers, so its block/unblock cycle always alternates correctly.
     let per_worker = (customers.len() / args.connections).max(1);
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
     let mut workers = Vec::new();
     for worker in 0..args.connections {
-        let mine: Vec<Customer> = customers
-            .iter()
-            .skip(worker * per_worker)
-            .take(per_worker)
-            .cloned()
-            .collect();
+        let mine: Vec<Customer> = customers.iter().skip(worker * per_worker).take(per_worker).cloned().collect();
         let (client, auth) = (client.clone(), auth.clone());
         workers.push(tokio::spawn(async move {
             let (mut latencies, mut errors) = (Vec::new(), 0usize);
             let mut n = 0usize;
             while Instant::now() < deadline {
-                let customer = &mine[(n / 4) % mine.len()];
+                let (round, visit) = ((n / 4) % mine.len(), (n / 4) / mine.len());
+                let customer = &mine[round];
                 let sent = Instant::now();
-                let ok = match client
-                    .request(request(addr, worker, n, customer, &auth))
-                    .await
-                {
+                let ok = match client.request(request(addr, worker, n, visit, customer, &auth)).await {
                     Ok(response) => {
                         let status = response.status();
                         let _ = response.into_body().collect().await;
@@ -355,11 +300,7 @@ async fn drive(addr: std::net::SocketAddr, customers: &[Customer], args: &BenchA
             (latencies, errors)
         }));
     }
-    let mut figures = Figures {
-        elapsed: Duration::ZERO,
-        latencies: Vec::new(),
-        errors: 0,
-    };
+    let mut figures = Figures { elapsed: Duration::ZERO, latencies: Vec::new(), errors: 0 };
     for worker in workers {
         let (latencies, errors) = worker.await.expect("bench worker");
         figures.latencies.extend(latencies);
@@ -375,16 +316,9 @@ async fn rebuild_bench(dir: &std::path::Path, count: usize) -> anyhow::Result<()
     let url = format!("sqlite://{}", dir.join("rebuild.db").display());
     let db = Db::connect(&url).await?;
     let accounts = 10_000usize;
-    let mut states: Vec<(Uuid, i64, Account)> = (0..accounts)
-        .map(|_| (Uuid::now_v7(), 0, Account::default()))
-        .collect();
-    let context = Context {
-        now: Utc::now(),
-        actor: Actor {
-            principal: "bench".into(),
-            role: Role::System,
-        },
-    };
+    let mut states: Vec<(Uuid, i64, Account)> =
+        (0..accounts).map(|_| (Uuid::now_v7(), 0, Account::default())).collect();
+    let context = Context { now: Utc::now(), actor: Actor { principal: "bench".into(), role: Role::System } };
     let generated = Instant::now();
     let mut written = 0usize;
     while written < count {
@@ -409,8 +343,8 @@ async fn rebuild_bench(dir: &std::path::Path, count: usize) -> anyhow::Result<()
                     reference: Some("bench".into()),
                 }
             };
-            let events: Vec<Event> = AccountAggregate::decide(state, command, &context)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let events: Vec<Event> =
+                AccountAggregate::decide(state, command, &context).map_err(|e| anyhow::anyhow!("{e}"))?;
             let meta = CommandMeta {
                 tenant: TENANT.into(),
                 actor: context.actor.clone(),
@@ -423,9 +357,7 @@ async fn rebuild_bench(dir: &std::path::Path, count: usize) -> anyhow::Result<()
             let stream_id = tally_projections::stream::account(TENANT, *contact_id);
             ledger::append(&mut tx, &stream_id, *version, &events, &meta).await?;
             *version += events.len() as i64;
-            *state = events
-                .iter()
-                .fold(std::mem::take(state), AccountAggregate::evolve);
+            *state = events.iter().fold(std::mem::take(state), AccountAggregate::evolve);
             written += events.len();
         }
         tx.commit().await?;

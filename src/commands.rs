@@ -12,7 +12,7 @@ use std::{collections::HashMap, time::Instant};
 use chrono::{DateTime, Utc};
 use sqlx::{Acquire, Any, AnyConnection, Transaction};
 use tally_events::{Actor, Envelope};
-use tally_projections::{apply_inline, stream, Source};
+use tally_projections::{apply_batch, stream, Source};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -25,7 +25,7 @@ use crate::{
     },
     store::{
         idempotency::{self, IdempotencyKey, Prior, StoredResponse},
-        ledger::{self, CommandMeta},
+        ledger::{self, Append, CommandMeta},
         violated_constraint, Db, Dialect, StoreError,
     },
 };
@@ -70,8 +70,7 @@ impl Target {
 }
 
 /// Renders the outcome as the response the caller will get (and a retry will get again).
-pub type Render =
-    Box<dyn FnOnce(&Result<Vec<Envelope>, DomainError>) -> StoredResponse + Send + Sync>;
+pub type Render = Box<dyn Fn(&Result<Vec<Envelope>, DomainError>) -> StoredResponse + Send + Sync>;
 
 /// A command with everything the ledger records about it.
 pub struct Command {
@@ -106,10 +105,7 @@ impl Command {
 #[derive(Debug)]
 pub enum Outcome {
     /// Decided now: the appended events or the rule that refused it, and the rendered response.
-    Executed {
-        result: Result<Vec<Envelope>, DomainError>,
-        response: Option<StoredResponse>,
-    },
+    Executed { result: Result<Vec<Envelope>, DomainError>, response: Option<StoredResponse> },
     /// The same key with the same request was seen before: the first response.
     Replayed(StoredResponse),
     /// The same key came with a different request.
@@ -131,23 +127,14 @@ impl Executor {
     /// Starts the writer task on `db`.
     pub fn start(db: Db) -> Executor {
         let (jobs, queue) = mpsc::channel(8 * MAX_BATCH);
-        tokio::spawn(
-            Writer {
-                db,
-                cache: HashMap::new(),
-            }
-            .run(queue),
-        );
+        tokio::spawn(Writer { db, cache: HashMap::new() }.run(queue));
         Executor { jobs }
     }
 
     /// Submits a command and waits until it is durably committed (or refused).
     pub async fn execute(&self, command: Command) -> Result<Outcome, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job { command, reply })
-            .await
-            .map_err(|_| StoreError::WriterStopped)?;
+        self.jobs.send(Job { command, reply }).await.map_err(|_| StoreError::WriterStopped)?;
         answer.await.map_err(|_| StoreError::WriterStopped)?
     }
 }
@@ -185,12 +172,6 @@ cached!(CardAggregate, Card);
 cached!(ContactAggregate, Contact);
 cached!(AccountAggregate, Account);
 
-/// A decided command waiting for its batch to commit.
-struct Decided {
-    reply: oneshot::Sender<Result<Outcome, StoreError>>,
-    outcome: Outcome,
-}
-
 struct Writer {
     db: Db,
     /// stream id -> (version, state), as of the last commit.
@@ -205,60 +186,109 @@ impl Writer {
             let size = batch.len();
             self.commit_batch(std::mem::take(&mut batch)).await;
             metrics::histogram!("tally_commit_batch_size").record(size as f64);
-            metrics::histogram!("tally_commit_batch_seconds")
-                .record(started.elapsed().as_secs_f64());
+            metrics::histogram!("tally_commit_batch_seconds").record(started.elapsed().as_secs_f64());
         }
     }
 
+    /// Commits a group of commands. The fast path runs them all in one transaction with no savepoints; any
+    /// database error there (a race with another instance, a view constraint, an idempotency key committed
+    /// meanwhile) rolls the group back and replays it on the careful path, one savepoint per command.
     async fn commit_batch(&mut self, jobs: Vec<Job>) {
-        let mut staged: HashMap<String, (i64, State)> = HashMap::new();
+        let now = Utc::now();
+        let outcomes = match self.fast_batch(&jobs, now).await {
+            Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+            Err(error) => {
+                tracing::debug!(%error, "group commit fell back to one savepoint per command");
+                metrics::counter!("tally_commit_fallbacks_total").increment(1);
+                self.careful_batch(&jobs, now).await
+            }
+        };
+        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+            let _ = job.reply.send(outcome);
+        }
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        let mut tx = self.db.write.begin().await?;
+        if self.db.dialect == Dialect::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(APPEND_LOCK).execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
+    /// Every command of the group in one transaction, or an error and nothing written: all are decided first
+    /// (each against the states the earlier ones left), then written together.
+    async fn fast_batch(&mut self, jobs: &[Job], now: DateTime<Utc>) -> Result<Vec<Outcome>, StoreError> {
+        let mut staged = HashMap::new();
+        let mut tx = self.begin().await?;
         let mut decided = Vec::with_capacity(jobs.len());
-        let result = async {
-            let mut tx = self.db.write.begin().await?;
-            if self.db.dialect == Dialect::Postgres {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(APPEND_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
+        for job in jobs {
+            let decision = self.decide_command(&mut tx, &staged, &job.command, now).await?;
+            if let Ok(decisions) = &decision {
+                staged.extend(decisions.iter().map(Decision::staged));
             }
-            let now = Utc::now();
+            decided.push(decision);
+        }
+        let accepted: Vec<(&Command, &[Decision])> = jobs
+            .iter()
+            .zip(&decided)
+            .filter_map(|(job, decision)| decision.as_ref().ok().map(|d| (&job.command, d.as_slice())))
+            .collect();
+        let mut written = Self::write(&mut tx, &accepted, now).await?.into_iter();
+        let results: Vec<Result<Vec<Envelope>, DomainError>> = decided
+            .into_iter()
+            .map(|decision| decision.map(|_| written.next().expect("one envelope list per accepted command")))
+            .collect();
+        let responses: Vec<Option<StoredResponse>> = jobs
+            .iter()
+            .zip(&results)
+            .map(|(job, result)| job.command.render.as_ref().map(|render| render(result)))
+            .collect();
+        let records: Vec<(&IdempotencyKey, &StoredResponse)> = jobs
+            .iter()
+            .zip(&responses)
+            .filter_map(|(job, response)| Some((job.command.idempotency.as_ref()?, response.as_ref()?)))
+            .collect();
+        idempotency::save_many(&mut tx, &records).await?;
+        tx.commit().await?;
+        self.remember(staged);
+        Ok(results
+            .into_iter()
+            .zip(responses)
+            .map(|(result, response)| Outcome::Executed { result, response })
+            .collect())
+    }
+
+    /// The group again, each command in its own savepoint, so that one failure fails only its command.
+    async fn careful_batch(&mut self, jobs: &[Job], now: DateTime<Utc>) -> Vec<Result<Outcome, StoreError>> {
+        let mut staged = HashMap::new();
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        let committed = async {
+            let mut tx = self.begin().await?;
             for job in jobs {
-                let outcome = self.run_job(&mut tx, &mut staged, job.command, now).await;
-                match outcome {
-                    Ok(outcome) => decided.push(Decided {
-                        reply: job.reply,
-                        outcome,
-                    }),
-                    Err(error) => {
-                        let _ = job.reply.send(Err(error));
-                    }
-                }
+                outcomes.push(self.run_job(&mut tx, &mut staged, &job.command, now).await);
             }
-            tx.commit().await?;
-            Ok::<_, StoreError>(())
+            tx.commit().await
         }
         .await;
-        match result {
+        match committed {
             Ok(()) => {
-                if self.cache.len() + staged.len() > MAX_CACHED_STREAMS {
-                    self.cache.clear();
-                }
-                self.cache.extend(staged);
-                for done in decided {
-                    let _ = done.reply.send(Ok(done.outcome));
-                }
+                self.remember(staged);
+                outcomes
             }
             Err(error) => {
-                tracing::error!(%error, "commit failed; the batch's commands were not applied");
-                for done in decided {
-                    let _ = done
-                        .reply
-                        .send(Err(StoreError::Database(sqlx::Error::Protocol(
-                            error.to_string(),
-                        ))));
-                }
+                tracing::error!(%error, "commit failed; the group's commands were not applied");
+                jobs.iter().map(|_| Err(StoreError::Database(sqlx::Error::Protocol(error.to_string())))).collect()
             }
         }
+    }
+
+    /// Takes the states of a committed group into the cache.
+    fn remember(&mut self, staged: HashMap<String, (i64, State)>) {
+        if self.cache.len() + staged.len() > MAX_CACHED_STREAMS {
+            self.cache.clear();
+        }
+        self.cache.extend(staged);
     }
 
     /// Runs one command in a savepoint of the batch transaction, retrying when another instance won a race.
@@ -266,10 +296,9 @@ impl Writer {
         &self,
         tx: &mut Transaction<'static, Any>,
         staged: &mut HashMap<String, (i64, State)>,
-        mut command: Command,
+        command: &Command,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
-        let stream_id = command.target.stream_id(&command.tenant);
         for _ in 0..MAX_ATTEMPTS {
             let mut savepoint = tx.begin().await?;
             if let Some(key) = &command.idempotency {
@@ -279,19 +308,15 @@ impl Writer {
                     Prior::Different => return Ok(Outcome::KeyReused),
                 }
             }
-            let attempt = self
-                .attempt(&mut *savepoint, staged, &stream_id, &command, now)
-                .await;
+            let attempt = self.attempt_one(&mut savepoint, staged, command, now).await;
             match attempt {
-                Ok(Attempted { result, states }) => {
-                    let response = command.render.take().map(|render| render(&result));
+                Ok((result, states)) => {
+                    let response = command.render.as_ref().map(|render| render(&result));
                     if let (Some(key), Some(response)) = (&command.idempotency, &response) {
                         idempotency::save(&mut savepoint, key, response).await?;
                     }
                     savepoint.commit().await?;
-                    for (stream, version, state) in states {
-                        staged.insert(stream, (version, state));
-                    }
+                    staged.extend(states);
                     return Ok(Outcome::Executed { result, response });
                 }
                 Err(error) => {
@@ -303,9 +328,9 @@ impl Writer {
                             continue;
                         }
                         Some(constraint) => {
-                            let refusal = refusal_for(constraint, &command.target)
-                                .ok_or(StoreError::Database(error))?;
-                            return self.refuse(tx, &mut command, refusal).await;
+                            let refusal =
+                                refusal_for(constraint, &command.target).ok_or(StoreError::Database(error))?;
+                            return self.refuse(tx, command, refusal).await;
                         }
                         None => return Err(StoreError::Database(error)),
                     }
@@ -319,11 +344,11 @@ impl Writer {
     async fn refuse(
         &self,
         tx: &mut Transaction<'static, Any>,
-        command: &mut Command,
+        command: &Command,
         refusal: DomainError,
     ) -> Result<Outcome, StoreError> {
         let result = Err(refusal);
-        let response = command.render.take().map(|render| render(&result));
+        let response = command.render.as_ref().map(|render| render(&result));
         if let (Some(key), Some(response)) = (&command.idempotency, &response) {
             let mut savepoint = tx.begin().await?;
             idempotency::save(&mut savepoint, key, response).await?;
@@ -332,108 +357,96 @@ impl Writer {
         Ok(Outcome::Executed { result, response })
     }
 
-    async fn attempt(
+    /// Decides a command against the current state of every stream it touches, reading but not writing. All or
+    /// nothing: the first refusal refuses the whole command. Returns the decisions that append events.
+    async fn decide_command(
         &self,
         tx: &mut AnyConnection,
         staged: &HashMap<String, (i64, State)>,
-        stream_id: &str,
         command: &Command,
         now: DateTime<Utc>,
-    ) -> Result<Attempted, sqlx::Error> {
-        let context = Context {
-            now,
-            actor: command.actor.clone(),
-        };
+    ) -> Result<Result<Vec<Decision>, DomainError>, sqlx::Error> {
+        let context = Context { now, actor: command.actor.clone() };
+        let stream_id = command.target.stream_id(&command.tenant);
         let decisions = match &command.target {
             Target::Card { command: c, .. } => {
-                vec![
-                    self.decide::<CardAggregate>(tx, staged, stream_id, c.clone(), &context)
-                        .await?,
-                ]
+                vec![self.decide::<CardAggregate>(tx, staged, &stream_id, c.clone(), &context).await?]
             }
             Target::Contact { command: c, .. } => {
-                vec![
-                    self.decide::<ContactAggregate>(tx, staged, stream_id, c.clone(), &context)
-                        .await?,
-                ]
+                vec![self.decide::<ContactAggregate>(tx, staged, &stream_id, c.clone(), &context).await?]
             }
             Target::Account { command: c, .. } => {
-                vec![
-                    self.decide::<AccountAggregate>(tx, staged, stream_id, c.clone(), &context)
-                        .await?,
-                ]
+                vec![self.decide::<AccountAggregate>(tx, staged, &stream_id, c.clone(), &context).await?]
             }
             Target::RegisterCards(cards) => {
                 let mut decisions = Vec::with_capacity(cards.len());
                 for card in cards {
-                    let CardCommand::Register { number, .. } = card else {
-                        continue;
-                    };
+                    let CardCommand::Register { number, .. } = card else { continue };
                     let stream_id = stream::card(&command.tenant, number);
-                    decisions.push(
-                        self.decide::<CardAggregate>(
-                            tx,
-                            staged,
-                            &stream_id,
-                            card.clone(),
-                            &context,
-                        )
-                        .await?,
-                    );
+                    decisions.push(self.decide::<CardAggregate>(tx, staged, &stream_id, card.clone(), &context).await?);
                 }
                 decisions
             }
         };
-        // All or nothing: the first refusal refuses the whole command before anything is appended.
-        let mut accepted = Vec::with_capacity(decisions.len());
-        for decision in decisions {
-            match decision {
-                Ok(decision) => accepted.push(decision),
-                Err(refusal) => {
-                    return Ok(Attempted {
-                        result: Err(refusal),
-                        states: vec![],
-                    })
-                }
+        Ok(decisions
+            .into_iter()
+            .collect::<Result<Vec<Decision>, DomainError>>()
+            .map(|decisions| decisions.into_iter().filter(|d| !d.events.is_empty()).collect()))
+    }
+
+    /// Writes decided commands: their events in one multi-row append and the inline views in a few statements,
+    /// however many commands there are. Returns each command's envelopes.
+    async fn write(
+        tx: &mut AnyConnection,
+        decided: &[(&Command, &[Decision])],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Vec<Envelope>>, sqlx::Error> {
+        let metas: Vec<CommandMeta> = decided
+            .iter()
+            .map(|(command, _)| CommandMeta {
+                tenant: command.tenant.clone(),
+                actor: command.actor.clone(),
+                correlation_id: command.correlation_id,
+                causation_id: command.causation_id,
+                idempotency_key: command.idempotency.as_ref().map(|k| k.key.clone()),
+                occurred_at: command.occurred_at.unwrap_or(now),
+                recorded_at: now,
+            })
+            .collect();
+        let mut owners = Vec::new();
+        let mut items = Vec::new();
+        for (index, ((_, decisions), meta)) in decided.iter().zip(&metas).enumerate() {
+            for d in decisions.iter() {
+                owners.push(index);
+                items.push(Append { stream_id: &d.stream_id, expected_version: d.version, events: &d.events, meta });
             }
         }
-        let meta = CommandMeta {
-            tenant: command.tenant.clone(),
-            actor: command.actor.clone(),
-            correlation_id: command.correlation_id,
-            causation_id: command.causation_id,
-            idempotency_key: command.idempotency.as_ref().map(|k| k.key.clone()),
-            occurred_at: command.occurred_at.unwrap_or(now),
-            recorded_at: now,
-        };
-        let mut envelopes = Vec::new();
-        let mut states = Vec::new();
-        for Decision {
-            stream_id,
-            version,
-            state,
-            events,
-        } in accepted
-        {
-            if events.is_empty() {
-                continue;
-            }
-            envelopes.extend(ledger::append(tx, &stream_id, version, &events, &meta).await?);
-            apply_inline(
-                tx,
-                &Source {
-                    tenant: &command.tenant,
-                    stream_id: &stream_id,
-                },
-                &events,
-            )
-            .await?;
-            states.push((stream_id, version + events.len() as i64, state));
+        let appended = ledger::append_batch(tx, &items).await?;
+        let sources: Vec<(Source<'_>, &[tally_events::Event])> =
+            items.iter().map(|a| (Source { tenant: &a.meta.tenant, stream_id: a.stream_id }, a.events)).collect();
+        apply_batch(tx, &sources).await?;
+        let mut per_command = vec![Vec::new(); decided.len()];
+        for (index, envelopes) in owners.into_iter().zip(appended) {
+            per_command[index].extend(envelopes);
         }
-        Ok(Attempted {
-            result: Ok(envelopes),
-            states,
-        })
+        Ok(per_command)
+    }
+
+    /// Decides and writes one command.
+    async fn attempt_one(
+        &self,
+        tx: &mut AnyConnection,
+        staged: &HashMap<String, (i64, State)>,
+        command: &Command,
+        now: DateTime<Utc>,
+    ) -> Result<(Result<Vec<Envelope>, DomainError>, Vec<(String, (i64, State))>), sqlx::Error> {
+        match self.decide_command(tx, staged, command, now).await? {
+            Err(refusal) => Ok((Err(refusal), vec![])),
+            Ok(decisions) => {
+                let envelopes = Self::write(tx, &[(command, &decisions)], now).await?.pop().unwrap_or_default();
+                Ok((Ok(envelopes), decisions.iter().map(Decision::staged).collect()))
+            }
+        }
     }
 
     /// The stream's current version and state: from this batch, the cache, and (unless this process is the only
@@ -445,19 +458,15 @@ impl Writer {
         stream_id: &str,
     ) -> Result<(i64, A::State), sqlx::Error> {
         let known = staged.get(stream_id).or_else(|| self.cache.get(stream_id));
-        let (mut version, mut state) = match known
-            .and_then(|(v, s)| A::unwrap(s.clone()).map(|s| (*v, s)))
-        {
+        let (mut version, mut state) = match known.and_then(|(v, s)| A::unwrap(s.clone()).map(|s| (*v, s))) {
             Some((version, state)) if self.db.exclusive_writer() => return Ok((version, state)),
             Some(known) => known,
             None => (0, A::State::default()),
         };
-        let newer = ledger::read_stream(tx, stream_id, version)
-            .await
-            .map_err(|e| match e {
-                StoreError::Database(e) => e,
-                other => sqlx::Error::Decode(Box::new(other)),
-            })?;
+        let newer = ledger::read_stream(tx, stream_id, version).await.map_err(|e| match e {
+            StoreError::Database(e) => e,
+            other => sqlx::Error::Decode(Box::new(other)),
+        })?;
         for (event_version, event) in newer {
             state = A::evolve(state, &event);
             version = event_version;
@@ -473,40 +482,36 @@ impl Writer {
         stream_id: &str,
         command: A::Command,
         context: &Context,
-    ) -> Result<Result<Decision<State>, DomainError>, sqlx::Error> {
+    ) -> Result<Result<Decision, DomainError>, sqlx::Error> {
         let (version, state) = self.load::<A>(tx, staged, stream_id).await?;
         Ok(A::decide(&state, command, context).map(|events| {
             let state = events.iter().fold(state, A::evolve);
-            Decision {
-                stream_id: stream_id.to_owned(),
-                version,
-                state: A::wrap(state),
-                events,
-            }
+            Decision { stream_id: stream_id.to_owned(), version, state: A::wrap(state), events }
         }))
     }
 }
 
-struct Attempted {
-    result: Result<Vec<Envelope>, DomainError>,
-    /// The new version and state of every stream the command appended to.
-    states: Vec<(String, i64, State)>,
-}
-
-/// A decision about one stream, not yet appended.
-struct Decision<S> {
+/// A decision about one stream, not yet written: the events to append after `version`, and the state after them.
+struct Decision {
     stream_id: String,
     version: i64,
-    state: S,
+    state: State,
     events: Vec<tally_events::Event>,
+}
+
+impl Decision {
+    /// The stream's version and state once the events are appended.
+    fn staged(&self) -> (String, (i64, State)) {
+        (self.stream_id.clone(), (self.version + self.events.len() as i64, self.state.clone()))
+    }
 }
 
 /// The refusal a violated view constraint stands for.
 fn refusal_for(constraint: &str, target: &Target) -> Option<DomainError> {
     match (constraint, target) {
-        ("card_view_one_live_card", Target::Card { .. }) => Some(
-            DomainError::ContactHasAnotherCard("another card (bound concurrently)".into()),
-        ),
+        ("card_view_one_live_card", Target::Card { .. }) => {
+            Some(DomainError::ContactHasAnotherCard("another card (bound concurrently)".into()))
+        }
         ("contact_view_mobile", _) => Some(DomainError::MobileNumberTaken),
         ("contact_view_code", _) => Some(DomainError::ContactCodeTaken),
         _ => None,

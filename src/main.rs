@@ -14,19 +14,10 @@ use tally::{
 use tally_events::Role;
 
 #[derive(Parser)]
-#[command(
-    name = "tally",
-    version,
-    about = "Event-sourced ledger for loyalty cards, bonuses and POS dialects"
-)]
+#[command(name = "tally", version, about = "Event-sourced ledger for loyalty cards, bonuses and POS dialects")]
 struct Cli {
     /// sqlite://path (the embedded default) or postgres://user:pass@host/db.
-    #[arg(
-        long,
-        env = "TALLY_DATABASE_URL",
-        default_value = "sqlite://data/tally.db",
-        global = true
-    )]
+    #[arg(long, env = "TALLY_DATABASE_URL", default_value = "sqlite://data/tally.db", global = true)]
     database_url: String,
     #[command(subcommand)]
     command: Option<Verb>,
@@ -107,29 +98,14 @@ enum ClientAction {
     },
 }
 
-fn merchant(
-    id: &str,
-    name: Option<String>,
-    time_zone: String,
-    required_fields: &str,
-) -> anyhow::Result<Merchant> {
+fn merchant(id: &str, name: Option<String>, time_zone: String, required_fields: &str) -> anyhow::Result<Merchant> {
     if !merchants::valid_tenant(id) {
         bail!("merchant id {id:?} must be 1 to 64 of a-z, 0-9, _ and -");
     }
-    let required_contact_fields: Vec<String> = required_fields
-        .split(',')
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if let Some(unknown) = required_contact_fields
-        .iter()
-        .find(|f| !CONTACT_FIELDS.contains(&f.as_str()))
-    {
-        bail!(
-            "unknown contact field {unknown:?}; known: {}",
-            CONTACT_FIELDS.join(",")
-        );
+    let required_contact_fields: Vec<String> =
+        required_fields.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect();
+    if let Some(unknown) = required_contact_fields.iter().find(|f| !CONTACT_FIELDS.contains(&f.as_str())) {
+        bail!("unknown contact field {unknown:?}; known: {}", CONTACT_FIELDS.join(","));
     }
     Ok(Merchant {
         tenant: id.to_owned(),
@@ -143,8 +119,7 @@ fn merchant(
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
     let cli = Cli::parse();
@@ -168,9 +143,7 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Verb::Projections {
-            action: ProjectionAction::Rebuild,
-        } => {
+        Verb::Projections { action: ProjectionAction::Rebuild } => {
             let db = Db::connect(&url).await?;
             let started = std::time::Instant::now();
             let report = tally_projections::rebuild::rebuild(&db.write).await?;
@@ -183,15 +156,7 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Verb::Merchants {
-            action:
-                MerchantAction::Create {
-                    id,
-                    name,
-                    time_zone,
-                    required_fields,
-                },
-        } => {
+        Verb::Merchants { action: MerchantAction::Create { id, name, time_zone, required_fields } } => {
             let db = Db::connect(&url).await?;
             let merchant = merchant(&id, name, time_zone, &required_fields)?;
             if !merchants::create(&db.write, &merchant).await? {
@@ -200,24 +165,22 @@ async fn main() -> anyhow::Result<()> {
             println!("merchant {id} created");
             Ok(())
         }
-        Verb::Clients {
-            action: ClientAction::Create { merchant: id, role },
-        } => {
+        Verb::Clients { action: ClientAction::Create { merchant: id, role } } => {
             let role = Role::parse(&role).filter(|r| *r != Role::System).with_context(|| {
-                format!("unknown role {role:?}: client, cc_operator, marketer, senior_employee, director, administrator")
+                format!(
+                    "unknown role {role:?}: client, cc_operator, marketer, senior_employee, director, administrator"
+                )
             })?;
             let db = Db::connect(&url).await?;
             if merchants::get(&db.read, &id).await?.is_none() {
-                merchants::create(
-                    &db.write,
-                    &merchant(&id, None, "UTC".into(), "name,mobile_number")?,
-                )
-                .await?;
+                merchants::create(&db.write, &merchant(&id, None, "UTC".into(), "name,mobile_number")?).await?;
                 eprintln!("merchant {id} did not exist and was created with default settings");
             }
             let (client_id, secret) = merchants::new_credentials();
             merchants::create_client(&db.write, &client_id, &secret, &id, role).await?;
-            println!("client_id: {client_id}\nsecret:    {secret}\n(the secret is stored hashed and cannot be shown again)");
+            println!(
+                "client_id: {client_id}\nsecret:    {secret}\n(the secret is stored hashed and cannot be shown again)"
+            );
             Ok(())
         }
         Verb::Expire => {

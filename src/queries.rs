@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use tally_projections::{
-    find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_card,
-    load_contact, AccountView, BonusBucket, CardView, ContactView,
+    find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_card, load_contact, AccountView,
+    BonusBucket, CardView, ContactView,
 };
 use uuid::Uuid;
 
@@ -13,49 +13,29 @@ pub async fn card(db: &Db, tenant: &str, number: &str) -> Result<Option<CardView
     Ok(load_card(&mut *db.read.acquire().await?, tenant, number).await?)
 }
 
-pub async fn contact(
-    db: &Db,
-    tenant: &str,
-    contact_id: Uuid,
-) -> Result<Option<ContactView>, StoreError> {
+pub async fn contact(db: &Db, tenant: &str, contact_id: Uuid) -> Result<Option<ContactView>, StoreError> {
     Ok(load_contact(&mut *db.read.acquire().await?, tenant, contact_id).await?)
 }
 
-pub async fn contact_by_mobile(
-    db: &Db,
-    tenant: &str,
-    mobile: &str,
-) -> Result<Option<ContactView>, StoreError> {
+pub async fn contact_by_mobile(db: &Db, tenant: &str, mobile: &str) -> Result<Option<ContactView>, StoreError> {
     Ok(find_contact_by_mobile(&mut *db.read.acquire().await?, tenant, mobile).await?)
 }
 
-pub async fn contact_by_code(
-    db: &Db,
-    tenant: &str,
-    code: &str,
-) -> Result<Option<ContactView>, StoreError> {
+pub async fn contact_by_code(db: &Db, tenant: &str, code: &str) -> Result<Option<ContactView>, StoreError> {
     Ok(find_contact_by_code(&mut *db.read.acquire().await?, tenant, code).await?)
 }
 
 /// The contact's card that is not blocked for replacement.
-pub async fn live_card(
-    db: &Db,
-    tenant: &str,
-    contact_id: Uuid,
-) -> Result<Option<CardView>, StoreError> {
+pub async fn live_card(db: &Db, tenant: &str, contact_id: Uuid) -> Result<Option<CardView>, StoreError> {
     Ok(find_live_card(&mut *db.read.acquire().await?, tenant, contact_id).await?)
 }
 
 /// Whether the contact has every field the merchant requires to activate a card.
 pub async fn data_sufficient(db: &Db, contact: &ContactView) -> Result<bool, StoreError> {
-    let required = merchants::get(&db.read, &contact.tenant)
-        .await?
-        .map(|m| m.required_contact_fields)
-        .unwrap_or_default();
+    let required =
+        merchants::get(&db.read, &contact.tenant).await?.map(|m| m.required_contact_fields).unwrap_or_default();
     let filled = contact.filled_fields();
-    Ok(required
-        .iter()
-        .all(|field| filled.contains(&field.as_str())))
+    Ok(required.iter().all(|field| filled.contains(&field.as_str())))
 }
 
 /// A card with its contact and the contact's balance buckets at `now`.
@@ -66,26 +46,14 @@ pub struct CardBalance {
     pub buckets: Vec<BonusBucket>,
 }
 
-pub async fn card_balance(
-    db: &Db,
-    card: CardView,
-    now: DateTime<Utc>,
-) -> Result<CardBalance, StoreError> {
+pub async fn card_balance(db: &Db, card: CardView, now: DateTime<Utc>) -> Result<CardBalance, StoreError> {
     let Some(contact_id) = card.contact_id else {
         let buckets = empty_account(&card.tenant, Uuid::nil()).buckets(now);
-        return Ok(CardBalance {
-            card,
-            contact: None,
-            buckets,
-        });
+        return Ok(CardBalance { card, contact: None, buckets });
     };
     let contact = contact(db, &card.tenant, contact_id).await?;
     let buckets = account(db, &card.tenant, contact_id).await?.buckets(now);
-    Ok(CardBalance {
-        card,
-        contact,
-        buckets,
-    })
+    Ok(CardBalance { card, contact, buckets })
 }
 
 /// The contact's account view; an account with no movements yet is empty.

@@ -65,9 +65,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tokio::spawn(expiry_job(app.clone(), settings.expiry_interval));
     let listener = TcpListener::bind(&settings.listen).await?;
     tracing::info!(address = %listener.local_addr()?, dialect = ?app.db.dialect, "Tally is serving");
-    axum::serve(listener, http::router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, http::router(app)).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 
@@ -92,28 +90,17 @@ async fn shutdown_signal() {
 }
 
 fn system(principal: &str) -> Actor {
-    Actor {
-        principal: principal.to_owned(),
-        role: Role::System,
-    }
+    Actor { principal: principal.to_owned(), role: Role::System }
 }
 
 /// Burns expired lots: every account with a lot past its expiry gets an `ExpireDue` command.
 pub async fn expire_due(app: &App) -> Result<usize, StoreError> {
-    let due = tally_projections::accounts_due(&mut *app.db.read.acquire().await?, Utc::now(), 1000)
-        .await?;
+    let due = tally_projections::accounts_due(&mut *app.db.read.acquire().await?, Utc::now(), 1000).await?;
     let mut burnt = 0;
     for (tenant, contact_id) in due {
-        let target = Target::Account {
-            contact_id,
-            command: AccountCommand::ExpireDue,
-        };
-        if let Outcome::Executed {
-            result: Ok(events), ..
-        } = app
-            .executor
-            .execute(Command::new(&tenant, system("expiry-job"), target))
-            .await?
+        let target = Target::Account { contact_id, command: AccountCommand::ExpireDue };
+        if let Outcome::Executed { result: Ok(events), .. } =
+            app.executor.execute(Command::new(&tenant, system("expiry-job"), target)).await?
         {
             burnt += events.len();
         }
@@ -148,9 +135,8 @@ async fn seed_demo(app: &App) -> anyhow::Result<()> {
         time_zone: "UTC".into(),
         required_contact_fields: vec!["name".into(), "mobile_number".into()],
     };
-    let any_merchant: Option<(String,)> = sqlx::query_as("SELECT tenant FROM merchants LIMIT 1")
-        .fetch_optional(&app.db.read)
-        .await?;
+    let any_merchant: Option<(String,)> =
+        sqlx::query_as("SELECT tenant FROM merchants LIMIT 1").fetch_optional(&app.db.read).await?;
     if any_merchant.is_some() {
         return Ok(());
     }
@@ -159,11 +145,7 @@ async fn seed_demo(app: &App) -> anyhow::Result<()> {
         merchants::create_client(&app.db.write, client_id, secret, &demo.tenant, role).await?;
     }
     let run = |target| async {
-        match app
-            .executor
-            .execute(Command::new("demo", system("demo-seed"), target))
-            .await?
-        {
+        match app.executor.execute(Command::new("demo", system("demo-seed"), target)).await? {
             Outcome::Executed { result: Ok(_), .. } => Ok(()),
             other => Err(anyhow::anyhow!("demo seeding was refused: {other:?}")),
         }
@@ -178,43 +160,22 @@ async fn seed_demo(app: &App) -> anyhow::Result<()> {
         .collect();
     run(Target::RegisterCards(cards)).await?;
     let anna = Uuid::now_v7();
-    for (contact_id, code, name, mobile) in [
-        (anna, "DEMO-1", "Anna Petrova", "+79990000001"),
-        (Uuid::now_v7(), "DEMO-2", "Boris Ivanov", "+79990000002"),
-    ] {
-        let details = ContactDetails {
-            name: Some(name.into()),
-            mobile_number: Some(mobile.into()),
-            ..Default::default()
-        };
+    for (contact_id, code, name, mobile) in
+        [(anna, "DEMO-1", "Anna Petrova", "+79990000001"), (Uuid::now_v7(), "DEMO-2", "Boris Ivanov", "+79990000002")]
+    {
+        let details =
+            ContactDetails { name: Some(name.into()), mobile_number: Some(mobile.into()), ..Default::default() };
         run(Target::Contact {
             contact_id,
-            command: ContactCommand::Register {
-                contact_id,
-                code: code.into(),
-                details,
-            },
+            command: ContactCommand::Register { contact_id, code: code.into(), details },
         })
         .await?;
     }
-    let card = |command| Target::Card {
-        number: "7000000000010".into(),
-        command,
-    };
+    let card = |command| Target::Card { number: "7000000000010".into(), command };
     run(card(CardCommand::Issue)).await?;
-    run(card(CardCommand::BindTo {
-        contact_id: anna,
-        contact_live_card: None,
-    }))
-    .await?;
-    run(card(CardCommand::Activate {
-        contact_data_sufficient: true,
-    }))
-    .await?;
-    for (amount, bonus_type) in [
-        (Decimal::new(50000, 2), BonusType::Cash),
-        (Decimal::from(100), BonusType::Status),
-    ] {
+    run(card(CardCommand::BindTo { contact_id: anna, contact_live_card: None })).await?;
+    run(card(CardCommand::Activate { contact_data_sufficient: true })).await?;
+    for (amount, bonus_type) in [(Decimal::new(50000, 2), BonusType::Cash), (Decimal::from(100), BonusType::Status)] {
         let command = AccountCommand::Accrue {
             lot_id: Uuid::now_v7(),
             amount,
@@ -223,11 +184,7 @@ async fn seed_demo(app: &App) -> anyhow::Result<()> {
             expires_at: Some(Utc::now() + Days::days(365)),
             reference: Some("welcome bonus".into()),
         };
-        run(Target::Account {
-            contact_id: anna,
-            command,
-        })
-        .await?;
+        run(Target::Account { contact_id: anna, command }).await?;
     }
     println!("First start: created the demo merchant `demo` with these API clients (Basic auth):");
     for (client_id, secret, role) in DEMO_CLIENTS {

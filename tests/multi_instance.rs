@@ -84,7 +84,8 @@ async fn setup() -> (String, Shared) {
 async fn two_instances_never_overdraw_an_account() {
     let (database_url, app) = setup().await;
     let (a, b) = (start(&database_url).await, start(&database_url).await);
-    let (status, contact) = post(&a.base, "/v1/contacts", json!({"name": "Race", "mobile_number": "+79990000077"})).await;
+    let (status, contact) =
+        post(&a.base, "/v1/contacts", json!({"name": "Race", "mobile_number": "+79990000077"})).await;
     assert_eq!(status, StatusCode::CREATED, "{contact}");
     let contact_id = contact["contact_id"].as_str().unwrap().to_owned();
     let accrual = post(&b.base, &format!("/v1/accounts/{contact_id}/accruals"), json!({"amount": "100.00"})).await;
@@ -109,11 +110,12 @@ async fn two_instances_never_overdraw_an_account() {
     let active: rust_decimal::Decimal = account.lots.values().map(|lot| lot.remaining).sum();
     assert_eq!(active, rust_decimal::Decimal::ZERO);
     // The stream's versions are contiguous: every append was decided on the version before it.
-    let versions: Vec<(i64,)> = sqlx::query_as("SELECT stream_version FROM events WHERE stream_id = $1 ORDER BY stream_version")
-        .bind(tally_projections::stream::account(common::TENANT, contact_id.parse().unwrap()))
-        .fetch_all(&app.db.read)
-        .await
-        .unwrap();
+    let versions: Vec<(i64,)> =
+        sqlx::query_as("SELECT stream_version FROM events WHERE stream_id = $1 ORDER BY stream_version")
+            .bind(tally_projections::stream::account(common::TENANT, contact_id.parse().unwrap()))
+            .fetch_all(&app.db.read)
+            .await
+            .unwrap();
     assert_eq!(versions.iter().map(|v| v.0).collect::<Vec<_>>(), (1..=21).collect::<Vec<i64>>());
 }
 
@@ -129,7 +131,8 @@ async fn two_instances_bind_at_most_one_live_card_per_contact() {
         let numbers = [format!("81000000{round:02}1"), format!("81000000{round:02}2")];
         for number in &numbers {
             let (status, body) =
-                post(&a.base, "/v1/cards", json!({"number": number, "category": "Plastic", "card_type": "Bonus"})).await;
+                post(&a.base, "/v1/cards", json!({"number": number, "category": "Plastic", "card_type": "Bonus"}))
+                    .await;
             assert_eq!(status, StatusCode::CREATED, "{body}");
             let (status, body) = post(&b.base, &format!("/api/card/issue?Number={number}"), json!({})).await;
             assert_eq!(status, StatusCode::OK, "{body}");
@@ -144,7 +147,10 @@ async fn two_instances_bind_at_most_one_live_card_per_contact() {
             if body["Status"] == true {
                 bound += 1;
             } else {
-                assert_eq!((status, body["Key"].as_str()), (StatusCode::CONFLICT, Some("ContactBindToAnotherCardNumber")));
+                assert_eq!(
+                    (status, body["Key"].as_str()),
+                    (StatusCode::CONFLICT, Some("ContactBindToAnotherCardNumber"))
+                );
             }
         }
         let expected = if round == 0 { 1 } else { 0 };

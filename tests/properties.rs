@@ -100,13 +100,21 @@ impl World {
         let (database_url, dir) = common::fresh_database().await;
         // The temp dir must outlive the app; leak it for the duration of the test process.
         std::mem::forget(dir);
-        let settings =
-            Settings { database_url, listen: String::new(), log_requests: false, expiry_interval: Duration::from_secs(3600) };
+        let settings = Settings {
+            database_url,
+            listen: String::new(),
+            log_requests: false,
+            expiry_interval: Duration::from_secs(3600),
+        };
         let app = server::app(&settings).await.expect("app");
         let contacts: Vec<Uuid> = (0..CONTACTS).map(|_| Uuid::now_v7()).collect();
         let mut world = World { app, contacts, movements: Vec::new() };
         let cards = (0..CARDS)
-            .map(|i| CardCommand::Register { number: card_number(i), category: CardCategory::Plastic, card_type: CardType::Bonus })
+            .map(|i| CardCommand::Register {
+                number: card_number(i),
+                category: CardCategory::Plastic,
+                card_type: CardType::Bonus,
+            })
             .collect();
         world.run(Role::System, Target::RegisterCards(cards)).await;
         for (i, contact_id) in world.contacts.clone().into_iter().enumerate() {
@@ -142,7 +150,8 @@ impl World {
                 self.run(Role::CcOperator, card(c, command)).await;
             }
             Step::Activate(c, sufficient) => {
-                self.run(Role::CcOperator, card(c, CardCommand::Activate { contact_data_sufficient: sufficient })).await;
+                self.run(Role::CcOperator, card(c, CardCommand::Activate { contact_data_sufficient: sufficient }))
+                    .await;
             }
             Step::Block(c, r, by) => {
                 self.run(by, card(c, CardCommand::Block { reason: BLOCK_REASONS[r] })).await;
@@ -167,8 +176,12 @@ impl World {
             }
             Step::Redeem(p, cents, bonus_type) => {
                 let redemption_id = Uuid::now_v7();
-                let command =
-                    AccountCommand::Redeem { redemption_id, amount: Decimal::new(cents, 2), bonus_type, reference: None };
+                let command = AccountCommand::Redeem {
+                    redemption_id,
+                    amount: Decimal::new(cents, 2),
+                    bonus_type,
+                    reference: None,
+                };
                 if let Some(events) = self.run(Role::CcOperator, account(&self.contacts, p, command)).await {
                     self.movements.push((p, events[0].event_id, Original::Redemption { redemption_id }));
                 }
@@ -230,8 +243,12 @@ impl World {
         }
         assert!(live_per_contact.values().all(|n| *n == 1), "a contact holds two live cards: {live_per_contact:?}");
 
-        let accounts: Vec<AccountView> =
-            self.rows("account_view", "contact_id").await.values().map(|doc| serde_json::from_str(doc).unwrap()).collect();
+        let accounts: Vec<AccountView> = self
+            .rows("account_view", "contact_id")
+            .await
+            .values()
+            .map(|doc| serde_json::from_str(doc).unwrap())
+            .collect();
         let now = Utc::now();
         for account in &accounts {
             for lot in account.lots.values() {
@@ -242,7 +259,12 @@ impl World {
             }
             // Conservation: what is left equals what came in minus what went out, by the ledger.
             let left: Decimal = account.lots.values().map(|lot| lot.remaining).sum();
-            assert_eq!(left, self.ledger_net(account.contact_id).await, "money not conserved for {}", account.contact_id);
+            assert_eq!(
+                left,
+                self.ledger_net(account.contact_id).await,
+                "money not conserved for {}",
+                account.contact_id
+            );
         }
     }
 
@@ -286,4 +308,101 @@ proptest! {
             assert_eq!(world.snapshot().await, incremental, "the rebuild differs from the incremental projections");
         });
     }
+}
+
+/// Commands submitted at once are committed in groups; a group with refusals, constraint violations (two contacts
+/// with one mobile number, two cards for one contact) and a repeated idempotency key falls back to one savepoint per
+/// command. The outcome must be what sequential execution allows, and the rebuild must equal the live views.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_groups_keep_the_invariants_and_rebuild_equal() {
+    let world = World::new().await;
+    let mut handles = Vec::new();
+    let submit = |handles: &mut Vec<tokio::task::JoinHandle<_>>, command: Command| {
+        let executor = world.app.executor.clone();
+        handles.push(tokio::spawn(async move { executor.execute(command).await.expect("the store works") }));
+    };
+    for i in 0..CARDS {
+        submit(
+            &mut handles,
+            Command::new(
+                TENANT,
+                actor(Role::CcOperator),
+                Target::Card { number: card_number(i), command: CardCommand::Issue },
+            ),
+        );
+    }
+    for _ in 0..20 {
+        for (p, contact_id) in world.contacts.iter().enumerate() {
+            let accrue = AccountCommand::Accrue {
+                lot_id: Uuid::now_v7(),
+                amount: Decimal::new(300 + p as i64, 2),
+                bonus_type: BonusType::Cash,
+                active_from: None,
+                expires_at: None,
+                reference: None,
+            };
+            let redeem = AccountCommand::Redeem {
+                redemption_id: Uuid::now_v7(),
+                amount: Decimal::new(500, 2),
+                bonus_type: BonusType::Cash,
+                reference: None,
+            };
+            for command in [accrue, redeem] {
+                submit(
+                    &mut handles,
+                    Command::new(TENANT, actor(Role::CcOperator), Target::Account { contact_id: *contact_id, command }),
+                );
+            }
+        }
+    }
+    // Two new contacts with one mobile number: exactly one may be registered.
+    for n in 0..2 {
+        let contact_id = Uuid::now_v7();
+        let details = ContactDetails { mobile_number: Some("+79995550000".into()), ..Default::default() };
+        let command = ContactCommand::Register { contact_id, code: format!("DUP{n}"), details };
+        submit(&mut handles, Command::new(TENANT, actor(Role::CcOperator), Target::Contact { contact_id, command }));
+    }
+    // One key, one request, sent twice at once: applied once.
+    let key = tally::store::idempotency::IdempotencyKey::new("prop", "same-key", "POST", "/x", b"{}");
+    for _ in 0..2 {
+        let mut command = Command::new(
+            TENANT,
+            actor(Role::CcOperator),
+            Target::Account { contact_id: world.contacts[0], command: AccountCommand::Freeze { reason: None } },
+        );
+        command.idempotency = Some(key.clone());
+        command.render = Some(Box::new(|result| tally::store::idempotency::StoredResponse {
+            status: if result.is_ok() { 200 } else { 409 },
+            content_type: "text/plain".into(),
+            body: format!("{:?}", result.as_ref().map(|events| events.len())),
+        }));
+        submit(&mut handles, command);
+    }
+    let mut outcomes = Vec::new();
+    for handle in handles {
+        outcomes.push(handle.await.unwrap());
+    }
+    let registered = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Executed { result: Ok(events), .. } if events.iter().any(|e| e.event_type == "ContactRegistered")))
+        .count();
+    let taken = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Executed { result: Err(tally::domain::DomainError::MobileNumberTaken), .. }))
+        .count();
+    assert_eq!((registered, taken), (1, 1), "exactly one of two contacts with one mobile number is registered");
+    let frozen: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| match o {
+            Outcome::Replayed(_) => true,
+            Outcome::Executed { result: Ok(events), .. } => events.iter().any(|e| e.event_type == "BonusesFrozen"),
+            _ => false,
+        })
+        .collect();
+    assert_eq!(frozen.len(), 2, "the keyed freeze is applied once and replayed once: {frozen:?}");
+    assert_eq!(frozen.iter().filter(|o| matches!(o, Outcome::Replayed(_))).count(), 1);
+    world.check_invariants().await;
+    let incremental = world.snapshot().await;
+    tally_projections::rebuild::rebuild(&world.app.db.write).await.expect("rebuild");
+    assert_eq!(world.snapshot().await, incremental);
 }

@@ -28,16 +28,10 @@ impl ContactDetails {
     pub fn overlay(&self, changes: &ContactDetails) -> ContactDetails {
         ContactDetails {
             name: changes.name.clone().or_else(|| self.name.clone()),
-            mobile_number: changes
-                .mobile_number
-                .clone()
-                .or_else(|| self.mobile_number.clone()),
+            mobile_number: changes.mobile_number.clone().or_else(|| self.mobile_number.clone()),
             email: changes.email.clone().or_else(|| self.email.clone()),
             birth_date: changes.birth_date.or(self.birth_date),
-            external_id: changes
-                .external_id
-                .clone()
-                .or_else(|| self.external_id.clone()),
+            external_id: changes.external_id.clone().or_else(|| self.external_id.clone()),
         }
     }
 }

@@ -109,34 +109,23 @@ pub enum DecodeError {
 }
 
 /// Decodes a stored event, upcasting older schema versions to the current one first.
-pub fn decode(
-    event_type: &str,
-    schema_version: u32,
-    payload: serde_json::Value,
-) -> Result<Event, DecodeError> {
+pub fn decode(event_type: &str, schema_version: u32, payload: serde_json::Value) -> Result<Event, DecodeError> {
     let payload = upcast(event_type, schema_version, payload)?;
     Event::decode_current(event_type, payload)
 }
 
 /// Decodes a stored payload text; the fast path for the current version, [`decode`] for older ones.
-pub fn decode_str(
-    event_type: &str,
-    schema_version: u32,
-    payload: &str,
-) -> Result<Event, DecodeError> {
+pub fn decode_str(event_type: &str, schema_version: u32, payload: &str) -> Result<Event, DecodeError> {
     if current_version(event_type) == Some(schema_version) {
         return Event::decode_current_str(event_type, payload);
     }
-    let value = serde_json::from_str(payload)
-        .map_err(|e| DecodeError::Payload(event_type.to_owned(), e.to_string()))?;
+    let value =
+        serde_json::from_str(payload).map_err(|e| DecodeError::Payload(event_type.to_owned(), e.to_string()))?;
     decode(event_type, schema_version, value)
 }
 
 fn current_version(event_type: &str) -> Option<u32> {
-    Event::CATALOGUE
-        .iter()
-        .find(|(name, _, _)| *name == event_type)
-        .map(|(_, version, _)| *version)
+    Event::CATALOGUE.iter().find(|(name, _, _)| *name == event_type).map(|(_, version, _)| *version)
 }
 
 /// Turns a payload of an older schema version into the current version's shape. Every type is at version 1 today,
@@ -146,22 +135,15 @@ pub fn upcast(
     schema_version: u32,
     payload: serde_json::Value,
 ) -> Result<serde_json::Value, DecodeError> {
-    let current = current_version(event_type)
-        .ok_or_else(|| DecodeError::UnknownType(event_type.to_owned()))?;
+    let current = current_version(event_type).ok_or_else(|| DecodeError::UnknownType(event_type.to_owned()))?;
     if schema_version == current {
         Ok(payload)
     } else {
-        Err(DecodeError::UnknownVersion(
-            event_type.to_owned(),
-            schema_version,
-        ))
+        Err(DecodeError::UnknownVersion(event_type.to_owned(), schema_version))
     }
 }
 
 /// The family (Kafka topic family) of an event type, e.g. `cards`.
 pub fn family_of(event_type: &str) -> Option<&'static str> {
-    Event::CATALOGUE
-        .iter()
-        .find(|(name, _, _)| *name == event_type)
-        .map(|(_, _, family)| *family)
+    Event::CATALOGUE.iter().find(|(name, _, _)| *name == event_type).map(|(_, _, family)| *family)
 }

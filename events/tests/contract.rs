@@ -26,16 +26,10 @@ fn checked_in_schemas_match_the_code() {
         .collect();
     on_disk.sort();
     let expected: Vec<String> = generated.keys().cloned().collect();
-    assert_eq!(
-        on_disk, expected,
-        "schema files differ from the event catalogue"
-    );
+    assert_eq!(on_disk, expected, "schema files differ from the event catalogue");
     for (name, text) in &generated {
         let stored = fs::read_to_string(dir.join(name)).unwrap();
-        assert_eq!(
-            &stored, text,
-            "{name} drifted from the code: a shipped event type must not change shape"
-        );
+        assert_eq!(&stored, text, "{name} drifted from the code: a shipped event type must not change shape");
     }
 }
 
@@ -44,18 +38,12 @@ fn every_event_type_has_a_golden_fixture_that_round_trips() {
     let dir = crate_dir().join("fixtures");
     for (event_type, version, _) in Event::CATALOGUE {
         let path = dir.join(format!("{event_type}.v{version}.json"));
-        let text = fs::read_to_string(&path)
-            .unwrap_or_else(|_| panic!("missing fixture {}", path.display()));
+        let text = fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing fixture {}", path.display()));
         let payload: serde_json::Value = serde_json::from_str(&text).unwrap();
         let event = decode(event_type, *version, payload.clone())
             .unwrap_or_else(|e| panic!("fixture {} no longer decodes: {e}", path.display()));
         assert_eq!(event.event_type(), *event_type);
-        assert_eq!(
-            event.payload_json(),
-            payload,
-            "{} does not re-encode to itself",
-            path.display()
-        );
+        assert_eq!(event.payload_json(), payload, "{} does not re-encode to itself", path.display());
     }
 }
 

@@ -55,29 +55,19 @@ impl AccountView {
     /// depend on when the job last ran.
     pub fn buckets(&self, now: DateTime<Utc>) -> Vec<BonusBucket> {
         let mut types = vec![BonusType::Cash];
-        if self
-            .lots
-            .values()
-            .any(|lot| lot.bonus_type == BonusType::Status)
+        if self.lots.values().any(|lot| lot.bonus_type == BonusType::Status)
             || self.burnt.contains_key(&BonusType::Status)
         {
             types.push(BonusType::Status);
         }
-        types
-            .into_iter()
-            .flat_map(|bonus_type| self.buckets_of(bonus_type, now))
-            .collect()
+        types.into_iter().flat_map(|bonus_type| self.buckets_of(bonus_type, now)).collect()
     }
 
     fn buckets_of(&self, bonus_type: BonusType, now: DateTime<Utc>) -> Vec<BonusBucket> {
         let (mut live, mut inactive) = (Decimal::ZERO, Decimal::ZERO);
         let mut burnt = self.burnt.get(&bonus_type).copied().unwrap_or_default();
         let mut nearest: Option<(DateTime<Utc>, Decimal)> = None;
-        for lot in self
-            .lots
-            .values()
-            .filter(|lot| lot.bonus_type == bonus_type)
-        {
+        for lot in self.lots.values().filter(|lot| lot.bonus_type == bonus_type) {
             if lot.expires_at.is_some_and(|until| until <= now) {
                 burnt += lot.remaining;
             } else if lot.active_from.is_some_and(|from| from > now) {
@@ -86,26 +76,15 @@ impl AccountView {
                 live += lot.remaining;
                 if let Some(until) = lot.expires_at {
                     nearest = match nearest {
-                        Some((date, amount)) if date == until => {
-                            Some((date, amount + lot.remaining))
-                        }
+                        Some((date, amount)) if date == until => Some((date, amount + lot.remaining)),
                         Some((date, amount)) if date < until => Some((date, amount)),
                         _ => Some((until, lot.remaining)),
                     };
                 }
             }
         }
-        let (active, frozen) = if self.frozen {
-            (Decimal::ZERO, live)
-        } else {
-            (live, Decimal::ZERO)
-        };
-        let bucket = |status, amount, expire_date| BonusBucket {
-            bonus_type,
-            status,
-            amount,
-            expire_date,
-        };
+        let (active, frozen) = if self.frozen { (Decimal::ZERO, live) } else { (live, Decimal::ZERO) };
+        let bucket = |status, amount, expire_date| BonusBucket { bonus_type, status, amount, expire_date };
         let mut buckets = vec![
             bucket(BucketStatus::Active, active, None),
             bucket(BucketStatus::Inactive, inactive, None),
@@ -120,11 +99,7 @@ impl AccountView {
 
     /// The earliest expiry among lots with something left: when the expiry job has work on this account.
     pub fn next_expiry(&self) -> Option<DateTime<Utc>> {
-        self.lots
-            .values()
-            .filter(|lot| lot.remaining > Decimal::ZERO)
-            .filter_map(|lot| lot.expires_at)
-            .min()
+        self.lots.values().filter(|lot| lot.remaining > Decimal::ZERO).filter_map(|lot| lot.expires_at).min()
     }
 
     fn move_allocations(&mut self, allocations: &[LotAllocation], sign: Decimal) {
@@ -164,9 +139,7 @@ impl View for AccountView {
 
     fn apply(row: Option<Self>, source: &Source<'_>, event: &Event) -> Option<Self> {
         let mut account = row.or_else(|| {
-            let contact_id = stream::entity_id(source.stream_id, "account")?
-                .parse()
-                .ok()?;
+            let contact_id = stream::entity_id(source.stream_id, "account")?.parse().ok()?;
             Some(AccountView {
                 tenant: source.tenant.to_owned(),
                 contact_id,

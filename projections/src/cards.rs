@@ -21,8 +21,7 @@ pub struct CardView {
 impl CardView {
     /// The contact this card counts as the live card of: none once it is blocked for replacement.
     pub fn live_contact_id(&self) -> Option<Uuid> {
-        self.contact_id
-            .filter(|_| self.block_reason != Some(BlockReason::Replacement))
+        self.contact_id.filter(|_| self.block_reason != Some(BlockReason::Replacement))
     }
 }
 
@@ -52,30 +51,18 @@ impl View for CardView {
                 block_reason: None,
                 blocked_by_role: None,
             }),
-            (Some(card), Event::CardIssued(_)) => Some(CardView {
-                status: CardStatus::Issued,
-                ..card
-            }),
-            (Some(card), Event::CardBoundToContact(e)) => Some(CardView {
-                contact_id: Some(e.contact_id),
-                ..card
-            }),
-            (Some(card), Event::CardActivated(_)) => Some(CardView {
-                status: CardStatus::Active,
-                ..card
-            }),
+            (Some(card), Event::CardIssued(_)) => Some(CardView { status: CardStatus::Issued, ..card }),
+            (Some(card), Event::CardBoundToContact(e)) => Some(CardView { contact_id: Some(e.contact_id), ..card }),
+            (Some(card), Event::CardActivated(_)) => Some(CardView { status: CardStatus::Active, ..card }),
             (Some(card), Event::CardBlocked(e)) => Some(CardView {
                 status: CardStatus::Blocked,
                 block_reason: Some(e.reason),
                 blocked_by_role: Some(e.blocked_by_role),
                 ..card
             }),
-            (Some(card), Event::CardUnblocked(e)) => Some(CardView {
-                status: e.status_after,
-                block_reason: None,
-                blocked_by_role: None,
-                ..card
-            }),
+            (Some(card), Event::CardUnblocked(e)) => {
+                Some(CardView { status: e.status_after, block_reason: None, blocked_by_role: None, ..card })
+            }
             (row, _) => row,
         }
     }

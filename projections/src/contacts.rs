@@ -49,10 +49,9 @@ impl View for ContactView {
                 code: e.code.clone(),
                 details: e.details.clone(),
             }),
-            (Some(contact), Event::ContactUpdated(e)) => Some(ContactView {
-                details: contact.details.overlay(&e.changes),
-                ..contact
-            }),
+            (Some(contact), Event::ContactUpdated(e)) => {
+                Some(ContactView { details: contact.details.overlay(&e.changes), ..contact })
+            }
             (row, _) => row,
         }
     }

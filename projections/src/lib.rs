@@ -12,7 +12,7 @@ pub use accounts::{AccountView, BonusBucket, BucketStatus, LotView};
 pub use cards::CardView;
 pub use contacts::ContactView;
 pub use sql::{
-    accounts_due, apply_inline, find_contact_by_code, find_contact_by_mobile, find_live_card,
+    accounts_due, apply_batch, apply_inline, find_contact_by_code, find_contact_by_mobile, find_live_card,
     load_account, load_card, load_contact, SqlView,
 };
 

@@ -8,14 +8,14 @@ use tally_events::Event;
 
 use crate::{AccountView, CardView, ContactView, Source, View};
 
-/// A view's table: how to load a row by key and how to write it back.
+/// A view's table: its columns, key first, and the row's values for them.
 pub trait SqlView: View {
     const TABLE: &'static str;
-    /// Selects `doc` by the key columns, bound in order.
-    const LOAD: &'static str;
-    /// Inserts or replaces the row; binds are [`SqlView::columns`] in order.
-    const UPSERT: &'static str;
-    /// Every column value of the row, in the order of `UPSERT`'s binds (the JSON document last).
+    /// Every column, the key columns first and `doc` last.
+    const COLUMNS: &'static [&'static str];
+    /// How many of the first `COLUMNS` form the primary key.
+    const KEY_LEN: usize;
+    /// Every column value of the row, in `COLUMNS` order.
     fn columns(&self) -> Vec<Option<String>>;
 
     fn doc(&self) -> String {
@@ -25,9 +25,8 @@ pub trait SqlView: View {
 
 impl SqlView for CardView {
     const TABLE: &'static str = "card_view";
-    const LOAD: &'static str = "SELECT doc FROM card_view WHERE tenant = $1 AND number = $2";
-    const UPSERT: &'static str = "INSERT INTO card_view (tenant, number, live_contact_id, doc) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (tenant, number) DO UPDATE SET live_contact_id = excluded.live_contact_id, doc = excluded.doc";
+    const COLUMNS: &'static [&'static str] = &["tenant", "number", "live_contact_id", "doc"];
+    const KEY_LEN: usize = 2;
     fn columns(&self) -> Vec<Option<String>> {
         vec![
             Some(self.tenant.clone()),
@@ -40,11 +39,8 @@ impl SqlView for CardView {
 
 impl SqlView for ContactView {
     const TABLE: &'static str = "contact_view";
-    const LOAD: &'static str = "SELECT doc FROM contact_view WHERE tenant = $1 AND contact_id = $2";
-    const UPSERT: &'static str =
-        "INSERT INTO contact_view (tenant, contact_id, code, mobile_number, doc) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (tenant, contact_id) DO UPDATE SET code = excluded.code, mobile_number = excluded.mobile_number, \
-         doc = excluded.doc";
+    const COLUMNS: &'static [&'static str] = &["tenant", "contact_id", "code", "mobile_number", "doc"];
+    const KEY_LEN: usize = 2;
     fn columns(&self) -> Vec<Option<String>> {
         vec![
             Some(self.tenant.clone()),
@@ -58,101 +54,140 @@ impl SqlView for ContactView {
 
 impl SqlView for AccountView {
     const TABLE: &'static str = "account_view";
-    const LOAD: &'static str = "SELECT doc FROM account_view WHERE tenant = $1 AND contact_id = $2";
-    const UPSERT: &'static str = "INSERT INTO account_view (tenant, contact_id, next_expiry, doc) \
-         VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (tenant, contact_id) DO UPDATE SET next_expiry = excluded.next_expiry, doc = excluded.doc";
+    const COLUMNS: &'static [&'static str] = &["tenant", "contact_id", "next_expiry", "doc"];
+    const KEY_LEN: usize = 2;
     fn columns(&self) -> Vec<Option<String>> {
-        let next_expiry = self
-            .next_expiry()
-            .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
-        vec![
-            Some(self.tenant.clone()),
-            Some(self.contact_id.to_string()),
-            next_expiry,
-            Some(self.doc()),
-        ]
+        let next_expiry = self.next_expiry().map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+        vec![Some(self.tenant.clone()), Some(self.contact_id.to_string()), next_expiry, Some(self.doc())]
     }
 }
 
-async fn load<V: SqlView>(
+/// Keys per bulk load.
+const KEYS_PER_LOAD: usize = 200;
+/// Rows per bulk upsert.
+const ROWS_PER_UPSERT: usize = 500;
+
+/// `$first, $first+1, …` for `count` binds, in brackets.
+fn binds(first: usize, count: usize) -> String {
+    let list: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
+    format!("({})", list.join(", "))
+}
+
+/// Loads the rows of `keys` that exist.
+async fn load_many<V: SqlView>(
     conn: &mut AnyConnection,
-    key: &[String],
-) -> Result<Option<V>, sqlx::Error> {
-    select_doc(conn, V::LOAD, key).await
+    keys: &[&Vec<String>],
+) -> Result<HashMap<Vec<String>, V>, sqlx::Error> {
+    let mut rows = HashMap::new();
+    let key_columns = &V::COLUMNS[..V::KEY_LEN];
+    for chunk in keys.chunks(KEYS_PER_LOAD) {
+        let matches: Vec<String> = (0..chunk.len())
+            .map(|k| {
+                let terms: Vec<String> = key_columns
+                    .iter()
+                    .enumerate()
+                    .map(|(c, column)| format!("{column} = ${}", k * V::KEY_LEN + c + 1))
+                    .collect();
+                format!("({})", terms.join(" AND "))
+            })
+            .collect();
+        let sql = format!("SELECT doc FROM {} WHERE {}", V::TABLE, matches.join(" OR "));
+        let mut query = sqlx::query(&sql);
+        for key in chunk {
+            for part in key.iter() {
+                query = query.bind(part.as_str());
+            }
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let doc: String = row.try_get(0)?;
+            let view: V = serde_json::from_str(&doc).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            let key = view.columns().into_iter().take(V::KEY_LEN).map(Option::unwrap_or_default).collect();
+            rows.insert(key, view);
+        }
+    }
+    Ok(rows)
+}
+
+/// Inserts or replaces rows, many per statement.
+pub(crate) async fn upsert_many<V: SqlView>(conn: &mut AnyConnection, rows: &[&V]) -> Result<(), sqlx::Error> {
+    let width = V::COLUMNS.len();
+    let updates: Vec<String> = V::COLUMNS[V::KEY_LEN..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    for chunk in rows.chunks(ROWS_PER_UPSERT) {
+        let values: Vec<String> = (0..chunk.len()).map(|row| binds(row * width + 1, width)).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+            V::TABLE,
+            V::COLUMNS.join(", "),
+            values.join(", "),
+            V::COLUMNS[..V::KEY_LEN].join(", "),
+            updates.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            for value in row.columns() {
+                query = query.bind(value);
+            }
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Applies events to one view: loads the rows they touch, folds, and writes back the rows that changed.
+async fn apply_view<V: SqlView>(conn: &mut AnyConnection, batch: &[(Source<'_>, &[Event])]) -> Result<(), sqlx::Error> {
+    let touched: Vec<(Vec<String>, &Source<'_>, &Event)> = batch
+        .iter()
+        .flat_map(|(source, events)| events.iter().map(move |event| (source, event)))
+        .filter_map(|(source, event)| V::key(source, event).map(|key| (key, source, event)))
+        .collect();
+    if touched.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<&Vec<String>> = touched.iter().map(|(key, _, _)| key).collect();
+    keys.sort();
+    keys.dedup();
+    let mut rows = load_many::<V>(conn, &keys).await?;
+    let before = rows.clone();
+    for (key, source, event) in &touched {
+        fold_keyed(&mut rows, key.clone(), source, event);
+    }
+    let changed: Vec<&V> =
+        keys.iter().filter_map(|key| rows.get(*key).filter(|row| before.get(*key) != Some(*row))).collect();
+    upsert_many(conn, &changed).await
+}
+
+/// Updates every inline view for the events of a group of commands, in the append's transaction: a few statements
+/// per view whatever the group's size. A unique constraint of a view (one live card per contact, one contact per
+/// mobile number or code) fails the whole call.
+pub async fn apply_batch(conn: &mut AnyConnection, batch: &[(Source<'_>, &[Event])]) -> Result<(), sqlx::Error> {
+    apply_view::<CardView>(conn, batch).await?;
+    apply_view::<ContactView>(conn, batch).await?;
+    apply_view::<AccountView>(conn, batch).await
+}
+
+/// Updates every inline view for the events one command appended.
+pub async fn apply_inline(conn: &mut AnyConnection, source: &Source<'_>, events: &[Event]) -> Result<(), sqlx::Error> {
+    apply_batch(conn, &[(*source, events)]).await
 }
 
 /// Runs a query selecting one `doc` column with text binds and decodes the row's view.
-async fn select_doc<V: View>(
-    conn: &mut AnyConnection,
-    sql: &str,
-    binds: &[String],
-) -> Result<Option<V>, sqlx::Error> {
+async fn select_doc<V: View>(conn: &mut AnyConnection, sql: &str, binds: &[String]) -> Result<Option<V>, sqlx::Error> {
     let mut query = sqlx::query(sql);
     for part in binds {
         query = query.bind(part.as_str());
     }
-    let Some(row) = query.fetch_optional(&mut *conn).await? else {
-        return Ok(None);
-    };
+    let Some(row) = query.fetch_optional(&mut *conn).await? else { return Ok(None) };
     let doc: String = row.try_get(0)?;
-    serde_json::from_str(&doc)
-        .map(Some)
-        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    serde_json::from_str(&doc).map(Some).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-pub(crate) async fn upsert<V: SqlView>(
-    conn: &mut AnyConnection,
-    row: &V,
-) -> Result<(), sqlx::Error> {
-    let mut query = sqlx::query(V::UPSERT);
-    for value in row.columns() {
-        query = query.bind(value);
-    }
-    query.execute(&mut *conn).await?;
-    Ok(())
-}
-
-/// Applies one event to one view inside the caller's transaction, when the event concerns it.
-async fn apply_one<V: SqlView>(
-    conn: &mut AnyConnection,
-    source: &Source<'_>,
-    event: &Event,
-) -> Result<(), sqlx::Error> {
-    let Some(key) = V::key(source, event) else {
-        return Ok(());
-    };
-    let before = load::<V>(conn, &key).await?;
-    if let Some(after) = V::apply(before.clone(), source, event) {
-        if Some(&after) != before.as_ref() {
-            upsert(conn, &after).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Updates every inline view for events just appended, in the append's transaction. A unique constraint of a view
-/// (one live card per contact, one contact per mobile number or code) fails the whole append.
-pub async fn apply_inline(
-    conn: &mut AnyConnection,
-    source: &Source<'_>,
-    events: &[Event],
-) -> Result<(), sqlx::Error> {
-    for event in events {
-        apply_one::<CardView>(conn, source, event).await?;
-        apply_one::<ContactView>(conn, source, event).await?;
-        apply_one::<AccountView>(conn, source, event).await?;
-    }
-    Ok(())
+async fn load<V: SqlView>(conn: &mut AnyConnection, key: Vec<String>) -> Result<Option<V>, sqlx::Error> {
+    Ok(load_many::<V>(conn, &[&key]).await?.remove(&key))
 }
 
 /// The card view of a number.
-pub async fn load_card(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    number: &str,
-) -> Result<Option<CardView>, sqlx::Error> {
-    load(conn, &[tenant.to_owned(), number.to_owned()]).await
+pub async fn load_card(conn: &mut AnyConnection, tenant: &str, number: &str) -> Result<Option<CardView>, sqlx::Error> {
+    load(conn, vec![tenant.to_owned(), number.to_owned()]).await
 }
 
 /// The contact view of an id.
@@ -161,7 +196,7 @@ pub async fn load_contact(
     tenant: &str,
     contact_id: uuid::Uuid,
 ) -> Result<Option<ContactView>, sqlx::Error> {
-    load(conn, &[tenant.to_owned(), contact_id.to_string()]).await
+    load(conn, vec![tenant.to_owned(), contact_id.to_string()]).await
 }
 
 /// The account view of a contact.
@@ -170,18 +205,17 @@ pub async fn load_account(
     tenant: &str,
     contact_id: uuid::Uuid,
 ) -> Result<Option<AccountView>, sqlx::Error> {
-    load(conn, &[tenant.to_owned(), contact_id.to_string()]).await
+    load(conn, vec![tenant.to_owned(), contact_id.to_string()]).await
 }
 
 /// Folds events into in-memory rows of one view: the rebuild's working set.
-pub(crate) fn fold_into<V: View>(
-    rows: &mut HashMap<Vec<String>, V>,
-    source: &Source<'_>,
-    event: &Event,
-) {
-    let Some(key) = V::key(source, event) else {
-        return;
-    };
+pub(crate) fn fold_into<V: View>(rows: &mut HashMap<Vec<String>, V>, source: &Source<'_>, event: &Event) {
+    if let Some(key) = V::key(source, event) {
+        fold_keyed(rows, key, source, event);
+    }
+}
+
+fn fold_keyed<V: View>(rows: &mut HashMap<Vec<String>, V>, key: Vec<String>, source: &Source<'_>, event: &Event) {
     let before = rows.remove(&key);
     if let Some(after) = V::apply(before, source, event) {
         rows.insert(key, after);
@@ -234,9 +268,7 @@ pub async fn accounts_due(
     rows.iter()
         .map(|row| {
             let contact_id: String = row.try_get(1)?;
-            let contact_id = contact_id
-                .parse()
-                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            let contact_id = contact_id.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
             Ok((row.try_get(0)?, contact_id))
         })
         .collect()

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tally_events::{
-    AccrualReversed, BonusAccrued, BonusExpired, BonusRedeemed, BonusType, BonusesFrozen,
-    BonusesUnfrozen, Event, LotAllocation, RedemptionReversed,
+    AccrualReversed, BonusAccrued, BonusExpired, BonusRedeemed, BonusType, BonusesFrozen, BonusesUnfrozen, Event,
+    LotAllocation, RedemptionReversed,
 };
 use uuid::Uuid;
 
@@ -103,14 +103,10 @@ pub struct AccountAggregate;
 
 fn check_amount(amount: Decimal) -> Result<(), DomainError> {
     if amount <= Decimal::ZERO {
-        return Err(DomainError::InvalidAmount(format!(
-            "amount must be positive, got {amount}"
-        )));
+        return Err(DomainError::InvalidAmount(format!("amount must be positive, got {amount}")));
     }
     if amount.normalize().scale() > MAX_SCALE {
-        return Err(DomainError::InvalidAmount(format!(
-            "amount may have at most {MAX_SCALE} decimal places"
-        )));
+        return Err(DomainError::InvalidAmount(format!("amount may have at most {MAX_SCALE} decimal places")));
     }
     Ok(())
 }
@@ -119,26 +115,13 @@ impl Aggregate for AccountAggregate {
     type State = Account;
     type Command = AccountCommand;
 
-    fn decide(
-        account: &Account,
-        command: AccountCommand,
-        context: &Context,
-    ) -> Result<Vec<Event>, DomainError> {
+    fn decide(account: &Account, command: AccountCommand, context: &Context) -> Result<Vec<Event>, DomainError> {
         match command {
-            AccountCommand::Accrue {
-                lot_id,
-                amount,
-                bonus_type,
-                active_from,
-                expires_at,
-                reference,
-            } => {
+            AccountCommand::Accrue { lot_id, amount, bonus_type, active_from, expires_at, reference } => {
                 check_amount(amount)?;
                 let starts = active_from.unwrap_or(context.now);
                 if expires_at.is_some_and(|until| until <= starts) {
-                    return Err(DomainError::InvalidDates(
-                        "expires_at must be after the activation date".into(),
-                    ));
+                    return Err(DomainError::InvalidDates("expires_at must be after the activation date".into()));
                 }
                 Ok(vec![Event::BonusAccrued(BonusAccrued {
                     lot_id,
@@ -149,12 +132,7 @@ impl Aggregate for AccountAggregate {
                     reference,
                 })])
             }
-            AccountCommand::Redeem {
-                redemption_id,
-                amount,
-                bonus_type,
-                reference,
-            } => {
+            AccountCommand::Redeem { redemption_id, amount, bonus_type, reference } => {
                 check_amount(amount)?;
                 if account.frozen {
                     return Err(DomainError::AccountFrozen);
@@ -180,21 +158,13 @@ impl Aggregate for AccountAggregate {
                 .lots
                 .iter()
                 .filter(|(_, lot)| {
-                    lot.remaining > Decimal::ZERO
-                        && lot.expires_at.is_some_and(|until| until <= context.now)
+                    lot.remaining > Decimal::ZERO && lot.expires_at.is_some_and(|until| until <= context.now)
                 })
-                .map(|(lot_id, lot)| {
-                    Event::BonusExpired(BonusExpired {
-                        lot_id: *lot_id,
-                        amount: lot.remaining,
-                    })
-                })
+                .map(|(lot_id, lot)| Event::BonusExpired(BonusExpired { lot_id: *lot_id, amount: lot.remaining }))
                 .collect()),
-            AccountCommand::Reverse {
-                original_event_id,
-                original,
-                reason,
-            } => reverse(account, original_event_id, original, reason),
+            AccountCommand::Reverse { original_event_id, original, reason } => {
+                reverse(account, original_event_id, original, reason)
+            }
         }
     }
 
@@ -268,25 +238,11 @@ fn allocate(
 ) -> Result<Vec<LotAllocation>, DomainError> {
     let available = account.active(bonus_type, now);
     if amount > available {
-        return Err(DomainError::InsufficientBonuses {
-            requested: amount,
-            available,
-            bonus_type,
-        });
+        return Err(DomainError::InsufficientBonuses { requested: amount, available, bonus_type });
     }
-    let mut lots: Vec<(&Uuid, &Lot)> = account
-        .lots
-        .iter()
-        .filter(|(_, lot)| lot.bonus_type == bonus_type && lot.spendable_at(now))
-        .collect();
-    lots.sort_by_key(|(id, lot)| {
-        (
-            lot.expires_at.is_none(),
-            lot.expires_at,
-            lot.active_from,
-            **id,
-        )
-    });
+    let mut lots: Vec<(&Uuid, &Lot)> =
+        account.lots.iter().filter(|(_, lot)| lot.bonus_type == bonus_type && lot.spendable_at(now)).collect();
+    lots.sort_by_key(|(id, lot)| (lot.expires_at.is_none(), lot.expires_at, lot.active_from, **id));
     let mut left = amount;
     let mut allocations = Vec::new();
     for (lot_id, lot) in lots {
@@ -294,10 +250,7 @@ fn allocate(
             break;
         }
         let part = left.min(lot.remaining);
-        allocations.push(LotAllocation {
-            lot_id: *lot_id,
-            amount: part,
-        });
+        allocations.push(LotAllocation { lot_id: *lot_id, amount: part });
         left -= part;
     }
     Ok(allocations)
@@ -317,10 +270,7 @@ fn reverse(
                 return Err(DomainError::AlreadyReversed);
             }
             if lot.remaining != lot.original {
-                return Err(DomainError::AccrualPartlySpent {
-                    original: lot.original,
-                    remaining: lot.remaining,
-                });
+                return Err(DomainError::AccrualPartlySpent { original: lot.original, remaining: lot.remaining });
             }
             Ok(vec![Event::AccrualReversed(AccrualReversed {
                 lot_id,
@@ -330,10 +280,7 @@ fn reverse(
             })])
         }
         Original::Redemption { redemption_id } => {
-            let redemption = account
-                .redemptions
-                .get(&redemption_id)
-                .ok_or_else(not_found)?;
+            let redemption = account.redemptions.get(&redemption_id).ok_or_else(not_found)?;
             if redemption.reversed {
                 return Err(DomainError::AlreadyReversed);
             }
@@ -379,12 +326,7 @@ mod tests {
     }
 
     fn redeem(amount: Decimal) -> AccountCommand {
-        AccountCommand::Redeem {
-            redemption_id: lot(100),
-            amount,
-            bonus_type: BonusType::Cash,
-            reference: None,
-        }
+        AccountCommand::Redeem { redemption_id: lot(100), amount, bonus_type: BonusType::Cash, reference: None }
     }
 
     #[test]
@@ -397,55 +339,36 @@ mod tests {
             expires_at,
             reference: None,
         };
-        given::<AccountAggregate>(&[])
-            .when(accrue(dec("10"), Some(now() + Duration::days(30))))
-            .then(&[accrued(1, dec("10"), Some(30))]);
+        given::<AccountAggregate>(&[]).when(accrue(dec("10"), Some(now() + Duration::days(30)))).then(&[accrued(
+            1,
+            dec("10"),
+            Some(30),
+        )]);
         given::<AccountAggregate>(&[])
             .when(accrue(dec("0"), None))
-            .then_err(DomainError::InvalidAmount(
-                "amount must be positive, got 0".into(),
-            ));
+            .then_err(DomainError::InvalidAmount("amount must be positive, got 0".into()));
         given::<AccountAggregate>(&[])
             .when(accrue(dec("1.00001"), None))
-            .then_err(DomainError::InvalidAmount(
-                "amount may have at most 4 decimal places".into(),
-            ));
+            .then_err(DomainError::InvalidAmount("amount may have at most 4 decimal places".into()));
         given::<AccountAggregate>(&[])
             .when(accrue(dec("5"), Some(now())))
-            .then_err(DomainError::InvalidDates(
-                "expires_at must be after the activation date".into(),
-            ));
+            .then_err(DomainError::InvalidDates("expires_at must be after the activation date".into()));
     }
 
     #[test]
     fn redemption_spends_the_lots_nearest_expiry_first() {
-        let history = [
-            accrued(1, dec("10"), None),
-            accrued(2, dec("5"), Some(60)),
-            accrued(3, dec("4"), Some(10)),
-        ];
-        given::<AccountAggregate>(&history)
-            .when(redeem(dec("12")))
-            .then(&[Event::BonusRedeemed(BonusRedeemed {
-                redemption_id: lot(100),
-                bonus_type: BonusType::Cash,
-                amount: dec("12"),
-                allocations: vec![
-                    LotAllocation {
-                        lot_id: lot(3),
-                        amount: dec("4"),
-                    },
-                    LotAllocation {
-                        lot_id: lot(2),
-                        amount: dec("5"),
-                    },
-                    LotAllocation {
-                        lot_id: lot(1),
-                        amount: dec("3"),
-                    },
-                ],
-                reference: None,
-            })]);
+        let history = [accrued(1, dec("10"), None), accrued(2, dec("5"), Some(60)), accrued(3, dec("4"), Some(10))];
+        given::<AccountAggregate>(&history).when(redeem(dec("12"))).then(&[Event::BonusRedeemed(BonusRedeemed {
+            redemption_id: lot(100),
+            bonus_type: BonusType::Cash,
+            amount: dec("12"),
+            allocations: vec![
+                LotAllocation { lot_id: lot(3), amount: dec("4") },
+                LotAllocation { lot_id: lot(2), amount: dec("5") },
+                LotAllocation { lot_id: lot(1), amount: dec("3") },
+            ],
+            reference: None,
+        })]);
     }
 
     #[test]
@@ -458,37 +381,27 @@ mod tests {
             expires_at: None,
             reference: None,
         });
-        given::<AccountAggregate>(&[accrued(1, dec("10"), None), inactive])
-            .when(redeem(dec("10.01")))
-            .then_err(DomainError::InsufficientBonuses {
+        given::<AccountAggregate>(&[accrued(1, dec("10"), None), inactive]).when(redeem(dec("10.01"))).then_err(
+            DomainError::InsufficientBonuses {
                 requested: dec("10.01"),
                 available: dec("10"),
                 bonus_type: BonusType::Cash,
-            });
+            },
+        );
     }
 
     #[test]
     fn expired_lots_are_not_spendable_and_expire_due_burns_them() {
         let history = [accrued(1, dec("7"), Some(1))];
         let later = Utc.with_ymd_and_hms(2026, 6, 3, 0, 0, 0).unwrap();
-        given::<AccountAggregate>(&history)
-            .at(later)
-            .when(redeem(dec("1")))
-            .then_err(DomainError::InsufficientBonuses {
-                requested: dec("1"),
-                available: dec("0"),
-                bonus_type: BonusType::Cash,
-            });
+        given::<AccountAggregate>(&history).at(later).when(redeem(dec("1"))).then_err(
+            DomainError::InsufficientBonuses { requested: dec("1"), available: dec("0"), bonus_type: BonusType::Cash },
+        );
         given::<AccountAggregate>(&history)
             .at(later)
             .when(AccountCommand::ExpireDue)
-            .then(&[Event::BonusExpired(BonusExpired {
-                lot_id: lot(1),
-                amount: dec("7"),
-            })]);
-        given::<AccountAggregate>(&history)
-            .when(AccountCommand::ExpireDue)
-            .then(&[]);
+            .then(&[Event::BonusExpired(BonusExpired { lot_id: lot(1), amount: dec("7") })]);
+        given::<AccountAggregate>(&history).when(AccountCommand::ExpireDue).then(&[]);
     }
 
     #[test]
@@ -497,7 +410,7 @@ mod tests {
         given::<AccountAggregate>(&[accrued(1, dec("10"), None), frozen.clone()])
             .when(redeem(dec("1")))
             .then_err(DomainError::AccountFrozen);
-        given::<AccountAggregate>(&[frozen.clone()])
+        given::<AccountAggregate>(std::slice::from_ref(&frozen))
             .when(AccountCommand::Freeze { reason: None })
             .then_err(DomainError::AccountFrozen);
         given::<AccountAggregate>(&[frozen])
@@ -511,11 +424,8 @@ mod tests {
     #[test]
     fn reversing_an_accrual_takes_it_back_whole_once() {
         let original_event_id = lot(900);
-        let reverse = AccountCommand::Reverse {
-            original_event_id,
-            original: Original::Accrual { lot_id: lot(1) },
-            reason: None,
-        };
+        let reverse =
+            AccountCommand::Reverse { original_event_id, original: Original::Accrual { lot_id: lot(1) }, reason: None };
         let reversed = Event::AccrualReversed(AccrualReversed {
             lot_id: lot(1),
             original_event_id,
@@ -524,7 +434,7 @@ mod tests {
         });
         given::<AccountAggregate>(&[accrued(1, dec("10"), None)])
             .when(reverse.clone())
-            .then(&[reversed.clone()]);
+            .then(std::slice::from_ref(&reversed));
         given::<AccountAggregate>(&[accrued(1, dec("10"), None), reversed])
             .when(reverse.clone())
             .then_err(DomainError::AlreadyReversed);
@@ -532,18 +442,12 @@ mod tests {
             redemption_id: lot(100),
             bonus_type: BonusType::Cash,
             amount: dec("4"),
-            allocations: vec![LotAllocation {
-                lot_id: lot(1),
-                amount: dec("4"),
-            }],
+            allocations: vec![LotAllocation { lot_id: lot(1), amount: dec("4") }],
             reference: None,
         });
         given::<AccountAggregate>(&[accrued(1, dec("10"), None), spent])
             .when(reverse)
-            .then_err(DomainError::AccrualPartlySpent {
-                original: dec("10"),
-                remaining: dec("6"),
-            });
+            .then_err(DomainError::AccrualPartlySpent { original: dec("10"), remaining: dec("6") });
     }
 
     #[test]
@@ -552,32 +456,22 @@ mod tests {
             redemption_id: lot(100),
             bonus_type: BonusType::Cash,
             amount: dec("4"),
-            allocations: vec![LotAllocation {
-                lot_id: lot(1),
-                amount: dec("4"),
-            }],
+            allocations: vec![LotAllocation { lot_id: lot(1), amount: dec("4") }],
             reference: None,
         });
         let reverse = AccountCommand::Reverse {
             original_event_id: lot(901),
-            original: Original::Redemption {
-                redemption_id: lot(100),
-            },
+            original: Original::Redemption { redemption_id: lot(100) },
             reason: Some("receipt voided".into()),
         };
         let history = [accrued(1, dec("10"), None), spent];
         let events = given::<AccountAggregate>(&history).when(reverse).unwrap();
-        let after = history
-            .iter()
-            .chain(&events)
-            .fold(Account::default(), AccountAggregate::evolve);
+        let after = history.iter().chain(&events).fold(Account::default(), AccountAggregate::evolve);
         assert_eq!(after.active(BonusType::Cash, now()), dec("10"));
         given::<AccountAggregate>(&[accrued(1, dec("10"), None)])
             .when(AccountCommand::Reverse {
                 original_event_id: lot(902),
-                original: Original::Redemption {
-                    redemption_id: lot(5),
-                },
+                original: Original::Redemption { redemption_id: lot(5) },
                 reason: None,
             })
             .then_err(DomainError::NothingToReverse(lot(902).to_string()));

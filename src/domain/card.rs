@@ -2,8 +2,8 @@
 //! role rules of blocking and unblocking.
 
 use tally_events::{
-    BlockReason, CardActivated, CardBlocked, CardBoundToContact, CardCategory, CardIssued,
-    CardRegistered, CardStatus, CardType, CardUnblocked, Event, Role, UnblockReason,
+    BlockReason, CardActivated, CardBlocked, CardBoundToContact, CardCategory, CardIssued, CardRegistered, CardStatus,
+    CardType, CardUnblocked, Event, Role, UnblockReason,
 };
 use uuid::Uuid;
 
@@ -61,25 +61,10 @@ impl Aggregate for CardAggregate {
     type State = Option<Card>;
     type Command = CardCommand;
 
-    fn decide(
-        state: &Option<Card>,
-        command: CardCommand,
-        context: &Context,
-    ) -> Result<Vec<Event>, DomainError> {
+    fn decide(state: &Option<Card>, command: CardCommand, context: &Context) -> Result<Vec<Event>, DomainError> {
         let card = match (state, command) {
-            (
-                None,
-                CardCommand::Register {
-                    number,
-                    category,
-                    card_type,
-                },
-            ) => {
-                return Ok(vec![Event::CardRegistered(CardRegistered {
-                    number,
-                    category,
-                    card_type,
-                })]);
+            (None, CardCommand::Register { number, category, card_type }) => {
+                return Ok(vec![Event::CardRegistered(CardRegistered { number, category, card_type })]);
             }
             (Some(card), CardCommand::Register { .. }) => {
                 return Err(DomainError::CardAlreadyRegistered(card.number.clone()))
@@ -89,27 +74,12 @@ impl Aggregate for CardAggregate {
         };
         match card {
             (card, CardCommand::Issue) => issue(card),
-            (
-                card,
-                CardCommand::BindTo {
-                    contact_id,
-                    contact_live_card,
-                },
-            ) => bind(card, contact_id, contact_live_card),
-            (
-                card,
-                CardCommand::Activate {
-                    contact_data_sufficient,
-                },
-            ) => activate(card, contact_data_sufficient),
+            (card, CardCommand::BindTo { contact_id, contact_live_card }) => bind(card, contact_id, contact_live_card),
+            (card, CardCommand::Activate { contact_data_sufficient }) => activate(card, contact_data_sufficient),
             (card, CardCommand::Block { reason }) => block(card, reason, context.actor.role),
-            (
-                card,
-                CardCommand::Unblock {
-                    reason,
-                    contact_data_sufficient,
-                },
-            ) => unblock(card, reason, contact_data_sufficient, context.actor.role),
+            (card, CardCommand::Unblock { reason, contact_data_sufficient }) => {
+                unblock(card, reason, contact_data_sufficient, context.actor.role)
+            }
             (_, CardCommand::Register { .. }) => unreachable!("handled above"),
         }
     }
@@ -124,45 +94,25 @@ impl Aggregate for CardAggregate {
                 contact_id: None,
                 block: None,
             }),
-            (Some(card), Event::CardIssued(_)) => Some(Card {
-                status: CardStatus::Issued,
-                ..card
-            }),
-            (Some(card), Event::CardBoundToContact(e)) => Some(Card {
-                contact_id: Some(e.contact_id),
-                ..card
-            }),
-            (Some(card), Event::CardActivated(_)) => Some(Card {
-                status: CardStatus::Active,
-                ..card
-            }),
-            (Some(card), Event::CardBlocked(e)) => Some(Card {
-                status: CardStatus::Blocked,
-                block: Some((e.reason, e.blocked_by_role)),
-                ..card
-            }),
-            (Some(card), Event::CardUnblocked(e)) => Some(Card {
-                status: e.status_after,
-                block: None,
-                ..card
-            }),
+            (Some(card), Event::CardIssued(_)) => Some(Card { status: CardStatus::Issued, ..card }),
+            (Some(card), Event::CardBoundToContact(e)) => Some(Card { contact_id: Some(e.contact_id), ..card }),
+            (Some(card), Event::CardActivated(_)) => Some(Card { status: CardStatus::Active, ..card }),
+            (Some(card), Event::CardBlocked(e)) => {
+                Some(Card { status: CardStatus::Blocked, block: Some((e.reason, e.blocked_by_role)), ..card })
+            }
+            (Some(card), Event::CardUnblocked(e)) => Some(Card { status: e.status_after, block: None, ..card }),
             (state, _) => state,
         }
     }
 }
 
 fn mismatch(card: &Card, detail: &'static str) -> DomainError {
-    DomainError::CardStatusMismatch {
-        status: card.status,
-        detail,
-    }
+    DomainError::CardStatusMismatch { status: card.status, detail }
 }
 
 fn issue(card: &Card) -> Result<Vec<Event>, DomainError> {
     match card.status {
-        CardStatus::New => Ok(vec![Event::CardIssued(CardIssued {
-            number: card.number.clone(),
-        })]),
+        CardStatus::New => Ok(vec![Event::CardIssued(CardIssued { number: card.number.clone() })]),
         // Issuing an issued card again is a retried sale scan: nothing changes.
         CardStatus::Issued => Ok(vec![]),
         CardStatus::Active => Err(mismatch(card, "an Active card cannot be changed to Issued")),
@@ -170,24 +120,10 @@ fn issue(card: &Card) -> Result<Vec<Event>, DomainError> {
     }
 }
 
-fn bind(
-    card: &Card,
-    contact_id: Uuid,
-    contact_live_card: Option<String>,
-) -> Result<Vec<Event>, DomainError> {
+fn bind(card: &Card, contact_id: Uuid, contact_live_card: Option<String>) -> Result<Vec<Event>, DomainError> {
     match card.status {
-        CardStatus::New => {
-            return Err(mismatch(
-                card,
-                "a card in the New status cannot be bound to a contact",
-            ))
-        }
-        CardStatus::Blocked => {
-            return Err(mismatch(
-                card,
-                "a Blocked card cannot be bound to a contact",
-            ))
-        }
+        CardStatus::New => return Err(mismatch(card, "a card in the New status cannot be bound to a contact")),
+        CardStatus::Blocked => return Err(mismatch(card, "a Blocked card cannot be bound to a contact")),
         CardStatus::Issued | CardStatus::Active => {}
     }
     match card.contact_id {
@@ -198,58 +134,40 @@ fn bind(
     if let Some(other) = contact_live_card.filter(|other| *other != card.number) {
         return Err(DomainError::ContactHasAnotherCard(other));
     }
-    Ok(vec![Event::CardBoundToContact(CardBoundToContact {
-        number: card.number.clone(),
-        contact_id,
-    })])
+    Ok(vec![Event::CardBoundToContact(CardBoundToContact { number: card.number.clone(), contact_id })])
 }
 
 fn activate(card: &Card, contact_data_sufficient: bool) -> Result<Vec<Event>, DomainError> {
     match card.status {
-        CardStatus::New => Err(mismatch(
-            card,
-            "a card in the New status cannot become Active",
-        )),
-        CardStatus::Blocked => Err(mismatch(
-            card,
-            "a Blocked card cannot become Active by this method",
-        )),
+        CardStatus::New => Err(mismatch(card, "a card in the New status cannot become Active")),
+        CardStatus::Blocked => Err(mismatch(card, "a Blocked card cannot become Active by this method")),
         CardStatus::Active => Ok(vec![]),
         CardStatus::Issued if card.contact_id.is_none() => {
             Err(mismatch(card, "the card is not bound to a contact yet"))
         }
-        CardStatus::Issued if !contact_data_sufficient => Err(mismatch(
-            card,
-            "the contact's personal data is not sufficient to activate the card",
-        )),
-        CardStatus::Issued => Ok(vec![Event::CardActivated(CardActivated {
-            number: card.number.clone(),
-        })]),
+        CardStatus::Issued if !contact_data_sufficient => {
+            Err(mismatch(card, "the contact's personal data is not sufficient to activate the card"))
+        }
+        CardStatus::Issued => Ok(vec![Event::CardActivated(CardActivated { number: card.number.clone() })]),
     }
 }
 
 fn block(card: &Card, reason: BlockReason, role: Role) -> Result<Vec<Event>, DomainError> {
     if !roles::may_block(role, reason) {
-        return Err(DomainError::BlockReasonNotAllowed {
-            role: role.as_str(),
-            reason: roles::block_code(reason),
-        });
+        return Err(DomainError::BlockReasonNotAllowed { role: role.as_str(), reason: roles::block_code(reason) });
     }
     match card.status {
         CardStatus::New => Err(mismatch(card, "a card in the New status cannot be Blocked")),
         CardStatus::Blocked => Err(mismatch(card, "the card is already Blocked")),
-        CardStatus::Issued | CardStatus::Active if card.contact_id.is_none() => Err(mismatch(
-            card,
-            "a card that is not bound to a contact cannot be Blocked",
-        )),
-        previous_status @ (CardStatus::Issued | CardStatus::Active) => {
-            Ok(vec![Event::CardBlocked(CardBlocked {
-                number: card.number.clone(),
-                reason,
-                blocked_by_role: role,
-                previous_status,
-            })])
+        CardStatus::Issued | CardStatus::Active if card.contact_id.is_none() => {
+            Err(mismatch(card, "a card that is not bound to a contact cannot be Blocked"))
         }
+        previous_status @ (CardStatus::Issued | CardStatus::Active) => Ok(vec![Event::CardBlocked(CardBlocked {
+            number: card.number.clone(),
+            reason,
+            blocked_by_role: role,
+            previous_status,
+        })]),
     }
 }
 
@@ -274,9 +192,7 @@ fn unblock(
         return refuse("the card was blocked for replacement, which is permanent".into());
     }
     if blocked_by == Role::Administrator && !matches!(role, Role::Administrator | Role::System) {
-        return refuse(
-            "a card blocked by an administrator can be unblocked only by an administrator".into(),
-        );
+        return refuse("a card blocked by an administrator can be unblocked only by an administrator".into());
     }
     if roles::undoes(reason) != block_reason {
         return refuse(format!(
@@ -285,16 +201,8 @@ fn unblock(
             roles::block_code(block_reason)
         ));
     }
-    let status_after = if contact_data_sufficient {
-        CardStatus::Active
-    } else {
-        CardStatus::Issued
-    };
-    Ok(vec![Event::CardUnblocked(CardUnblocked {
-        number: card.number.clone(),
-        reason,
-        status_after,
-    })])
+    let status_after = if contact_data_sufficient { CardStatus::Active } else { CardStatus::Issued };
+    Ok(vec![Event::CardUnblocked(CardUnblocked { number: card.number.clone(), reason, status_after })])
 }
 
 #[cfg(test)]
@@ -317,31 +225,19 @@ mod tests {
     }
 
     fn issued() -> Event {
-        Event::CardIssued(CardIssued {
-            number: NUMBER.into(),
-        })
+        Event::CardIssued(CardIssued { number: NUMBER.into() })
     }
 
     fn bound() -> Event {
-        Event::CardBoundToContact(CardBoundToContact {
-            number: NUMBER.into(),
-            contact_id: contact(),
-        })
+        Event::CardBoundToContact(CardBoundToContact { number: NUMBER.into(), contact_id: contact() })
     }
 
     fn activated() -> Event {
-        Event::CardActivated(CardActivated {
-            number: NUMBER.into(),
-        })
+        Event::CardActivated(CardActivated { number: NUMBER.into() })
     }
 
     fn blocked(reason: BlockReason, by: Role, previous_status: CardStatus) -> Event {
-        Event::CardBlocked(CardBlocked {
-            number: NUMBER.into(),
-            reason,
-            blocked_by_role: by,
-            previous_status,
-        })
+        Event::CardBlocked(CardBlocked { number: NUMBER.into(), reason, blocked_by_role: by, previous_status })
     }
 
     fn mismatch_err(status: CardStatus, detail: &'static str) -> DomainError {
@@ -355,9 +251,7 @@ mod tests {
             category: CardCategory::Plastic,
             card_type: CardType::Bonus,
         };
-        given::<CardAggregate>(&[])
-            .when(register.clone())
-            .then(&[registered()]);
+        given::<CardAggregate>(&[]).when(register.clone()).then(&[registered()]);
         given::<CardAggregate>(&[registered()])
             .when(register)
             .then_err(DomainError::CardAlreadyRegistered(NUMBER.into()));
@@ -365,29 +259,20 @@ mod tests {
 
     #[test]
     fn commands_on_an_unknown_card_are_refused() {
-        given::<CardAggregate>(&[])
-            .when(CardCommand::Issue)
-            .then_err(DomainError::CardNotFound);
+        given::<CardAggregate>(&[]).when(CardCommand::Issue).then_err(DomainError::CardNotFound);
     }
 
     #[test]
     fn issue_moves_new_to_issued_and_is_a_no_op_when_issued() {
-        given::<CardAggregate>(&[registered()])
-            .when(CardCommand::Issue)
-            .then(&[issued()]);
-        given::<CardAggregate>(&[registered(), issued()])
-            .when(CardCommand::Issue)
-            .then(&[]);
+        given::<CardAggregate>(&[registered()]).when(CardCommand::Issue).then(&[issued()]);
+        given::<CardAggregate>(&[registered(), issued()]).when(CardCommand::Issue).then(&[]);
     }
 
     #[test]
     fn issue_is_refused_for_active_and_blocked_cards() {
         given::<CardAggregate>(&[registered(), issued(), bound(), activated()])
             .when(CardCommand::Issue)
-            .then_err(mismatch_err(
-                CardStatus::Active,
-                "an Active card cannot be changed to Issued",
-            ));
+            .then_err(mismatch_err(CardStatus::Active, "an Active card cannot be changed to Issued"));
         given::<CardAggregate>(&[
             registered(),
             issued(),
@@ -395,42 +280,25 @@ mod tests {
             blocked(BlockReason::Loss, Role::Client, CardStatus::Issued),
         ])
         .when(CardCommand::Issue)
-        .then_err(mismatch_err(
-            CardStatus::Blocked,
-            "a Blocked card cannot be changed to Issued",
-        ));
+        .then_err(mismatch_err(CardStatus::Blocked, "a Blocked card cannot be changed to Issued"));
     }
 
     #[test]
     fn bind_needs_a_card_that_is_neither_new_nor_blocked() {
-        let bind = CardCommand::BindTo {
-            contact_id: contact(),
-            contact_live_card: None,
-        };
+        let bind = CardCommand::BindTo { contact_id: contact(), contact_live_card: None };
         given::<CardAggregate>(&[registered()])
             .when(bind.clone())
-            .then_err(mismatch_err(
-                CardStatus::New,
-                "a card in the New status cannot be bound to a contact",
-            ));
-        given::<CardAggregate>(&[registered(), issued()])
-            .when(bind)
-            .then(&[bound()]);
+            .then_err(mismatch_err(CardStatus::New, "a card in the New status cannot be bound to a contact"));
+        given::<CardAggregate>(&[registered(), issued()]).when(bind).then(&[bound()]);
     }
 
     #[test]
     fn bind_to_another_contact_or_a_contact_with_a_live_card_is_refused() {
-        let other = CardCommand::BindTo {
-            contact_id: Uuid::from_u128(2),
-            contact_live_card: None,
-        };
+        let other = CardCommand::BindTo { contact_id: Uuid::from_u128(2), contact_live_card: None };
         given::<CardAggregate>(&[registered(), issued(), bound()])
             .when(other)
             .then_err(DomainError::CardBoundToAnotherContact);
-        let holder = CardCommand::BindTo {
-            contact_id: contact(),
-            contact_live_card: Some("7000000000002".into()),
-        };
+        let holder = CardCommand::BindTo { contact_id: contact(), contact_live_card: Some("7000000000002".into()) };
         given::<CardAggregate>(&[registered(), issued()])
             .when(holder)
             .then_err(DomainError::ContactHasAnotherCard("7000000000002".into()));
@@ -438,65 +306,38 @@ mod tests {
 
     #[test]
     fn binding_again_to_the_same_contact_changes_nothing() {
-        let bind = CardCommand::BindTo {
-            contact_id: contact(),
-            contact_live_card: Some(NUMBER.into()),
-        };
-        given::<CardAggregate>(&[registered(), issued(), bound()])
-            .when(bind)
-            .then(&[]);
+        let bind = CardCommand::BindTo { contact_id: contact(), contact_live_card: Some(NUMBER.into()) };
+        given::<CardAggregate>(&[registered(), issued(), bound()]).when(bind).then(&[]);
     }
 
     #[test]
     fn activation_needs_a_bound_card_and_sufficient_data() {
         given::<CardAggregate>(&[registered(), issued()])
-            .when(CardCommand::Activate {
-                contact_data_sufficient: true,
-            })
-            .then_err(mismatch_err(
-                CardStatus::Issued,
-                "the card is not bound to a contact yet",
-            ));
+            .when(CardCommand::Activate { contact_data_sufficient: true })
+            .then_err(mismatch_err(CardStatus::Issued, "the card is not bound to a contact yet"));
         given::<CardAggregate>(&[registered(), issued(), bound()])
-            .when(CardCommand::Activate {
-                contact_data_sufficient: false,
-            })
+            .when(CardCommand::Activate { contact_data_sufficient: false })
             .then_err(mismatch_err(
                 CardStatus::Issued,
                 "the contact's personal data is not sufficient to activate the card",
             ));
         given::<CardAggregate>(&[registered(), issued(), bound()])
-            .when(CardCommand::Activate {
-                contact_data_sufficient: true,
-            })
+            .when(CardCommand::Activate { contact_data_sufficient: true })
             .then(&[activated()]);
         given::<CardAggregate>(&[registered()])
-            .when(CardCommand::Activate {
-                contact_data_sufficient: true,
-            })
-            .then_err(mismatch_err(
-                CardStatus::New,
-                "a card in the New status cannot become Active",
-            ));
+            .when(CardCommand::Activate { contact_data_sufficient: true })
+            .then_err(mismatch_err(CardStatus::New, "a card in the New status cannot become Active"));
     }
 
     #[test]
     fn block_needs_a_bound_issued_or_active_card() {
-        let block = CardCommand::Block {
-            reason: BlockReason::Loss,
-        };
+        let block = CardCommand::Block { reason: BlockReason::Loss };
         given::<CardAggregate>(&[registered()])
             .when(block.clone())
-            .then_err(mismatch_err(
-                CardStatus::New,
-                "a card in the New status cannot be Blocked",
-            ));
+            .then_err(mismatch_err(CardStatus::New, "a card in the New status cannot be Blocked"));
         given::<CardAggregate>(&[registered(), issued()])
             .when(block.clone())
-            .then_err(mismatch_err(
-                CardStatus::Issued,
-                "a card that is not bound to a contact cannot be Blocked",
-            ));
+            .then_err(mismatch_err(CardStatus::Issued, "a card that is not bound to a contact cannot be Blocked"));
         given::<CardAggregate>(&[registered(), issued(), bound(), activated()])
             .acting_as(Role::Client)
             .when(block)
@@ -507,13 +348,8 @@ mod tests {
     fn block_reason_must_match_the_role() {
         given::<CardAggregate>(&[registered(), issued(), bound()])
             .acting_as(Role::CcOperator)
-            .when(CardCommand::Block {
-                reason: BlockReason::Blacklist,
-            })
-            .then_err(DomainError::BlockReasonNotAllowed {
-                role: "cc_operator",
-                reason: 2,
-            });
+            .when(CardCommand::Block { reason: BlockReason::Blacklist })
+            .then_err(DomainError::BlockReasonNotAllowed { role: "cc_operator", reason: 2 });
     }
 
     #[test]
@@ -534,75 +370,39 @@ mod tests {
         };
         given::<CardAggregate>(&history)
             .acting_as(Role::Client)
-            .when(CardCommand::Unblock {
-                reason: UnblockReason::CardFound,
-                contact_data_sufficient: true,
-            })
+            .when(CardCommand::Unblock { reason: UnblockReason::CardFound, contact_data_sufficient: true })
             .then(&[unblocked(CardStatus::Active)]);
         given::<CardAggregate>(&history)
             .acting_as(Role::Client)
-            .when(CardCommand::Unblock {
-                reason: UnblockReason::CardFound,
-                contact_data_sufficient: false,
-            })
+            .when(CardCommand::Unblock { reason: UnblockReason::CardFound, contact_data_sufficient: false })
             .then(&[unblocked(CardStatus::Issued)]);
     }
 
     #[test]
     fn unblock_must_undo_the_block_reason_and_respect_roles() {
-        let history = [
-            registered(),
-            issued(),
-            bound(),
-            blocked(
-                BlockReason::RefusalToUse,
-                Role::Marketer,
-                CardStatus::Issued,
-            ),
-        ];
+        let history =
+            [registered(), issued(), bound(), blocked(BlockReason::RefusalToUse, Role::Marketer, CardStatus::Issued)];
         given::<CardAggregate>(&history)
             .acting_as(Role::Marketer)
-            .when(CardCommand::Unblock {
-                reason: UnblockReason::CardFound,
-                contact_data_sufficient: true,
-            })
-            .then_err(DomainError::UnblockReasonNotAllowed(
-                "unblock reason 0 does not undo block reason 3".into(),
-            ));
+            .when(CardCommand::Unblock { reason: UnblockReason::CardFound, contact_data_sufficient: true })
+            .then_err(DomainError::UnblockReasonNotAllowed("unblock reason 0 does not undo block reason 3".into()));
         given::<CardAggregate>(&history)
             .acting_as(Role::Client)
-            .when(CardCommand::Unblock {
-                reason: UnblockReason::RestoredAfterRefusal,
-                contact_data_sufficient: true,
-            })
-            .then_err(DomainError::UnblockReasonNotAllowed(
-                "role client may not unblock a card for reason 3".into(),
-            ));
+            .when(CardCommand::Unblock { reason: UnblockReason::RestoredAfterRefusal, contact_data_sufficient: true })
+            .then_err(DomainError::UnblockReasonNotAllowed("role client may not unblock a card for reason 3".into()));
     }
 
     #[test]
     fn an_administrators_block_is_undone_only_by_an_administrator() {
-        let history = [
-            registered(),
-            issued(),
-            bound(),
-            blocked(BlockReason::Loss, Role::Administrator, CardStatus::Issued),
-        ];
-        let unblock = CardCommand::Unblock {
-            reason: UnblockReason::CardFound,
-            contact_data_sufficient: false,
-        };
-        given::<CardAggregate>(&history)
-            .acting_as(Role::Director)
-            .when(unblock.clone())
-            .then_err(DomainError::UnblockReasonNotAllowed(
-                "a card blocked by an administrator can be unblocked only by an administrator"
-                    .into(),
-            ));
-        assert!(given::<CardAggregate>(&history)
-            .acting_as(Role::Administrator)
-            .when(unblock)
-            .is_ok());
+        let history =
+            [registered(), issued(), bound(), blocked(BlockReason::Loss, Role::Administrator, CardStatus::Issued)];
+        let unblock = CardCommand::Unblock { reason: UnblockReason::CardFound, contact_data_sufficient: false };
+        given::<CardAggregate>(&history).acting_as(Role::Director).when(unblock.clone()).then_err(
+            DomainError::UnblockReasonNotAllowed(
+                "a card blocked by an administrator can be unblocked only by an administrator".into(),
+            ),
+        );
+        assert!(given::<CardAggregate>(&history).acting_as(Role::Administrator).when(unblock).is_ok());
     }
 
     #[test]
@@ -611,25 +411,15 @@ mod tests {
             registered(),
             issued(),
             bound(),
-            blocked(
-                BlockReason::Replacement,
-                Role::Administrator,
-                CardStatus::Issued,
-            ),
+            blocked(BlockReason::Replacement, Role::Administrator, CardStatus::Issued),
         ];
         given::<CardAggregate>(&history)
-            .when(CardCommand::Unblock {
-                reason: UnblockReason::CardFound,
-                contact_data_sufficient: true,
-            })
+            .when(CardCommand::Unblock { reason: UnblockReason::CardFound, contact_data_sufficient: true })
             .then_err(DomainError::UnblockReasonNotAllowed(
                 "the card was blocked for replacement, which is permanent".into(),
             ));
         given::<CardAggregate>(&[registered(), issued(), bound()])
-            .when(CardCommand::Unblock {
-                reason: UnblockReason::CardFound,
-                contact_data_sufficient: true,
-            })
+            .when(CardCommand::Unblock { reason: UnblockReason::CardFound, contact_data_sufficient: true })
             .then_err(mismatch_err(CardStatus::Issued, "the card is not Blocked"));
     }
 }

@@ -15,14 +15,8 @@ pub struct Contact {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ContactCommand {
-    Register {
-        contact_id: Uuid,
-        code: String,
-        details: ContactDetails,
-    },
-    Update {
-        changes: ContactDetails,
-    },
+    Register { contact_id: Uuid, code: String, details: ContactDetails },
+    Update { changes: ContactDetails },
 }
 
 pub struct ContactAggregate;
@@ -31,27 +25,12 @@ impl Aggregate for ContactAggregate {
     type State = Option<Contact>;
     type Command = ContactCommand;
 
-    fn decide(
-        state: &Option<Contact>,
-        command: ContactCommand,
-        _: &Context,
-    ) -> Result<Vec<Event>, DomainError> {
+    fn decide(state: &Option<Contact>, command: ContactCommand, _: &Context) -> Result<Vec<Event>, DomainError> {
         match (state, command) {
-            (
-                None,
-                ContactCommand::Register {
-                    contact_id,
-                    code,
-                    details,
-                },
-            ) => Ok(vec![Event::ContactRegistered(ContactRegistered {
-                contact_id,
-                code,
-                details,
-            })]),
-            (Some(_), ContactCommand::Register { .. }) => {
-                Err(DomainError::ContactAlreadyRegistered)
+            (None, ContactCommand::Register { contact_id, code, details }) => {
+                Ok(vec![Event::ContactRegistered(ContactRegistered { contact_id, code, details })])
             }
+            (Some(_), ContactCommand::Register { .. }) => Err(DomainError::ContactAlreadyRegistered),
             (None, ContactCommand::Update { .. }) => Err(DomainError::ContactNotFound),
             (Some(contact), ContactCommand::Update { changes }) => {
                 // Only what really changes is recorded; an update that changes nothing records nothing.
@@ -59,25 +38,19 @@ impl Aggregate for ContactAggregate {
                 if merged == contact.details {
                     return Ok(vec![]);
                 }
-                Ok(vec![Event::ContactUpdated(ContactUpdated {
-                    contact_id: contact.contact_id,
-                    changes,
-                })])
+                Ok(vec![Event::ContactUpdated(ContactUpdated { contact_id: contact.contact_id, changes })])
             }
         }
     }
 
     fn evolve(state: Option<Contact>, event: &Event) -> Option<Contact> {
         match (state, event) {
-            (None, Event::ContactRegistered(e)) => Some(Contact {
-                contact_id: e.contact_id,
-                code: e.code.clone(),
-                details: e.details.clone(),
-            }),
-            (Some(contact), Event::ContactUpdated(e)) => Some(Contact {
-                details: contact.details.overlay(&e.changes),
-                ..contact
-            }),
+            (None, Event::ContactRegistered(e)) => {
+                Some(Contact { contact_id: e.contact_id, code: e.code.clone(), details: e.details.clone() })
+            }
+            (Some(contact), Event::ContactUpdated(e)) => {
+                Some(Contact { details: contact.details.overlay(&e.changes), ..contact })
+            }
             (state, _) => state,
         }
     }
@@ -92,10 +65,7 @@ mod tests {
         Event::ContactRegistered(ContactRegistered {
             contact_id: Uuid::from_u128(1),
             code: "C-1".into(),
-            details: ContactDetails {
-                name: Some("Anna".into()),
-                ..Default::default()
-            },
+            details: ContactDetails { name: Some("Anna".into()), ..Default::default() },
         })
     }
 
@@ -104,44 +74,22 @@ mod tests {
         let register = ContactCommand::Register {
             contact_id: Uuid::from_u128(1),
             code: "C-1".into(),
-            details: ContactDetails {
-                name: Some("Anna".into()),
-                ..Default::default()
-            },
+            details: ContactDetails { name: Some("Anna".into()), ..Default::default() },
         };
-        given::<ContactAggregate>(&[])
-            .when(register.clone())
-            .then(&[registered()]);
-        given::<ContactAggregate>(&[registered()])
-            .when(register)
-            .then_err(DomainError::ContactAlreadyRegistered);
+        given::<ContactAggregate>(&[]).when(register.clone()).then(&[registered()]);
+        given::<ContactAggregate>(&[registered()]).when(register).then_err(DomainError::ContactAlreadyRegistered);
     }
 
     #[test]
     fn updates_record_changes_and_nothing_when_nothing_changes() {
-        let email = ContactDetails {
-            email: Some("a@example.com".into()),
-            ..Default::default()
-        };
+        let email = ContactDetails { email: Some("a@example.com".into()), ..Default::default() };
         given::<ContactAggregate>(&[registered()])
-            .when(ContactCommand::Update {
-                changes: email.clone(),
-            })
-            .then(&[Event::ContactUpdated(ContactUpdated {
-                contact_id: Uuid::from_u128(1),
-                changes: email,
-            })]);
-        let same = ContactDetails {
-            name: Some("Anna".into()),
-            ..Default::default()
-        };
-        given::<ContactAggregate>(&[registered()])
-            .when(ContactCommand::Update { changes: same })
-            .then(&[]);
+            .when(ContactCommand::Update { changes: email.clone() })
+            .then(&[Event::ContactUpdated(ContactUpdated { contact_id: Uuid::from_u128(1), changes: email })]);
+        let same = ContactDetails { name: Some("Anna".into()), ..Default::default() };
+        given::<ContactAggregate>(&[registered()]).when(ContactCommand::Update { changes: same }).then(&[]);
         given::<ContactAggregate>(&[])
-            .when(ContactCommand::Update {
-                changes: ContactDetails::default(),
-            })
+            .when(ContactCommand::Update { changes: ContactDetails::default() })
             .then_err(DomainError::ContactNotFound);
     }
 }

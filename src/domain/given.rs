@@ -9,10 +9,7 @@ use super::{Aggregate, Context, DomainError};
 pub fn context_as(role: Role) -> Context {
     Context {
         now: Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap(),
-        actor: Actor {
-            principal: "test-client".into(),
-            role,
-        },
+        actor: Actor { principal: "test-client".into(), role },
     }
 }
 
@@ -23,10 +20,7 @@ pub struct Given<A: Aggregate> {
 
 pub fn given<A: Aggregate>(events: &[Event]) -> Given<A> {
     let state = events.iter().fold(A::State::default(), A::evolve);
-    Given {
-        state,
-        context: context_as(Role::Administrator),
-    }
+    Given { state, context: context_as(Role::Administrator) }
 }
 
 impl<A: Aggregate> Given<A> {

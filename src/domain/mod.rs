@@ -50,15 +50,14 @@ pub enum DomainError {
     UnblockReasonNotAllowed(String),
     /// The card's status does not allow the action.
     #[error("card status mismatch: {detail}")]
-    CardStatusMismatch {
-        status: CardStatus,
-        detail: &'static str,
-    },
+    CardStatusMismatch { status: CardStatus, detail: &'static str },
     /// The card is bound to another contact.
     #[error("the card is bound to another contact")]
     CardBoundToAnotherContact,
     /// The contact already holds another card that is not blocked for good.
-    #[error("the contact is bound to card {0}; a new card can be bound only after that one is blocked for replacement")]
+    #[error(
+        "the contact is bound to card {0}; a new card can be bound only after that one is blocked for replacement"
+    )]
     ContactHasAnotherCard(String),
     /// Amounts must be positive, with at most the supported scale.
     #[error("{0}")]
@@ -74,11 +73,7 @@ pub enum DomainError {
     AccountNotFrozen,
     /// A redemption larger than the active balance.
     #[error("requested {requested} but only {available} {bonus_type:?} bonuses are active")]
-    InsufficientBonuses {
-        requested: Decimal,
-        available: Decimal,
-        bonus_type: BonusType,
-    },
+    InsufficientBonuses { requested: Decimal, available: Decimal, bonus_type: BonusType },
     /// The event to reverse is not an accrual or redemption of this account.
     #[error("event {0} is not an accrual or redemption of this account")]
     NothingToReverse(String),
@@ -87,10 +82,7 @@ pub enum DomainError {
     AlreadyReversed,
     /// Part of the accrual was spent or burnt; reverse the redemption first.
     #[error("the accrual was partly spent or burnt ({remaining} of {original} left); reverse the redemptions first")]
-    AccrualPartlySpent {
-        original: Decimal,
-        remaining: Decimal,
-    },
+    AccrualPartlySpent { original: Decimal, remaining: Decimal },
 }
 
 impl DomainError {
@@ -125,11 +117,7 @@ pub trait Aggregate {
     type State: Default + Clone + Send + Sync + 'static;
     type Command;
     /// What the command makes happen, or why not.
-    fn decide(
-        state: &Self::State,
-        command: Self::Command,
-        context: &Context,
-    ) -> Result<Vec<Event>, DomainError>;
+    fn decide(state: &Self::State, command: Self::Command, context: &Context) -> Result<Vec<Event>, DomainError>;
     /// The state after one more event of this stream; events of other aggregates leave it unchanged.
     fn evolve(state: Self::State, event: &Event) -> Self::State;
 }

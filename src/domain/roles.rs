@@ -33,25 +33,16 @@ const TABLE: [(Role, &[u8], &[u8]); 7] = [
 
 /// The seed's numeric code of a block reason.
 pub fn block_code(reason: BlockReason) -> u8 {
-    BLOCK_REASONS
-        .iter()
-        .position(|r| *r == reason)
-        .expect("every reason is listed") as u8
+    BLOCK_REASONS.iter().position(|r| *r == reason).expect("every reason is listed") as u8
 }
 
 /// The seed's numeric code of an unblock reason.
 pub fn unblock_code(reason: UnblockReason) -> u8 {
-    UNBLOCK_REASONS
-        .iter()
-        .position(|r| *r == reason)
-        .expect("every reason is listed") as u8
+    UNBLOCK_REASONS.iter().position(|r| *r == reason).expect("every reason is listed") as u8
 }
 
 fn row(role: Role) -> (&'static [u8], &'static [u8]) {
-    let (_, block, unblock) = TABLE
-        .iter()
-        .find(|(r, _, _)| *r == role)
-        .expect("every role has a row");
+    let (_, block, unblock) = TABLE.iter().find(|(r, _, _)| *r == role).expect("every role has a row");
     (block, unblock)
 }
 
@@ -92,11 +83,7 @@ mod tests {
         ];
         for (role, allowed) in expected {
             for (reason, want) in BLOCK_REASONS.into_iter().zip(allowed) {
-                assert_eq!(
-                    may_block(role, reason),
-                    want,
-                    "{role:?} blocking for {reason:?}"
-                );
+                assert_eq!(may_block(role, reason), want, "{role:?} blocking for {reason:?}");
             }
         }
     }
@@ -113,11 +100,7 @@ mod tests {
         ];
         for (role, allowed) in expected {
             for (reason, want) in UNBLOCK_REASONS.into_iter().zip(allowed) {
-                assert_eq!(
-                    may_unblock(role, reason),
-                    want,
-                    "{role:?} unblocking for {reason:?}"
-                );
+                assert_eq!(may_unblock(role, reason), want, "{role:?} unblocking for {reason:?}");
             }
         }
     }

@@ -21,10 +21,7 @@ pub struct Principal {
 
 impl Principal {
     pub fn actor(&self) -> Actor {
-        Actor {
-            principal: self.client_id.clone(),
-            role: self.role,
-        }
+        Actor { principal: self.client_id.clone(), role: self.role }
     }
 }
 
@@ -72,25 +69,15 @@ impl Authenticator {
                 return Ok(principal.clone());
             }
         }
-        let client = merchants::find_client(&db.read, &client_id)
-            .await?
-            .ok_or(AuthError::Invalid)?;
+        let client = merchants::find_client(&db.read, &client_id).await?.ok_or(AuthError::Invalid)?;
         let hash = client.secret_hash.clone();
-        let valid = tokio::task::spawn_blocking(move || merchants::verify_secret(&secret, &hash))
-            .await
-            .unwrap_or(false);
+        let valid =
+            tokio::task::spawn_blocking(move || merchants::verify_secret(&secret, &hash)).await.unwrap_or(false);
         if !valid {
             return Err(AuthError::Invalid);
         }
-        let principal = Principal {
-            client_id: client.client_id,
-            tenant: client.tenant,
-            role: client.role,
-        };
-        self.verified
-            .write()
-            .expect("lock")
-            .insert(client_id, (presented, principal.clone()));
+        let principal = Principal { client_id: client.client_id, tenant: client.tenant, role: client.role };
+        self.verified.write().expect("lock").insert(client_id, (presented, principal.clone()));
         Ok(principal)
     }
 }

@@ -17,9 +17,7 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use tally_events::{
-    BlockReason, BonusType, CardCategory, CardStatus, CardType, Envelope, UnblockReason,
-};
+use tally_events::{BlockReason, BonusType, CardCategory, CardStatus, CardType, Envelope, UnblockReason};
 use tally_projections::{BonusBucket, BucketStatus, CardView};
 
 use super::{answer_prior, execute, idempotency_key, stored, App, Body, Dialect, Shared};
@@ -50,14 +48,10 @@ pub fn routes() -> Router<Shared> {
         (&["/unblock", "/UnBlock"][..], CardMethod::Unblock),
     ] {
         for path in paths {
-            let handler = move |State(app): State<Shared>,
-                                http: Method,
-                                uri: Uri,
-                                headers: HeaderMap,
-                                body: Body| async move {
+            let handler = move |State(app): State<Shared>, http: Method, uri: Uri, headers: HeaderMap, body: Body| async move {
                 card_method(&app, method, http, uri, headers, body).await
             };
-            router = router.route(path, get(handler.clone()).post(handler));
+            router = router.route(path, get(handler).post(handler));
         }
     }
     router
@@ -107,11 +101,9 @@ impl Fault {
             CannotFindCardNumber => {
                 (StatusCode::NOT_FOUND, "CannotFindCardNumber", "No card found for the Number parameter".into())
             }
-            CannotFindMobileNumber => (
-                StatusCode::NOT_FOUND,
-                "CannotFindMobileNumber",
-                "No card found for the MobileNumber parameter".into(),
-            ),
+            CannotFindMobileNumber => {
+                (StatusCode::NOT_FOUND, "CannotFindMobileNumber", "No card found for the MobileNumber parameter".into())
+            }
             CannotFindContactCode => {
                 (StatusCode::NOT_FOUND, "CannotFindContactCode", "No card found for the Code parameter".into())
             }
@@ -119,11 +111,9 @@ impl Fault {
                 (StatusCode::NOT_FOUND, "CannotFindMobile", "No contact found for the specified mobile phone".into())
             }
             StatusError(detail) => (StatusCode::CONFLICT, "StatusError", format!("Card status mismatch: {detail}")),
-            CardNumberBindToAnotherContact => (
-                StatusCode::CONFLICT,
-                "CardNumberBindToAnotherContact",
-                "The card is bound to another contact".into(),
-            ),
+            CardNumberBindToAnotherContact => {
+                (StatusCode::CONFLICT, "CardNumberBindToAnotherContact", "The card is bound to another contact".into())
+            }
             ContactBindToAnotherCardNumber(card) => (
                 StatusCode::CONFLICT,
                 "ContactBindToAnotherCardNumber",
@@ -165,17 +155,8 @@ impl Fault {
 
     fn stored(&self) -> StoredResponse {
         let (status, key, value) = self.parts();
-        let body = serde_json::to_string(&Failure {
-            status: false,
-            key,
-            value,
-        })
-        .expect("failures serialize");
-        StoredResponse {
-            status: status.as_u16(),
-            content_type: "application/json".into(),
-            body,
-        }
+        let body = serde_json::to_string(&Failure { status: false, key, value }).expect("failures serialize");
+        StoredResponse { status: status.as_u16(), content_type: "application/json".into(), body }
     }
 
     fn response(&self) -> Response {
@@ -191,9 +172,7 @@ impl From<DomainError> for Fault {
             DomainError::CardStatusMismatch { detail, .. } => Fault::StatusError(detail.into()),
             DomainError::CardBoundToAnotherContact => Fault::CardNumberBindToAnotherContact,
             DomainError::ContactHasAnotherCard(card) => Fault::ContactBindToAnotherCardNumber(card),
-            error @ DomainError::BlockReasonNotAllowed { .. } => {
-                Fault::BlockReasonError(error.to_string())
-            }
+            error @ DomainError::BlockReasonNotAllowed { .. } => Fault::BlockReasonError(error.to_string()),
             DomainError::UnblockReasonNotAllowed(detail) => Fault::UnBlockReasonError(detail),
             other => Fault::Rejected(other.to_string()),
         }
@@ -239,12 +218,7 @@ struct Answer<T: Serialize> {
 }
 
 fn ok<T: Serialize>(body: T) -> StoredResponse {
-    let answer = Answer {
-        status: true,
-        key: "OK",
-        value: "",
-        body,
-    };
+    let answer = Answer { status: true, key: "OK", value: "", body };
     StoredResponse {
         status: 200,
         content_type: "application/json".into(),
@@ -330,28 +304,20 @@ fn bonus(bucket: &BonusBucket) -> Bonus {
         amount: bucket.amount,
         status_code,
         status_name,
-        expire_date: bucket
-            .expire_date
-            .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        expire_date: bucket.expire_date.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         type_code,
         type_name,
     }
 }
 
 fn balance(found: CardBalance) -> Balance {
-    let CardBalance {
-        card,
-        contact,
-        buckets,
-    } = found;
+    let CardBalance { card, contact, buckets } = found;
     let (status_code, status_name) = card_status(card.status);
     let (category_code, category_name) = category(card.category);
     let (type_code, type_name) = card_type(card.card_type);
     Balance {
         number: card.number,
-        mobile_number: contact
-            .as_ref()
-            .and_then(|c| c.details.mobile_number.clone()),
+        mobile_number: contact.as_ref().and_then(|c| c.details.mobile_number.clone()),
         code: contact.as_ref().map(|c| c.code.clone()),
         status_code,
         status_name,
@@ -379,27 +345,19 @@ async fn find_card(app: &App, tenant: &str, lookup: Lookup) -> Result<CardView, 
     match lookup {
         Lookup::Number(text) => {
             let number = CardNumber::parse(&text).ok_or(Fault::InvalidCardNumber)?;
-            queries::card(db, tenant, number.as_str())
-                .await?
-                .ok_or(Fault::CannotFindCardNumber)
+            queries::card(db, tenant, number.as_str()).await?.ok_or(Fault::CannotFindCardNumber)
         }
         Lookup::Phone(text) => {
             let mobile = MobileNumber::parse(&text).ok_or(Fault::InvalidMobileNumber)?;
-            let contact = queries::contact_by_mobile(db, tenant, mobile.as_str())
-                .await?
-                .ok_or(Fault::CannotFindMobileNumber)?;
-            queries::live_card(db, tenant, contact.contact_id)
-                .await?
-                .ok_or(Fault::CannotFindMobileNumber)
+            let contact =
+                queries::contact_by_mobile(db, tenant, mobile.as_str()).await?.ok_or(Fault::CannotFindMobileNumber)?;
+            queries::live_card(db, tenant, contact.contact_id).await?.ok_or(Fault::CannotFindMobileNumber)
         }
         Lookup::Code(text) => {
             let code = ContactCode::parse(&text).ok_or(Fault::InvalidContactCode)?;
-            let contact = queries::contact_by_code(db, tenant, code.as_str())
-                .await?
-                .ok_or(Fault::CannotFindContactCode)?;
-            queries::live_card(db, tenant, contact.contact_id)
-                .await?
-                .ok_or(Fault::CannotFindContactCode)
+            let contact =
+                queries::contact_by_code(db, tenant, code.as_str()).await?.ok_or(Fault::CannotFindContactCode)?;
+            queries::live_card(db, tenant, contact.contact_id).await?.ok_or(Fault::CannotFindContactCode)
         }
         Lookup::NumberOrCode(text) => {
             if let Some(number) = CardNumber::parse(&text) {
@@ -419,11 +377,7 @@ async fn find_card(app: &App, tenant: &str, lookup: Lookup) -> Result<CardView, 
 
 async fn balance_answer(app: &App, headers: &HeaderMap, lookup: Lookup) -> Response {
     let result = async {
-        let principal = app
-            .auth
-            .authenticate(&app.db, headers)
-            .await
-            .map_err(auth_fault)?;
+        let principal = app.auth.authenticate(&app.db, headers).await.map_err(auth_fault)?;
         let card = find_card(app, &principal.tenant, lookup).await?;
         let found = queries::card_balance(&app.db, card, Utc::now()).await?;
         Ok::<_, Fault>(ok(balance(found)))
@@ -434,27 +388,15 @@ async fn balance_answer(app: &App, headers: &HeaderMap, lookup: Lookup) -> Respo
     stored(&response, false)
 }
 
-async fn balance_by_number(
-    State(app): State<Shared>,
-    Path(number): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+async fn balance_by_number(State(app): State<Shared>, Path(number): Path<String>, headers: HeaderMap) -> Response {
     balance_answer(&app, &headers, Lookup::Number(number)).await
 }
 
-async fn balance_by_phone(
-    State(app): State<Shared>,
-    Path(phone): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+async fn balance_by_phone(State(app): State<Shared>, Path(phone): Path<String>, headers: HeaderMap) -> Response {
     balance_answer(&app, &headers, Lookup::Phone(phone)).await
 }
 
-async fn balance_by_code(
-    State(app): State<Shared>,
-    Path(code): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+async fn balance_by_code(State(app): State<Shared>, Path(code): Path<String>, headers: HeaderMap) -> Response {
     balance_answer(&app, &headers, Lookup::Code(code)).await
 }
 
@@ -506,16 +448,8 @@ impl Params {
         if !body.iter().all(u8::is_ascii_whitespace) {
             match serde_json::from_slice::<Value>(body) {
                 Ok(Value::Object(fields)) => params.extend(fields),
-                Ok(_) => {
-                    return Err(Fault::InvalidRequestFormat(
-                        "The body must be a JSON object".into(),
-                    ))
-                }
-                Err(error) => {
-                    return Err(Fault::InvalidRequestFormat(format!(
-                        "The body is not valid JSON: {error}"
-                    )))
-                }
+                Ok(_) => return Err(Fault::InvalidRequestFormat("The body must be a JSON object".into())),
+                Err(error) => return Err(Fault::InvalidRequestFormat(format!("The body is not valid JSON: {error}"))),
             }
         }
         Ok(Params(params))
@@ -523,11 +457,7 @@ impl Params {
 
     /// A parameter's text, by case-insensitive name; empty and null count as absent.
     fn get(&self, name: &str) -> Option<String> {
-        let value = self
-            .0
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)?;
+        let value = self.0.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value)?;
         let text = match value {
             Value::String(text) => text.trim().to_owned(),
             Value::Number(number) => number.to_string(),
@@ -538,14 +468,10 @@ impl Params {
 }
 
 /// Names every missing parameter at once, as the seed asks.
-fn require<'a>(params: &Params, names: &[&'static str]) -> Result<Vec<String>, Fault> {
+fn require(params: &Params, names: &[&'static str]) -> Result<Vec<String>, Fault> {
     let values: Vec<Option<String>> = names.iter().map(|name| params.get(name)).collect();
-    let missing: Vec<&'static str> = names
-        .iter()
-        .zip(&values)
-        .filter(|(_, value)| value.is_none())
-        .map(|(name, _)| *name)
-        .collect();
+    let missing: Vec<&'static str> =
+        names.iter().zip(&values).filter(|(_, value)| value.is_none()).map(|(name, _)| *name).collect();
     if !missing.is_empty() {
         return Err(Fault::RequiredParameterNotSpecified(missing));
     }
@@ -580,12 +506,9 @@ async fn card_by_number_or_mobile(
         (Some(number), _) => find_card(app, tenant, Lookup::Number(number)).await?,
         (None, Some(mobile)) => {
             let mobile = MobileNumber::parse(&mobile).ok_or(Fault::InvalidMobileNumber)?;
-            let contact = queries::contact_by_mobile(&app.db, tenant, mobile.as_str())
-                .await?
-                .ok_or(Fault::CannotFindMobile)?;
-            queries::live_card(&app.db, tenant, contact.contact_id)
-                .await?
-                .ok_or(Fault::CannotFindCardNumber)?
+            let contact =
+                queries::contact_by_mobile(&app.db, tenant, mobile.as_str()).await?.ok_or(Fault::CannotFindMobile)?;
+            queries::live_card(&app.db, tenant, contact.contact_id).await?.ok_or(Fault::CannotFindCardNumber)?
         }
         (None, None) => unreachable!("checked above"),
     };
@@ -604,79 +527,47 @@ async fn sufficient(app: &App, tenant: &str, card: &CardView) -> Result<bool, Fa
 }
 
 /// Validates the parameters, looks up what the decision needs, and names the command.
-async fn plan(
-    app: &App,
-    tenant: &str,
-    method: CardMethod,
-    params: &Params,
-) -> Result<Target, Fault> {
+async fn plan(app: &App, tenant: &str, method: CardMethod, params: &Params) -> Result<Target, Fault> {
     let card_target = |number: String, command| Target::Card { number, command };
     match method {
         CardMethod::Issue => {
-            let [number] =
-                <[String; 1]>::try_from(require(params, &["Number"])?).expect("one value");
+            let [number] = <[String; 1]>::try_from(require(params, &["Number"])?).expect("one value");
             let card = find_card(app, tenant, Lookup::Number(number)).await?;
             Ok(card_target(card.number, CardCommand::Issue))
         }
         CardMethod::BindTo => {
             let [number, mobile] =
-                <[String; 2]>::try_from(require(params, &["Number", "MobileNumber"])?)
-                    .expect("two values");
+                <[String; 2]>::try_from(require(params, &["Number", "MobileNumber"])?).expect("two values");
             let number = CardNumber::parse(&number).ok_or(Fault::InvalidCardNumber)?;
             let mobile = MobileNumber::parse(&mobile).ok_or(Fault::InvalidMobileNumber)?;
-            let card = queries::card(&app.db, tenant, number.as_str())
-                .await?
-                .ok_or(Fault::CannotFindCardNumber)?;
-            let contact = queries::contact_by_mobile(&app.db, tenant, mobile.as_str())
-                .await?
-                .ok_or(Fault::CannotFindMobile)?;
+            let card = queries::card(&app.db, tenant, number.as_str()).await?.ok_or(Fault::CannotFindCardNumber)?;
+            let contact =
+                queries::contact_by_mobile(&app.db, tenant, mobile.as_str()).await?.ok_or(Fault::CannotFindMobile)?;
             let live = queries::live_card(&app.db, tenant, contact.contact_id).await?;
-            let command = CardCommand::BindTo {
-                contact_id: contact.contact_id,
-                contact_live_card: live.map(|c| c.number),
-            };
+            let command =
+                CardCommand::BindTo { contact_id: contact.contact_id, contact_live_card: live.map(|c| c.number) };
             Ok(card_target(card.number, command))
         }
         CardMethod::Active => {
-            let [number] =
-                <[String; 1]>::try_from(require(params, &["Number"])?).expect("one value");
+            let [number] = <[String; 1]>::try_from(require(params, &["Number"])?).expect("one value");
             let card = find_card(app, tenant, Lookup::Number(number)).await?;
             let contact_data_sufficient = sufficient(app, tenant, &card).await?;
-            Ok(card_target(
-                card.number,
-                CardCommand::Activate {
-                    contact_data_sufficient,
-                },
-            ))
+            Ok(card_target(card.number, CardCommand::Activate { contact_data_sufficient }))
         }
         CardMethod::Block => {
-            let (card, code) =
-                card_by_number_or_mobile(app, tenant, params, "BlockReasonCode").await?;
+            let (card, code) = card_by_number_or_mobile(app, tenant, params, "BlockReasonCode").await?;
             let reason: BlockReason = reason_code(&code, BLOCK_REASONS.len())
                 .map(|code| BLOCK_REASONS[code])
-                .ok_or_else(|| {
-                    Fault::BlockReasonError(format!("Unknown BlockReasonCode {code:?}: use 0 to 4"))
-                })?;
+                .ok_or_else(|| Fault::BlockReasonError(format!("Unknown BlockReasonCode {code:?}: use 0 to 4")))?;
             Ok(card_target(card.number, CardCommand::Block { reason }))
         }
         CardMethod::Unblock => {
-            let (card, code) =
-                card_by_number_or_mobile(app, tenant, params, "UnBlockReasonCode").await?;
+            let (card, code) = card_by_number_or_mobile(app, tenant, params, "UnBlockReasonCode").await?;
             let reason: UnblockReason = reason_code(&code, UNBLOCK_REASONS.len())
                 .map(|code| UNBLOCK_REASONS[code])
-                .ok_or_else(|| {
-                    Fault::UnBlockReasonError(format!(
-                        "Unknown UnBlockReasonCode {code:?}: use 0 to 3"
-                    ))
-                })?;
+                .ok_or_else(|| Fault::UnBlockReasonError(format!("Unknown UnBlockReasonCode {code:?}: use 0 to 3")))?;
             let contact_data_sufficient = sufficient(app, tenant, &card).await?;
-            Ok(card_target(
-                card.number,
-                CardCommand::Unblock {
-                    reason,
-                    contact_data_sufficient,
-                },
-            ))
+            Ok(card_target(card.number, CardCommand::Unblock { reason, contact_data_sufficient }))
         }
     }
 }
@@ -702,14 +593,10 @@ async fn card_method(
             StatusCode::PAYLOAD_TOO_LARGE => Fault::RequestTooLarge,
             _ => Fault::InvalidRequestFormat(rejection.body_text()),
         })?;
-        let principal = app
-            .auth
-            .authenticate(&app.db, &headers)
-            .await
-            .map_err(auth_fault)?;
+        let principal = app.auth.authenticate(&app.db, &headers).await.map_err(auth_fault)?;
         let params = Params::read(&uri, &body)?;
-        let key = idempotency_key(&headers, &principal, &http, &uri, &body)
-            .map_err(|_| Fault::InvalidIdempotencyKey)?;
+        let key =
+            idempotency_key(&headers, &principal, &http, &uri, &body).map_err(|_| Fault::InvalidIdempotencyKey)?;
         Ok::<_, Fault>((principal, params, key))
     }
     .await;
@@ -754,17 +641,10 @@ fn log_response(full: bool, method: &str, params: &Map<String, Value>, response:
             .ok()
             .and_then(|body| body.get("Key").and_then(Value::as_str).map(str::to_owned))
             .unwrap_or_default();
-        tracing::warn!(
-            method,
-            status = response.status,
-            key,
-            "CashDesk integration error"
-        );
+        tracing::warn!(method, status = response.status, key, "CashDesk integration error");
     }
     if full {
-        let response_body = serde_json::from_str::<Value>(&response.body)
-            .map(mask)
-            .unwrap_or(Value::Null);
+        let response_body = serde_json::from_str::<Value>(&response.body).map(mask).unwrap_or(Value::Null);
         let request_body = mask(Value::Object(params.clone()));
         tracing::info!(method, request = %request_body, response = %response_body, "CashDesk exchange");
     }
@@ -772,27 +652,16 @@ fn log_response(full: bool, method: &str, params: &Map<String, Value>, response:
 
 /// Masks personal data for the log: all but the last four characters of names, numbers, phones and codes.
 fn mask(value: Value) -> Value {
-    const PERSONAL: [&str; 5] = [
-        "name",
-        "number",
-        "mobilenumber",
-        "contactmobilenumber",
-        "code",
-    ];
+    const PERSONAL: [&str; 5] = ["name", "number", "mobilenumber", "contactmobilenumber", "code"];
     match value {
         Value::Object(fields) => Value::Object(
             fields
                 .into_iter()
                 .map(|(key, value)| match value {
-                    Value::String(text)
-                        if PERSONAL.contains(&key.to_ascii_lowercase().as_str()) =>
-                    {
+                    Value::String(text) if PERSONAL.contains(&key.to_ascii_lowercase().as_str()) => {
                         let keep = text.chars().count().saturating_sub(4);
-                        let masked: String = text
-                            .chars()
-                            .enumerate()
-                            .map(|(i, c)| if i < keep { '*' } else { c })
-                            .collect();
+                        let masked: String =
+                            text.chars().enumerate().map(|(i, c)| if i < keep { '*' } else { c }).collect();
                         (key, Value::String(masked))
                     }
                     other => (key, mask(other)),
@@ -810,10 +679,8 @@ mod tests {
 
     #[test]
     fn masking_keeps_only_the_last_four_characters_of_personal_fields() {
-        let masked = mask(
-            serde_json::json!({"Number": "7000000000001", "Name": "Anna", "StatusName": "Active",
-            "Bonuses": [{"Code": "C-100123"}]}),
-        );
+        let masked = mask(serde_json::json!({"Number": "7000000000001", "Name": "Anna", "StatusName": "Active",
+            "Bonuses": [{"Code": "C-100123"}]}));
         assert_eq!(
             masked,
             serde_json::json!({"Number": "*********0001", "Name": "Anna", "StatusName": "Active",
@@ -826,10 +693,7 @@ mod tests {
         let params = Params(Map::new());
         assert_eq!(
             require(&params, &["Number", "MobileNumber"]),
-            Err(Fault::RequiredParameterNotSpecified(vec![
-                "Number",
-                "MobileNumber"
-            ]))
+            Err(Fault::RequiredParameterNotSpecified(vec!["Number", "MobileNumber"]))
         );
     }
 }

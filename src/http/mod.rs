@@ -59,11 +59,8 @@ pub fn router(app: Shared) -> Router {
 /// Counts and times every request by route and status.
 async fn observe(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let method = request.method().to_string();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
@@ -102,13 +99,7 @@ pub fn idempotency_key(
         return Err(BadKey);
     }
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    Ok(Some(IdempotencyKey::new(
-        &principal.client_id,
-        key,
-        method.as_str(),
-        path,
-        body,
-    )))
+    Ok(Some(IdempotencyKey::new(&principal.client_id, key, method.as_str(), path, body)))
 }
 
 /// A stored response sent again, marked as a replay when it is one.
@@ -116,12 +107,10 @@ pub fn stored(response: &StoredResponse, replayed: bool) -> Response {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
     let mut out = (status, response.body.clone()).into_response();
     if let Ok(content_type) = HeaderValue::from_str(&response.content_type) {
-        out.headers_mut()
-            .insert(axum::http::header::CONTENT_TYPE, content_type);
+        out.headers_mut().insert(axum::http::header::CONTENT_TYPE, content_type);
     }
     if replayed {
-        out.headers_mut()
-            .insert("idempotency-hit", HeaderValue::from_static("true"));
+        out.headers_mut().insert("idempotency-hit", HeaderValue::from_static("true"));
     }
     out
 }
@@ -146,17 +135,9 @@ pub trait Dialect {
 pub async fn execute<D: Dialect>(app: &App, command: Command, surface: &'static str) -> Response {
     let outcome = app.executor.execute(command).await;
     let (label, response) = match outcome {
-        Ok(Outcome::Executed {
-            result,
-            response: Some(response),
-        }) => (
-            if result.is_ok() {
-                "accepted"
-            } else {
-                "refused"
-            },
-            stored(&response, false),
-        ),
+        Ok(Outcome::Executed { result, response: Some(response) }) => {
+            (if result.is_ok() { "accepted" } else { "refused" }, stored(&response, false))
+        }
         Ok(Outcome::Executed { response: None, .. }) => {
             tracing::error!("a command from {surface} was executed without a renderer");
             ("failed", D::unavailable())
@@ -168,8 +149,7 @@ pub async fn execute<D: Dialect>(app: &App, command: Command, surface: &'static 
             ("failed", D::unavailable())
         }
     };
-    metrics::counter!("tally_commands_total", "surface" => surface, "outcome" => label)
-        .increment(1);
+    metrics::counter!("tally_commands_total", "surface" => surface, "outcome" => label).increment(1);
     response
 }
 

@@ -4,9 +4,7 @@
 use schemars::{gen::SchemaSettings, JsonSchema};
 use serde_json::{json, Map, Value};
 
-use super::v1::{
-    Accrual, ContactFields, Reason, Redemption, RegisterCard, RegisterCards, Reversal,
-};
+use super::v1::{Accrual, ContactFields, Reason, Redemption, RegisterCard, RegisterCards, Reversal};
 
 struct Endpoint {
     method: &'static str,
@@ -20,10 +18,7 @@ fn schema<T: JsonSchema>(definitions: &mut Map<String, Value>) -> Value {
     let generator = SchemaSettings::openapi3().into_generator();
     let root = generator.into_root_schema_for::<T>();
     for (name, schema) in root.definitions {
-        definitions.insert(
-            name,
-            serde_json::to_value(schema).expect("schemas serialize"),
-        );
+        definitions.insert(name, serde_json::to_value(schema).expect("schemas serialize"));
     }
     serde_json::to_value(root.schema).expect("schemas serialize")
 }
@@ -31,13 +26,7 @@ fn schema<T: JsonSchema>(definitions: &mut Map<String, Value>) -> Value {
 fn endpoints(definitions: &mut Map<String, Value>) -> Vec<Endpoint> {
     let cashdesk = json!({"type": "object", "description": "CashDesk parameters (also accepted in the query string)",
         "additionalProperties": true});
-    let e = |method, path, tag, summary, body| Endpoint {
-        method,
-        path,
-        tag,
-        summary,
-        body,
-    };
+    let e = |method, path, tag, summary, body| Endpoint { method, path, tag, summary, body };
     vec![
         e(
             "get",
@@ -46,34 +35,10 @@ fn endpoints(definitions: &mut Map<String, Value>) -> Vec<Endpoint> {
             "Card balance by card number, or by contact code when no card has that number",
             None,
         ),
-        e(
-            "get",
-            "/api/card/balance/by/number/{number}",
-            "cashdesk",
-            "Card balance by card number",
-            None,
-        ),
-        e(
-            "get",
-            "/api/card/balance/by/code/{code}",
-            "cashdesk",
-            "Card balance by contact code",
-            None,
-        ),
-        e(
-            "get",
-            "/api/card/balance/by/phone/{phone}",
-            "cashdesk",
-            "Card balance by the contact's mobile number",
-            None,
-        ),
-        e(
-            "get",
-            "/api/card/issue",
-            "cashdesk",
-            "Issue a card: New -> Issued (Number)",
-            None,
-        ),
+        e("get", "/api/card/balance/by/number/{number}", "cashdesk", "Card balance by card number", None),
+        e("get", "/api/card/balance/by/code/{code}", "cashdesk", "Card balance by contact code", None),
+        e("get", "/api/card/balance/by/phone/{phone}", "cashdesk", "Card balance by the contact's mobile number", None),
+        e("get", "/api/card/issue", "cashdesk", "Issue a card: New -> Issued (Number)", None),
         e(
             "post",
             "/api/card/bindto",
@@ -102,13 +67,7 @@ fn endpoints(definitions: &mut Map<String, Value>) -> Vec<Endpoint> {
             "Unblock a card (Number or ContactMobileNumber, UnBlockReasonCode 0-3)",
             Some(cashdesk),
         ),
-        e(
-            "post",
-            "/v1/cards",
-            "v1",
-            "Register a card (status New)",
-            Some(schema::<RegisterCard>(definitions)),
-        ),
+        e("post", "/v1/cards", "v1", "Register a card (status New)", Some(schema::<RegisterCard>(definitions))),
         e(
             "post",
             "/v1/cards/batch",
@@ -117,20 +76,8 @@ fn endpoints(definitions: &mut Map<String, Value>) -> Vec<Endpoint> {
             Some(schema::<RegisterCards>(definitions)),
         ),
         e("get", "/v1/cards/{number}", "v1", "A card", None),
-        e(
-            "post",
-            "/v1/contacts",
-            "v1",
-            "Register a contact",
-            Some(schema::<ContactFields>(definitions)),
-        ),
-        e(
-            "get",
-            "/v1/contacts",
-            "v1",
-            "Find a contact by mobile_number or code",
-            None,
-        ),
+        e("post", "/v1/contacts", "v1", "Register a contact", Some(schema::<ContactFields>(definitions))),
+        e("get", "/v1/contacts", "v1", "Find a contact by mobile_number or code", None),
         e("get", "/v1/contacts/{contact_id}", "v1", "A contact", None),
         e(
             "patch",
@@ -181,13 +128,7 @@ fn endpoints(definitions: &mut Map<String, Value>) -> Vec<Endpoint> {
             "Reverse an accrual or a redemption",
             Some(schema::<Reversal>(definitions)),
         ),
-        e(
-            "get",
-            "/v1/accounts/{contact_id}/balance",
-            "v1",
-            "Balance by bucket and bonus type",
-            None,
-        ),
+        e("get", "/v1/accounts/{contact_id}/balance", "v1", "Balance by bucket and bonus type", None),
         e(
             "get",
             "/v1/accounts/{contact_id}/statement",
@@ -196,13 +137,7 @@ fn endpoints(definitions: &mut Map<String, Value>) -> Vec<Endpoint> {
             None,
         ),
         e("get", "/healthz", "ops", "Liveness", None),
-        e(
-            "get",
-            "/readyz",
-            "ops",
-            "Readiness: the database answers",
-            None,
-        ),
+        e("get", "/readyz", "ops", "Readiness: the database answers", None),
         e("get", "/metrics", "ops", "Prometheus metrics", None),
         e("get", "/openapi.json", "ops", "This document", None),
     ]
@@ -234,8 +169,7 @@ pub fn document() -> Value {
             );
         }
         if let Some(body) = endpoint.body {
-            operation["requestBody"] =
-                json!({"required": true, "content": {"application/json": {"schema": body}}});
+            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": body}}});
         }
         let entry = paths.entry(endpoint.path).or_insert_with(|| json!({}));
         entry[endpoint.method] = operation;

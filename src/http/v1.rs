@@ -14,8 +14,7 @@ use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tally_events::{
-    BonusType, CardCategory, CardStatus, CardType, ContactDetails, Envelope, Event, LotAllocation,
-    Role,
+    BonusType, CardCategory, CardStatus, CardType, ContactDetails, Envelope, Event, LotAllocation, Role,
 };
 use tally_projections::{BonusBucket, CardView, ContactView};
 use uuid::Uuid;
@@ -45,10 +44,7 @@ pub fn routes() -> Router<Shared> {
         .route("/cards/batch", post(register_cards))
         .route("/cards/{number}", get(get_card))
         .route("/contacts", post(register_contact).get(find_contact))
-        .route(
-            "/contacts/{contact_id}",
-            get(get_contact).patch(update_contact),
-        )
+        .route("/contacts/{contact_id}", get(get_contact).patch(update_contact))
         .route("/accounts/{contact_id}/accruals", post(accrue))
         .route("/accounts/{contact_id}/redemptions", post(redeem))
         .route("/accounts/{contact_id}/freeze", post(freeze))
@@ -69,11 +65,7 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
 
     fn invalid(message: impl Into<String>) -> ApiError {
@@ -86,11 +78,7 @@ impl ApiError {
 
     fn stored(&self) -> StoredResponse {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        StoredResponse {
-            status: self.status.as_u16(),
-            content_type: "application/json".into(),
-            body: body.to_string(),
-        }
+        StoredResponse { status: self.status.as_u16(), content_type: "application/json".into(), body: body.to_string() }
     }
 }
 
@@ -103,15 +91,13 @@ impl IntoResponse for ApiError {
 impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> ApiError {
         let status = match &error {
-            DomainError::CardNotFound
-            | DomainError::ContactNotFound
-            | DomainError::NothingToReverse(_) => StatusCode::NOT_FOUND,
+            DomainError::CardNotFound | DomainError::ContactNotFound | DomainError::NothingToReverse(_) => {
+                StatusCode::NOT_FOUND
+            }
             DomainError::BlockReasonNotAllowed { .. } | DomainError::UnblockReasonNotAllowed(_) => {
                 StatusCode::FORBIDDEN
             }
-            DomainError::InvalidAmount(_) | DomainError::InvalidDates(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            DomainError::InvalidAmount(_) | DomainError::InvalidDates(_) => StatusCode::UNPROCESSABLE_ENTITY,
             _ => StatusCode::CONFLICT,
         };
         ApiError::new(status, error.code(), error.to_string())
@@ -121,11 +107,7 @@ impl From<DomainError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         tracing::error!(%error, "v1 request failed in the store");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Unavailable",
-            "the service cannot answer now; retry",
-        )
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", "the service cannot answer now; retry")
     }
 }
 
@@ -146,30 +128,22 @@ impl Dialect for V1 {
 }
 
 async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    app.auth
-        .authenticate(&app.db, headers)
-        .await
-        .map_err(|error| match error {
-            super::auth::AuthError::Store(error) => error.into(),
-            other => ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", other.to_string()),
-        })
+    app.auth.authenticate(&app.db, headers).await.map_err(|error| match error {
+        super::auth::AuthError::Store(error) => error.into(),
+        other => ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", other.to_string()),
+    })
 }
 
 /// Customers (role `client`) may read but not change the ledger through the native API.
 fn staff(principal: &Principal) -> Result<(), ApiError> {
     if principal.role == Role::Client {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            "role client may not change the ledger",
-        ));
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "Forbidden", "role client may not change the ledger"));
     }
     Ok(())
 }
 
 fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|error| ApiError::invalid(format!("invalid JSON body: {error}")))
+    serde_json::from_slice(body).map_err(|error| ApiError::invalid(format!("invalid JSON body: {error}")))
 }
 
 /// Runs a write: authentication, body, idempotency, look-ups in `plan`, then the command and its rendering.
@@ -188,9 +162,7 @@ where
     R: Fn(&[Envelope]) -> (StatusCode, serde_json::Value) + Send + Sync + 'static,
 {
     let prepared = async {
-        let body = body.map_err(|rejection| {
-            ApiError::new(rejection.status(), "InvalidBody", rejection.body_text())
-        })?;
+        let body = body.map_err(|rejection| ApiError::new(rejection.status(), "InvalidBody", rejection.body_text()))?;
         let principal = authenticate(app, &headers).await?;
         staff(&principal)?;
         let key = idempotency_key(&headers, &principal, &http, &uri, &body)
@@ -222,11 +194,7 @@ where
     command.render = Some(Box::new(move |result| match result {
         Ok(envelopes) => {
             let (status, body) = render(envelopes);
-            StoredResponse {
-                status: status.as_u16(),
-                content_type: "application/json".into(),
-                body: body.to_string(),
-            }
+            StoredResponse { status: status.as_u16(), content_type: "application/json".into(), body: body.to_string() }
         }
         Err(refusal) => ApiError::from(refusal.clone()).stored(),
     }));
@@ -283,80 +251,41 @@ impl From<CardView> for CardBody {
 }
 
 fn registration(card: RegisterCard) -> Result<CardCommand, ApiError> {
-    let number = CardNumber::parse(&card.number).ok_or_else(|| {
-        ApiError::invalid(format!(
-            "card number {:?} must be 6 to 19 digits",
-            card.number
-        ))
-    })?;
-    Ok(CardCommand::Register {
-        number: number.as_str().to_owned(),
-        category: card.category,
-        card_type: card.card_type,
-    })
+    let number = CardNumber::parse(&card.number)
+        .ok_or_else(|| ApiError::invalid(format!("card number {:?} must be 6 to 19 digits", card.number)))?;
+    Ok(CardCommand::Register { number: number.as_str().to_owned(), category: card.category, card_type: card.card_type })
 }
 
-async fn register_card(
-    State(app): State<Shared>,
-    http: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn register_card(State(app): State<Shared>, http: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let plan = async |_: &App, _: &Principal, card: RegisterCard| {
         let command = registration(card)?;
-        let CardCommand::Register { number, .. } = &command else {
-            unreachable!("a registration")
-        };
-        Ok(Target::Card {
-            number: number.clone(),
-            command,
-        })
+        let CardCommand::Register { number, .. } = &command else { unreachable!("a registration") };
+        Ok(Target::Card { number: number.clone(), command })
     };
     write(&app, http, uri, headers, body, plan, |envelopes| {
-        (
-            StatusCode::CREATED,
-            serde_json::json!({ "events": events_json(envelopes) }),
-        )
+        (StatusCode::CREATED, serde_json::json!({ "events": events_json(envelopes) }))
     })
     .await
 }
 
-async fn register_cards(
-    State(app): State<Shared>,
-    http: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn register_cards(State(app): State<Shared>, http: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let plan = async |_: &App, _: &Principal, batch: RegisterCards| {
         if batch.cards.is_empty() || batch.cards.len() > MAX_BATCH_CARDS {
-            return Err(ApiError::invalid(format!(
-                "a batch holds 1 to {MAX_BATCH_CARDS} cards"
-            )));
+            return Err(ApiError::invalid(format!("a batch holds 1 to {MAX_BATCH_CARDS} cards")));
         }
-        let commands = batch
-            .cards
-            .into_iter()
-            .map(registration)
-            .collect::<Result<Vec<_>, _>>()?;
+        let commands = batch.cards.into_iter().map(registration).collect::<Result<Vec<_>, _>>()?;
         let mut seen = std::collections::HashSet::new();
         for command in &commands {
             if let CardCommand::Register { number, .. } = command {
                 if !seen.insert(number) {
-                    return Err(ApiError::invalid(format!(
-                        "card {number} appears twice in the batch"
-                    )));
+                    return Err(ApiError::invalid(format!("card {number} appears twice in the batch")));
                 }
             }
         }
         Ok(Target::RegisterCards(commands))
     };
     write(&app, http, uri, headers, body, plan, |envelopes| {
-        (
-            StatusCode::CREATED,
-            serde_json::json!({ "registered": envelopes.len(), "events": events_json(envelopes) }),
-        )
+        (StatusCode::CREATED, serde_json::json!({ "registered": envelopes.len(), "events": events_json(envelopes) }))
     })
     .await
 }
@@ -396,22 +325,18 @@ impl ContactFields {
             .map(|text| {
                 MobileNumber::parse(text)
                     .map(|m| m.as_str().to_owned())
-                    .ok_or_else(|| {
-                        ApiError::invalid(format!("mobile_number {text:?} is not a phone number"))
-                    })
+                    .ok_or_else(|| ApiError::invalid(format!("mobile_number {text:?} is not a phone number")))
             })
             .transpose()?;
         if let Some(email) = &self.email {
             if !email.contains('@') || email.len() > 254 {
-                return Err(ApiError::invalid(format!(
-                    "email {email:?} is not an e-mail address"
-                )));
+                return Err(ApiError::invalid(format!("email {email:?} is not an e-mail address")));
             }
         }
         let clean = |field: &Option<String>, name: &str| match field.as_deref().map(str::trim) {
-            Some(text) if text.is_empty() || text.len() > 200 => Err(ApiError::invalid(format!(
-                "{name} must be 1 to 200 characters"
-            ))),
+            Some(text) if text.is_empty() || text.len() > 200 => {
+                Err(ApiError::invalid(format!("{name} must be 1 to 200 characters")))
+            }
             other => Ok(other.map(str::to_owned)),
         };
         Ok(ContactDetails {
@@ -461,14 +386,7 @@ async fn register_contact(
                 .to_owned(),
             None => format!("C{}", &contact_id.simple().to_string()[20..]).to_uppercase(),
         };
-        Ok(Target::Contact {
-            contact_id,
-            command: ContactCommand::Register {
-                contact_id,
-                code,
-                details,
-            },
-        })
+        Ok(Target::Contact { contact_id, command: ContactCommand::Register { contact_id, code, details } })
     };
     write(&app, http, uri, headers, body, plan, |envelopes| match envelopes.first().map(|e| e.event()) {
         Some(Ok(Event::ContactRegistered(e))) => (
@@ -492,18 +410,10 @@ async fn update_contact(
         if fields.code.is_some() {
             return Err(ApiError::invalid("a contact code never changes"));
         }
-        Ok(Target::Contact {
-            contact_id,
-            command: ContactCommand::Update {
-                changes: fields.details()?,
-            },
-        })
+        Ok(Target::Contact { contact_id, command: ContactCommand::Update { changes: fields.details()? } })
     };
     write(&app, http, uri, headers, body, plan, |envelopes| {
-        (
-            StatusCode::OK,
-            serde_json::json!({ "events": events_json(envelopes) }),
-        )
+        (StatusCode::OK, serde_json::json!({ "events": events_json(envelopes) }))
     })
     .await
 }
@@ -536,19 +446,14 @@ async fn find_contact(
     let tenant = &principal.tenant;
     let contact = match (&query.mobile_number, &query.code) {
         (Some(mobile), None) => {
-            let mobile = MobileNumber::parse(mobile)
-                .ok_or_else(|| ApiError::invalid("mobile_number is not a phone number"))?;
+            let mobile =
+                MobileNumber::parse(mobile).ok_or_else(|| ApiError::invalid("mobile_number is not a phone number"))?;
             queries::contact_by_mobile(&app.db, tenant, mobile.as_str()).await?
         }
         (None, Some(code)) => queries::contact_by_code(&app.db, tenant, code).await?,
-        _ => {
-            return Err(ApiError::invalid(
-                "give exactly one of mobile_number and code",
-            ))
-        }
+        _ => return Err(ApiError::invalid("give exactly one of mobile_number and code")),
     };
-    let contact =
-        contact.ok_or_else(|| ApiError::not_found("ContactNotFound", "no such contact"))?;
+    let contact = contact.ok_or_else(|| ApiError::not_found("ContactNotFound", "no such contact"))?;
     Ok(Json(contact_body(&app, contact).await?))
 }
 
@@ -564,10 +469,7 @@ async fn account_target(
     queries::contact(&app.db, &principal.tenant, contact_id)
         .await?
         .ok_or_else(|| ApiError::not_found("ContactNotFound", "no such contact"))?;
-    Ok(Target::Account {
-        contact_id,
-        command,
-    })
+    Ok(Target::Account { contact_id, command })
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -613,16 +515,9 @@ pub struct Reversal {
 }
 
 fn movement_render(envelopes: &[Envelope]) -> (StatusCode, serde_json::Value) {
-    let status = if envelopes.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let status = if envelopes.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
     let movements: Vec<serde_json::Value> = envelopes.iter().filter_map(movement).collect();
-    (
-        status,
-        serde_json::json!({ "events": events_json(envelopes), "movements": movements }),
-    )
+    (status, serde_json::json!({ "events": events_json(envelopes), "movements": movements }))
 }
 
 async fn accrue(
@@ -676,15 +571,7 @@ async fn freeze(
     body: Body,
 ) -> Response {
     let plan = async move |app: &App, principal: &Principal, reason: Reason| {
-        account_target(
-            app,
-            principal,
-            contact_id,
-            AccountCommand::Freeze {
-                reason: reason.reason,
-            },
-        )
-        .await
+        account_target(app, principal, contact_id, AccountCommand::Freeze { reason: reason.reason }).await
     };
     write(&app, http, uri, headers, body, plan, movement_render).await
 }
@@ -698,15 +585,7 @@ async fn unfreeze(
     body: Body,
 ) -> Response {
     let plan = async move |app: &App, principal: &Principal, reason: Reason| {
-        account_target(
-            app,
-            principal,
-            contact_id,
-            AccountCommand::Unfreeze {
-                reason: reason.reason,
-            },
-        )
-        .await
+        account_target(app, principal, contact_id, AccountCommand::Unfreeze { reason: reason.reason }).await
     };
     write(&app, http, uri, headers, body, plan, movement_render).await
 }
@@ -735,28 +614,20 @@ async fn reverse(
     body: Body,
 ) -> Response {
     let plan = async move |app: &App, principal: &Principal, reversal: Reversal| {
-        let not_found =
-            || ApiError::from(DomainError::NothingToReverse(reversal.event_id.to_string()));
+        let not_found = || ApiError::from(DomainError::NothingToReverse(reversal.event_id.to_string()));
         let stream_id = tally_projections::stream::account(&principal.tenant, contact_id);
-        let original = ledger::find_event(
-            &mut *app.db.read.acquire().await.map_err(StoreError::from)?,
-            reversal.event_id,
-        )
-        .await?
-        .filter(|e| e.stream_id == stream_id)
-        .ok_or_else(not_found)?;
+        let original =
+            ledger::find_event(&mut *app.db.read.acquire().await.map_err(StoreError::from)?, reversal.event_id)
+                .await?
+                .filter(|e| e.stream_id == stream_id)
+                .ok_or_else(not_found)?;
         let original = match original.event().map_err(StoreError::from)? {
             Event::BonusAccrued(e) => Original::Accrual { lot_id: e.lot_id },
-            Event::BonusRedeemed(e) => Original::Redemption {
-                redemption_id: e.redemption_id,
-            },
+            Event::BonusRedeemed(e) => Original::Redemption { redemption_id: e.redemption_id },
             _ => return Err(not_found()),
         };
-        let command = AccountCommand::Reverse {
-            original_event_id: reversal.event_id,
-            original,
-            reason: reversal.reason,
-        };
+        let command =
+            AccountCommand::Reverse { original_event_id: reversal.event_id, original, reason: reversal.reason };
         account_target(app, principal, contact_id, command).await
     };
     write(&app, http, uri, headers, body, plan, movement_render).await
@@ -781,16 +652,8 @@ pub struct BucketBody {
 }
 
 fn bucket_body(bucket: &BonusBucket) -> BucketBody {
-    let status = serde_json::to_value(bucket.status)
-        .ok()
-        .and_then(|v| v.as_str().map(to_snake))
-        .unwrap_or_default();
-    BucketBody {
-        bonus_type: bucket.bonus_type,
-        status,
-        amount: bucket.amount,
-        expire_date: bucket.expire_date,
-    }
+    let status = serde_json::to_value(bucket.status).ok().and_then(|v| v.as_str().map(to_snake)).unwrap_or_default();
+    BucketBody { bonus_type: bucket.bonus_type, status, amount: bucket.amount, expire_date: bucket.expire_date }
 }
 
 fn to_snake(name: &str) -> String {
@@ -814,16 +677,8 @@ async fn balance(
         .await?
         .ok_or_else(|| ApiError::not_found("ContactNotFound", "no such contact"))?;
     let account = queries::account(&app.db, &principal.tenant, contact_id).await?;
-    let buckets = account
-        .buckets(Utc::now())
-        .iter()
-        .map(bucket_body)
-        .collect();
-    Ok(Json(BalanceBody {
-        contact_id,
-        frozen: account.frozen,
-        buckets,
-    }))
+    let buckets = account.buckets(Utc::now()).iter().map(bucket_body).collect();
+    Ok(Json(BalanceBody { contact_id, frozen: account.frozen, buckets }))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -838,37 +693,28 @@ pub struct StatementQuery {
 /// One line of a statement: what moved, by how much (signed), and why.
 fn movement(envelope: &Envelope) -> Option<serde_json::Value> {
     let event = envelope.event().ok()?;
-    let (amount, bonus_type, cause): (Option<Decimal>, Option<BonusType>, serde_json::Value) =
-        match &event {
-            Event::BonusAccrued(e) => (
-                Some(e.amount),
-                Some(e.bonus_type),
-                serde_json::json!({"reference": e.reference, "lot_id": e.lot_id, "active_from": e.active_from, "expires_at": e.expires_at}),
-            ),
-            Event::BonusRedeemed(e) => (
-                Some(-e.amount),
-                Some(e.bonus_type),
-                serde_json::json!({"reference": e.reference, "redemption_id": e.redemption_id, "allocations": allocations(&e.allocations)}),
-            ),
-            Event::BonusExpired(e) => (
-                Some(-e.amount),
-                None,
-                serde_json::json!({"expired_lot_id": e.lot_id}),
-            ),
-            Event::AccrualReversed(e) => (
-                Some(-e.amount),
-                None,
-                serde_json::json!({"reverses": e.original_event_id, "reason": e.reason}),
-            ),
-            Event::RedemptionReversed(e) => (
-                Some(e.amount),
-                None,
-                serde_json::json!({"reverses": e.original_event_id, "reason": e.reason}),
-            ),
-            Event::BonusesFrozen(e) => (None, None, serde_json::json!({"reason": e.reason})),
-            Event::BonusesUnfrozen(e) => (None, None, serde_json::json!({"reason": e.reason})),
-            _ => return None,
-        };
+    let (amount, bonus_type, cause): (Option<Decimal>, Option<BonusType>, serde_json::Value) = match &event {
+        Event::BonusAccrued(e) => (
+            Some(e.amount),
+            Some(e.bonus_type),
+            serde_json::json!({"reference": e.reference, "lot_id": e.lot_id, "active_from": e.active_from, "expires_at": e.expires_at}),
+        ),
+        Event::BonusRedeemed(e) => (
+            Some(-e.amount),
+            Some(e.bonus_type),
+            serde_json::json!({"reference": e.reference, "redemption_id": e.redemption_id, "allocations": allocations(&e.allocations)}),
+        ),
+        Event::BonusExpired(e) => (Some(-e.amount), None, serde_json::json!({"expired_lot_id": e.lot_id})),
+        Event::AccrualReversed(e) => {
+            (Some(-e.amount), None, serde_json::json!({"reverses": e.original_event_id, "reason": e.reason}))
+        }
+        Event::RedemptionReversed(e) => {
+            (Some(e.amount), None, serde_json::json!({"reverses": e.original_event_id, "reason": e.reason}))
+        }
+        Event::BonusesFrozen(e) => (None, None, serde_json::json!({"reason": e.reason})),
+        Event::BonusesUnfrozen(e) => (None, None, serde_json::json!({"reason": e.reason})),
+        _ => return None,
+    };
     Some(serde_json::json!({
         "event_id": envelope.event_id,
         "stream_version": envelope.stream_version,
@@ -902,9 +748,7 @@ async fn statement(
         .ok_or_else(|| ApiError::not_found("ContactNotFound", "no such contact"))?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=MAX_PAGE).contains(&limit) || query.after_version < 0 {
-        return Err(ApiError::invalid(format!(
-            "limit must be 1 to {MAX_PAGE} and after_version not negative"
-        )));
+        return Err(ApiError::invalid(format!("limit must be 1 to {MAX_PAGE} and after_version not negative")));
     }
     let stream_id = tally_projections::stream::account(&principal.tenant, contact_id);
     let page = ledger::stream_page(
@@ -914,11 +758,7 @@ async fn statement(
         limit,
     )
     .await?;
-    let next = (page.len() as i64 == limit)
-        .then(|| page.last().map(|e| e.stream_version))
-        .flatten();
+    let next = (page.len() as i64 == limit).then(|| page.last().map(|e| e.stream_version)).flatten();
     let movements: Vec<serde_json::Value> = page.iter().filter_map(movement).collect();
-    Ok(Json(
-        serde_json::json!({ "contact_id": contact_id, "movements": movements, "next_after_version": next }),
-    ))
+    Ok(Json(serde_json::json!({ "contact_id": contact_id, "movements": movements, "next_after_version": next })))
 }

@@ -16,29 +16,14 @@ pub struct IdempotencyKey {
 
 impl IdempotencyKey {
     /// Keys are scoped per principal; the request is fingerprinted by method, path with query, and body.
-    pub fn new(
-        principal: &str,
-        key: &str,
-        method: &str,
-        path_and_query: &str,
-        body: &[u8],
-    ) -> IdempotencyKey {
+    pub fn new(principal: &str, key: &str, method: &str, path_and_query: &str, body: &[u8]) -> IdempotencyKey {
         let mut hasher = Blake2b512::new();
         for part in [method.as_bytes(), path_and_query.as_bytes(), body] {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part);
         }
-        let request_hash = hasher
-            .finalize()
-            .iter()
-            .take(32)
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        IdempotencyKey {
-            principal: principal.to_owned(),
-            key: key.to_owned(),
-            request_hash,
-        }
+        let request_hash = hasher.finalize().iter().take(32).map(|b| format!("{b:02x}")).collect();
+        IdempotencyKey { principal: principal.to_owned(), key: key.to_owned(), request_hash }
     }
 }
 
@@ -83,23 +68,43 @@ pub async fn lookup(conn: &mut AnyConnection, key: &IdempotencyKey) -> Result<Pr
     }))
 }
 
+/// Saves the first responses of several keys in one statement.
+pub async fn save_many(
+    conn: &mut AnyConnection,
+    records: &[(&IdempotencyKey, &StoredResponse)],
+) -> Result<(), sqlx::Error> {
+    let created_at = timestamp(chrono::Utc::now());
+    for chunk in records.chunks(1000) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let binds: Vec<String> = (1..=7).map(|column| format!("${}", row * 7 + column)).collect();
+                format!("({})", binds.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO idempotency (principal, key, request_hash, status, content_type, body, created_at) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (key, response) in chunk {
+            query = query
+                .bind(key.principal.as_str())
+                .bind(key.key.as_str())
+                .bind(key.request_hash.as_str())
+                .bind(response.status as i32)
+                .bind(response.content_type.as_str())
+                .bind(response.body.as_str())
+                .bind(created_at.as_str());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 pub async fn save(
     conn: &mut AnyConnection,
     key: &IdempotencyKey,
     response: &StoredResponse,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO idempotency (principal, key, request_hash, status, content_type, body, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&key.principal)
-    .bind(&key.key)
-    .bind(&key.request_hash)
-    .bind(response.status as i32)
-    .bind(&response.content_type)
-    .bind(&response.body)
-    .bind(timestamp(chrono::Utc::now()))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    save_many(conn, &[(key, response)]).await
 }

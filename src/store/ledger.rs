@@ -23,8 +23,94 @@ const ENVELOPE_COLUMNS: &str = "global_position, event_id, stream_id, stream_ver
      occurred_at, recorded_at, tenant, actor_principal, actor_role, correlation_id, causation_id, idempotency_key, \
      payload";
 
-/// Appends `events` to `stream_id` after `expected_version`. The `events_stream_version` constraint makes a
-/// concurrent append to the same stream fail instead of interleaving.
+/// Events to append to one stream after its expected version.
+pub struct Append<'a> {
+    pub stream_id: &'a str,
+    pub expected_version: i64,
+    pub events: &'a [Event],
+    pub meta: &'a CommandMeta,
+}
+
+/// Rows per multi-row INSERT: 14 binds each stays far below both databases' bind limits.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Appends every item's events after its expected version, with as few statements as the bind limits allow. The
+/// `events_stream_version` constraint makes a concurrent append to the same stream fail instead of interleaving.
+/// Returns the envelopes of each item, in order.
+pub async fn append_batch(conn: &mut AnyConnection, items: &[Append<'_>]) -> Result<Vec<Vec<Envelope>>, sqlx::Error> {
+    let mut envelopes: Vec<Vec<Envelope>> = items
+        .iter()
+        .map(|item| {
+            let meta = item.meta;
+            item.events
+                .iter()
+                .enumerate()
+                .map(|(offset, event)| Envelope {
+                    event_id: Uuid::now_v7(),
+                    stream_id: item.stream_id.to_owned(),
+                    stream_version: item.expected_version + 1 + offset as i64,
+                    global_position: 0,
+                    event_type: event.event_type().to_owned(),
+                    schema_version: event.schema_version(),
+                    occurred_at: meta.occurred_at,
+                    recorded_at: meta.recorded_at,
+                    tenant: meta.tenant.clone(),
+                    actor: meta.actor.clone(),
+                    correlation_id: meta.correlation_id,
+                    causation_id: meta.causation_id,
+                    idempotency_key: meta.idempotency_key.clone(),
+                    payload: event.payload_json(),
+                })
+                .collect()
+        })
+        .collect();
+    let mut positions = std::collections::HashMap::new();
+    let all: Vec<&Envelope> = envelopes.iter().flatten().collect();
+    for chunk in all.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let binds: Vec<String> = (1..=14).map(|column| format!("${}", row * 14 + column)).collect();
+                format!("({})", binds.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, occurred_at, \
+             recorded_at, tenant, actor_principal, actor_role, correlation_id, causation_id, idempotency_key, payload) \
+             VALUES {} RETURNING event_id, global_position",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for e in chunk {
+            query = query
+                .bind(e.event_id.to_string())
+                .bind(e.stream_id.as_str())
+                .bind(e.stream_version)
+                .bind(e.event_type.as_str())
+                .bind(e.schema_version as i32)
+                .bind(timestamp(e.occurred_at))
+                .bind(timestamp(e.recorded_at))
+                .bind(e.tenant.as_str())
+                .bind(e.actor.principal.as_str())
+                .bind(e.actor.role.as_str())
+                .bind(e.correlation_id.to_string())
+                .bind(e.causation_id.map(|id| id.to_string()))
+                .bind(e.idempotency_key.as_deref())
+                .bind(e.payload.to_string());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            positions.insert(row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?);
+        }
+    }
+    for envelope in envelopes.iter_mut().flatten() {
+        envelope.global_position = positions
+            .get(&envelope.event_id.to_string())
+            .copied()
+            .ok_or_else(|| sqlx::Error::Protocol("an appended event returned no position".into()))?;
+    }
+    Ok(envelopes)
+}
+
+/// Appends `events` to one stream after `expected_version`.
 pub async fn append(
     conn: &mut AnyConnection,
     stream_id: &str,
@@ -32,50 +118,8 @@ pub async fn append(
     events: &[Event],
     meta: &CommandMeta,
 ) -> Result<Vec<Envelope>, sqlx::Error> {
-    let mut envelopes = Vec::with_capacity(events.len());
-    for (offset, event) in events.iter().enumerate() {
-        let event_id = Uuid::now_v7();
-        let stream_version = expected_version + 1 + offset as i64;
-        let payload = event.payload_json();
-        let row = sqlx::query(
-            "INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, occurred_at, \
-             recorded_at, tenant, actor_principal, actor_role, correlation_id, causation_id, idempotency_key, payload) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING global_position",
-        )
-        .bind(event_id.to_string())
-        .bind(stream_id)
-        .bind(stream_version)
-        .bind(event.event_type())
-        .bind(event.schema_version() as i32)
-        .bind(timestamp(meta.occurred_at))
-        .bind(timestamp(meta.recorded_at))
-        .bind(&meta.tenant)
-        .bind(&meta.actor.principal)
-        .bind(meta.actor.role.as_str())
-        .bind(meta.correlation_id.to_string())
-        .bind(meta.causation_id.map(|id| id.to_string()))
-        .bind(meta.idempotency_key.as_deref())
-        .bind(payload.to_string())
-        .fetch_one(&mut *conn)
-        .await?;
-        envelopes.push(Envelope {
-            event_id,
-            stream_id: stream_id.to_owned(),
-            stream_version,
-            global_position: row.try_get(0)?,
-            event_type: event.event_type().to_owned(),
-            schema_version: event.schema_version(),
-            occurred_at: meta.occurred_at,
-            recorded_at: meta.recorded_at,
-            tenant: meta.tenant.clone(),
-            actor: meta.actor.clone(),
-            correlation_id: meta.correlation_id,
-            causation_id: meta.causation_id,
-            idempotency_key: meta.idempotency_key.clone(),
-            payload,
-        });
-    }
-    Ok(envelopes)
+    let item = Append { stream_id, expected_version, events, meta };
+    Ok(append_batch(conn, &[item]).await?.pop().unwrap_or_default())
 }
 
 /// The events of a stream after `after_version`, in order, with their versions.
@@ -96,8 +140,7 @@ pub async fn read_stream(
         .map(|row| {
             let version: i64 = row.try_get(0)?;
             let schema_version: i32 = row.try_get(2)?;
-            let event =
-                tally_events::decode_str(row.try_get(1)?, schema_version as u32, row.try_get(3)?)?;
+            let event = tally_events::decode_str(row.try_get(1)?, schema_version as u32, row.try_get(3)?)?;
             Ok((version, event))
         })
         .collect()
@@ -119,14 +162,10 @@ fn envelope_from_row(row: &AnyRow) -> Result<Envelope, StoreError> {
         tenant: row.try_get("tenant")?,
         actor: Actor {
             principal: row.try_get("actor_principal")?,
-            role: Role::parse(&role)
-                .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
+            role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
         },
         correlation_id: uuid(row.try_get("correlation_id")?)?,
-        causation_id: row
-            .try_get::<Option<String>, _>("causation_id")?
-            .map(uuid)
-            .transpose()?,
+        causation_id: row.try_get::<Option<String>, _>("causation_id")?.map(uuid).transpose()?,
         idempotency_key: row.try_get("idempotency_key")?,
         payload: serde_json::from_str(&payload).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
     })
@@ -152,15 +191,10 @@ pub async fn stream_page(
 }
 
 /// One event by its id.
-pub async fn find_event(
-    conn: &mut AnyConnection,
-    event_id: Uuid,
-) -> Result<Option<Envelope>, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {ENVELOPE_COLUMNS} FROM events WHERE event_id = $1"
-    ))
-    .bind(event_id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
+pub async fn find_event(conn: &mut AnyConnection, event_id: Uuid) -> Result<Option<Envelope>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {ENVELOPE_COLUMNS} FROM events WHERE event_id = $1"))
+        .bind(event_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
     row.as_ref().map(envelope_from_row).transpose()
 }

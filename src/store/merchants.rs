@@ -11,13 +11,7 @@ use uuid::Uuid;
 use super::{timestamp, StoreError};
 
 /// Contact fields a merchant may require before a card is activated.
-pub const CONTACT_FIELDS: [&str; 5] = [
-    "name",
-    "mobile_number",
-    "email",
-    "birth_date",
-    "external_id",
-];
+pub const CONTACT_FIELDS: [&str; 5] = ["name", "mobile_number", "email", "birth_date", "external_id"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merchant {
@@ -32,29 +26,21 @@ pub struct Merchant {
 /// A merchant id: 1..=64 of `[a-z0-9_-]`, so it can sit inside stream ids and topic keys.
 pub fn valid_tenant(tenant: &str) -> bool {
     (1..=64).contains(&tenant.len())
-        && tenant
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && tenant.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 pub async fn get(pool: &AnyPool, tenant: &str) -> Result<Option<Merchant>, StoreError> {
-    let row = sqlx::query(
-        "SELECT name, time_zone, required_contact_fields FROM merchants WHERE tenant = $1",
-    )
-    .bind(tenant)
-    .fetch_optional(pool)
-    .await?;
+    let row = sqlx::query("SELECT name, time_zone, required_contact_fields FROM merchants WHERE tenant = $1")
+        .bind(tenant)
+        .fetch_optional(pool)
+        .await?;
     row.map(|row| {
         let fields: String = row.try_get(2)?;
         Ok(Merchant {
             tenant: tenant.to_owned(),
             name: row.try_get(0)?,
             time_zone: row.try_get(1)?,
-            required_contact_fields: fields
-                .split(',')
-                .filter(|f| !f.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            required_contact_fields: fields.split(',').filter(|f| !f.is_empty()).map(str::to_owned).collect(),
         })
     })
     .transpose()
@@ -95,8 +81,7 @@ pub async fn find_client(pool: &AnyPool, client_id: &str) -> Result<Option<ApiCl
         Ok(ApiClient {
             client_id: client_id.to_owned(),
             tenant: row.try_get(0)?,
-            role: Role::parse(&role)
-                .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
+            role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
             secret_hash: row.try_get(2)?,
         })
     })
@@ -116,14 +101,16 @@ pub async fn create_client(
         .hash_password(secret.as_bytes(), &salt)
         .map_err(|e| sqlx::Error::Protocol(format!("hashing failed: {e}")))?
         .to_string();
-    sqlx::query("INSERT INTO api_clients (client_id, tenant, role, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(client_id)
-        .bind(tenant)
-        .bind(role.as_str())
-        .bind(secret_hash)
-        .bind(timestamp(chrono::Utc::now()))
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO api_clients (client_id, tenant, role, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(client_id)
+    .bind(tenant)
+    .bind(role.as_str())
+    .bind(secret_hash)
+    .bind(timestamp(chrono::Utc::now()))
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -136,9 +123,5 @@ pub fn new_credentials() -> (String, String) {
 
 /// Checks a secret against its argon2 hash (constant-time inside argon2).
 pub fn verify_secret(secret: &str, secret_hash: &str) -> bool {
-    PasswordHash::new(secret_hash).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(secret.as_bytes(), &hash)
-            .is_ok()
-    })
+    PasswordHash::new(secret_hash).is_ok_and(|hash| Argon2::default().verify_password(secret.as_bytes(), &hash).is_ok())
 }

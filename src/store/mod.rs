@@ -49,17 +49,10 @@ impl Db {
         sqlx::any::install_default_drivers();
         let db = if let Some(path) = url.strip_prefix("sqlite://") {
             let file = path.split('?').next().unwrap_or(path);
-            if let Some(dir) = Path::new(file)
-                .parent()
-                .filter(|dir| !dir.as_os_str().is_empty())
-            {
+            if let Some(dir) = Path::new(file).parent().filter(|dir| !dir.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
             }
-            let url = if url.contains('?') {
-                url.to_owned()
-            } else {
-                format!("{url}?mode=rwc")
-            };
+            let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
             // WAL with synchronous=FULL: every commit is durable once it returns. One writer connection, because
             // SQLite has one writer anyway and the command writer batches commits (group commit).
             let pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; \
@@ -74,22 +67,11 @@ impl Db {
             };
             let write = options().max_connections(1).connect(&url).await?;
             let read = options().max_connections(4).connect(&url).await?;
-            Db {
-                read,
-                write,
-                dialect: Dialect::Sqlite,
-            }
+            Db { read, write, dialect: Dialect::Sqlite }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = AnyPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
-                .await?;
-            Db {
-                read: pool.clone(),
-                write: pool,
-                dialect: Dialect::Postgres,
-            }
+            let pool =
+                AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+            Db { read: pool.clone(), write: pool, dialect: Dialect::Postgres }
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
@@ -120,30 +102,16 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 }
 
 pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, sqlx::Error> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
 /// The named constraint a database error violated: PostgreSQL names it; SQLite names the columns.
 pub fn violated_constraint(error: &sqlx::Error) -> Option<&'static str> {
     const KNOWN: [(&str, &str); 5] = [
-        (
-            "events_stream_version",
-            "events.stream_id, events.stream_version",
-        ),
-        (
-            "card_view_one_live_card",
-            "card_view.tenant, card_view.live_contact_id",
-        ),
-        (
-            "contact_view_code",
-            "contact_view.tenant, contact_view.code",
-        ),
-        (
-            "contact_view_mobile",
-            "contact_view.tenant, contact_view.mobile_number",
-        ),
+        ("events_stream_version", "events.stream_id, events.stream_version"),
+        ("card_view_one_live_card", "card_view.tenant, card_view.live_contact_id"),
+        ("contact_view_code", "contact_view.tenant, contact_view.code"),
+        ("contact_view_mobile", "contact_view.tenant, contact_view.mobile_number"),
         ("idempotency_pkey", "idempotency.principal, idempotency.key"),
     ];
     let db = error.as_database_error()?;

@@ -44,21 +44,14 @@ pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
         Ok(admin_url) => {
             let name = format!("tally_test_{}", uuid::Uuid::new_v4().simple());
             sqlx::any::install_default_drivers();
-            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
-                .await
-                .expect("postgres");
-            sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
-                .await
-                .expect("create db");
+            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await.expect("postgres");
+            sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str()).await.expect("create db");
             let base = admin_url.rsplit_once('/').expect("a database in the URL").0;
             (format!("{base}/{name}"), None)
         }
         Err(_) => {
             let dir = tempfile::tempdir().expect("temp dir");
-            (
-                format!("sqlite://{}", dir.path().join("tally.db").display()),
-                Some(dir),
-            )
+            (format!("sqlite://{}", dir.path().join("tally.db").display()), Some(dir))
         }
     }
 }
@@ -72,15 +65,11 @@ pub async fn seed_principals(app: &Shared) {
             time_zone: "Europe/Moscow".into(),
             required_contact_fields: vec!["name".into(), "mobile_number".into()],
         };
-        merchants::create(&app.db.write, &merchant)
-            .await
-            .expect("merchant");
+        merchants::create(&app.db.write, &merchant).await.expect("merchant");
     }
     for role in Role::ALL.into_iter().filter(|r| *r != Role::System) {
         let (id, secret) = credentials(role.as_str());
-        merchants::create_client(&app.db.write, &id, &secret, TENANT, role)
-            .await
-            .expect("client");
+        merchants::create_client(&app.db.write, &id, &secret, TENANT, role).await.expect("client");
     }
     merchants::create_client(
         &app.db.write,
@@ -103,31 +92,16 @@ pub async fn spawn_app() -> TestApp {
     };
     let app = server::app(&settings).await.expect("app starts");
     seed_principals(&app).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = tally::http::router(app.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
-    TestApp {
-        base,
-        app,
-        database_url,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
+    TestApp { base, app, database_url, http: reqwest::Client::new(), _dir: dir }
 }
 
 impl TestApp {
     /// Sends a request as the `acme` client with `role`; `body` as JSON when given.
-    pub async fn send(
-        &self,
-        role: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        key: Option<&str>,
-    ) -> Reply {
+    pub async fn send(&self, role: &str, method: Method, path: &str, body: Option<Value>, key: Option<&str>) -> Reply {
         let (id, secret) = credentials(role);
         self.send_as(&id, &secret, method, path, body, key).await
     }
@@ -141,10 +115,7 @@ impl TestApp {
         body: Option<Value>,
         key: Option<&str>,
     ) -> Reply {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .basic_auth(id, Some(secret));
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).basic_auth(id, Some(secret));
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -155,11 +126,7 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
-        Reply {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            headers,
-        }
+        Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers }
     }
 
     pub async fn get(&self, role: &str, path: &str) -> Reply {
@@ -168,8 +135,7 @@ impl TestApp {
 
     pub async fn post(&self, role: &str, path: &str, body: Value) -> Reply {
         let key = uuid::Uuid::new_v4().to_string();
-        self.send(role, Method::POST, path, Some(body), Some(&key))
-            .await
+        self.send(role, Method::POST, path, Some(body), Some(&key)).await
     }
 
     /// Registers a card (status New) through `/v1`.
@@ -188,34 +154,22 @@ impl TestApp {
     pub async fn register_contact(&self, fields: Value) -> String {
         let reply = self.post("administrator", "/v1/contacts", fields).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
-        reply.body["contact_id"]
-            .as_str()
-            .expect("contact_id")
-            .to_owned()
+        reply.body["contact_id"].as_str().expect("contact_id").to_owned()
     }
 
     /// A card issued and bound (and activated when the contact's data suffices) to a new contact with `mobile`.
     pub async fn bound_card(&self, number: &str, mobile: &str, activate: bool) -> String {
         self.register_card(number).await;
-        let contact_id = self
-            .register_contact(serde_json::json!({"name": "Test Person", "mobile_number": mobile}))
-            .await;
-        let issue = self
-            .get("cc_operator", &format!("/api/card/issue?Number={number}"))
-            .await;
+        let contact_id =
+            self.register_contact(serde_json::json!({"name": "Test Person", "mobile_number": mobile})).await;
+        let issue = self.get("cc_operator", &format!("/api/card/issue?Number={number}")).await;
         assert_eq!(issue.body["Status"], true, "{:?}", issue.body);
         let bind = self
-            .post(
-                "cc_operator",
-                "/api/card/bindto",
-                serde_json::json!({"Number": number, "MobileNumber": mobile}),
-            )
+            .post("cc_operator", "/api/card/bindto", serde_json::json!({"Number": number, "MobileNumber": mobile}))
             .await;
         assert_eq!(bind.body["Status"], true, "{:?}", bind.body);
         if activate {
-            let active = self
-                .get("cc_operator", &format!("/api/card/active?Number={number}"))
-                .await;
+            let active = self.get("cc_operator", &format!("/api/card/active?Number={number}")).await;
             assert_eq!(active.body["Status"], true, "{:?}", active.body);
         }
         contact_id
@@ -223,10 +177,7 @@ impl TestApp {
 
     /// The number of events in the ledger.
     pub async fn event_count(&self) -> i64 {
-        let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events")
-            .fetch_one(&self.app.db.read)
-            .await
-            .unwrap();
+        let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events").fetch_one(&self.app.db.read).await.unwrap();
         row.0
     }
 }
