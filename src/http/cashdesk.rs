@@ -55,6 +55,8 @@ pub fn routes() -> Router<Shared> {
         }
     }
     router
+        .method_not_allowed_fallback(|| async { Fault::MethodNotAllowed.response() })
+        .fallback(|| async { Fault::UnknownMethod.response() })
 }
 
 /// A CashDesk refusal: its HTTP status, `Key` and `Value`.
@@ -80,6 +82,8 @@ enum Fault {
     IdempotencyKeyReused,
     Rejected(String),
     ServiceUnavailable,
+    MethodNotAllowed,
+    UnknownMethod,
 }
 
 impl Fault {
@@ -145,6 +149,14 @@ impl Fault {
                 "This Idempotency-Key was used with a different request".into(),
             ),
             Rejected(detail) => (StatusCode::UNPROCESSABLE_ENTITY, "Rejected", detail.clone()),
+            MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Balances are read with GET".into())
+            }
+            UnknownMethod => (
+                StatusCode::NOT_FOUND,
+                "UnknownMethod",
+                "No such card service method: use balance/by/…, issue, bindto, active, block or unblock".into(),
+            ),
             ServiceUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailable",
@@ -368,7 +380,7 @@ async fn find_card(app: &App, tenant: &str, lookup: Lookup) -> Result<CardView, 
             let all_digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
             match Box::pin(find_card(app, tenant, Lookup::Code(text))).await {
                 Err(Fault::CannotFindContactCode) if all_digits => Err(Fault::CannotFindCardNumber),
-                Err(Fault::InvalidContactCode) => Err(Fault::InvalidCardNumber),
+                Err(Fault::InvalidContactCode) if all_digits => Err(Fault::InvalidCardNumber),
                 other => other,
             }
         }
