@@ -7,7 +7,7 @@
 //! caught up from the ledger before every decision, and the `events_stream_version` constraint arbitrates races
 //! between instances (the loser re-reads and decides again).
 
-use std::{collections::HashMap, time::Instant};
+use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::{Acquire, Any, AnyConnection, Transaction};
@@ -127,7 +127,7 @@ impl Executor {
     /// Starts the writer task on `db`.
     pub fn start(db: Db) -> Executor {
         let (jobs, queue) = mpsc::channel(8 * MAX_BATCH);
-        tokio::spawn(Writer { db, cache: HashMap::new() }.run(queue));
+        tokio::spawn(supervise(db, queue));
         Executor { jobs }
     }
 
@@ -172,6 +172,22 @@ cached!(CardAggregate, Card);
 cached!(ContactAggregate, Contact);
 cached!(AccountAggregate, Account);
 
+/// Runs the writer, and a fresh one (with an empty cache) should it ever panic: the commands of the group in flight
+/// then fail (their transaction is rolled back), and every later command is served again.
+async fn supervise(db: Db, queue: mpsc::Receiver<Job>) {
+    let queue = Arc::new(tokio::sync::Mutex::new(queue));
+    loop {
+        let writer = Writer { db: db.clone(), cache: HashMap::new() };
+        match tokio::spawn(writer.run(queue.clone())).await {
+            Ok(()) => return,
+            Err(failure) => {
+                tracing::error!(%failure, "the command writer failed; starting a new one");
+                metrics::counter!("tally_writer_restarts_total").increment(1);
+            }
+        }
+    }
+}
+
 struct Writer {
     db: Db,
     /// stream id -> (version, state), as of the last commit.
@@ -179,7 +195,8 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(mut self, mut queue: mpsc::Receiver<Job>) {
+    async fn run(mut self, queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+        let mut queue = queue.lock().await;
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
             let started = Instant::now();

@@ -68,6 +68,7 @@ pub struct BonusesUnfrozen {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BonusExpired {
     pub lot_id: Uuid,
+    pub bonus_type: BonusType,
     #[serde(with = "rust_decimal::serde::str")]
     #[schemars(with = "String")]
     pub amount: Decimal,
@@ -78,6 +79,7 @@ pub struct BonusExpired {
 pub struct AccrualReversed {
     pub lot_id: Uuid,
     pub original_event_id: Uuid,
+    pub bonus_type: BonusType,
     #[serde(with = "rust_decimal::serde::str")]
     #[schemars(with = "String")]
     pub amount: Decimal,
@@ -89,6 +91,7 @@ pub struct AccrualReversed {
 pub struct RedemptionReversed {
     pub redemption_id: Uuid,
     pub original_event_id: Uuid,
+    pub bonus_type: BonusType,
     #[serde(with = "rust_decimal::serde::str")]
     #[schemars(with = "String")]
     pub amount: Decimal,

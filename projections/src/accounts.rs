@@ -74,7 +74,7 @@ impl AccountView {
                 inactive += lot.remaining;
             } else {
                 live += lot.remaining;
-                if let Some(until) = lot.expires_at {
+                if let Some(until) = lot.expires_at.filter(|_| lot.remaining > Decimal::ZERO) {
                     nearest = match nearest {
                         Some((date, amount)) if date == until => Some((date, amount + lot.remaining)),
                         Some((date, amount)) if date < until => Some((date, amount)),

@@ -15,6 +15,9 @@ use super::{Aggregate, Context, DomainError};
 
 /// The largest number of decimal places an amount may carry.
 pub const MAX_SCALE: u32 = 4;
+/// The largest amount one movement may carry. Far above any real accrual, and far enough below `Decimal::MAX` that
+/// no sum over an account can overflow.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lot {
@@ -105,6 +108,9 @@ fn check_amount(amount: Decimal) -> Result<(), DomainError> {
     if amount <= Decimal::ZERO {
         return Err(DomainError::InvalidAmount(format!("amount must be positive, got {amount}")));
     }
+    if amount > MAX_AMOUNT {
+        return Err(DomainError::InvalidAmount(format!("amount may be at most {MAX_AMOUNT}")));
+    }
     if amount.normalize().scale() > MAX_SCALE {
         return Err(DomainError::InvalidAmount(format!("amount may have at most {MAX_SCALE} decimal places")));
     }
@@ -160,7 +166,13 @@ impl Aggregate for AccountAggregate {
                 .filter(|(_, lot)| {
                     lot.remaining > Decimal::ZERO && lot.expires_at.is_some_and(|until| until <= context.now)
                 })
-                .map(|(lot_id, lot)| Event::BonusExpired(BonusExpired { lot_id: *lot_id, amount: lot.remaining }))
+                .map(|(lot_id, lot)| {
+                    Event::BonusExpired(BonusExpired {
+                        lot_id: *lot_id,
+                        bonus_type: lot.bonus_type,
+                        amount: lot.remaining,
+                    })
+                })
                 .collect()),
             AccountCommand::Reverse { original_event_id, original, reason } => {
                 reverse(account, original_event_id, original, reason)
@@ -275,6 +287,7 @@ fn reverse(
             Ok(vec![Event::AccrualReversed(AccrualReversed {
                 lot_id,
                 original_event_id,
+                bonus_type: lot.bonus_type,
                 amount: lot.original,
                 reason,
             })])
@@ -287,6 +300,7 @@ fn reverse(
             Ok(vec![Event::RedemptionReversed(RedemptionReversed {
                 redemption_id,
                 original_event_id,
+                bonus_type: redemption.bonus_type,
                 amount: redemption.amount,
                 allocations: redemption.allocations.clone(),
                 reason,
@@ -351,6 +365,9 @@ mod tests {
             .when(accrue(dec("1.00001"), None))
             .then_err(DomainError::InvalidAmount("amount may have at most 4 decimal places".into()));
         given::<AccountAggregate>(&[])
+            .when(accrue(MAX_AMOUNT + dec("0.0001"), None))
+            .then_err(DomainError::InvalidAmount("amount may be at most 1000000000".into()));
+        given::<AccountAggregate>(&[])
             .when(accrue(dec("5"), Some(now())))
             .then_err(DomainError::InvalidDates("expires_at must be after the activation date".into()));
     }
@@ -397,10 +414,9 @@ mod tests {
         given::<AccountAggregate>(&history).at(later).when(redeem(dec("1"))).then_err(
             DomainError::InsufficientBonuses { requested: dec("1"), available: dec("0"), bonus_type: BonusType::Cash },
         );
-        given::<AccountAggregate>(&history)
-            .at(later)
-            .when(AccountCommand::ExpireDue)
-            .then(&[Event::BonusExpired(BonusExpired { lot_id: lot(1), amount: dec("7") })]);
+        given::<AccountAggregate>(&history).at(later).when(AccountCommand::ExpireDue).then(&[Event::BonusExpired(
+            BonusExpired { lot_id: lot(1), bonus_type: BonusType::Cash, amount: dec("7") },
+        )]);
         given::<AccountAggregate>(&history).when(AccountCommand::ExpireDue).then(&[]);
     }
 
@@ -429,6 +445,7 @@ mod tests {
         let reversed = Event::AccrualReversed(AccrualReversed {
             lot_id: lot(1),
             original_event_id,
+            bonus_type: BonusType::Cash,
             amount: dec("10"),
             reason: None,
         });

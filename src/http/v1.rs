@@ -704,13 +704,19 @@ fn movement(envelope: &Envelope) -> Option<serde_json::Value> {
             Some(e.bonus_type),
             serde_json::json!({"reference": e.reference, "redemption_id": e.redemption_id, "allocations": allocations(&e.allocations)}),
         ),
-        Event::BonusExpired(e) => (Some(-e.amount), None, serde_json::json!({"expired_lot_id": e.lot_id})),
-        Event::AccrualReversed(e) => {
-            (Some(-e.amount), None, serde_json::json!({"reverses": e.original_event_id, "reason": e.reason}))
+        Event::BonusExpired(e) => {
+            (Some(-e.amount), Some(e.bonus_type), serde_json::json!({"expired_lot_id": e.lot_id}))
         }
-        Event::RedemptionReversed(e) => {
-            (Some(e.amount), None, serde_json::json!({"reverses": e.original_event_id, "reason": e.reason}))
-        }
+        Event::AccrualReversed(e) => (
+            Some(-e.amount),
+            Some(e.bonus_type),
+            serde_json::json!({"reverses": e.original_event_id, "reason": e.reason}),
+        ),
+        Event::RedemptionReversed(e) => (
+            Some(e.amount),
+            Some(e.bonus_type),
+            serde_json::json!({"reverses": e.original_event_id, "reason": e.reason}),
+        ),
         Event::BonusesFrozen(e) => (None, None, serde_json::json!({"reason": e.reason})),
         Event::BonusesUnfrozen(e) => (None, None, serde_json::json!({"reason": e.reason})),
         _ => return None,
