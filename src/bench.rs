@@ -66,7 +66,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("tally-bench-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
     let result = run_in(&dir, &args).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("TALLY_BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        println!("kept {}", dir.display());
+    }
     result
 }
 
@@ -367,7 +371,7 @@ async fn rebuild_bench(dir: &std::path::Path, count: usize) -> anyhow::Result<()
         generated.elapsed().as_secs_f64()
     );
     let started = Instant::now();
-    let report = tally_projections::rebuild::rebuild(&db.write).await?;
+    let report = tally_projections::rebuild::rebuild(&db.read, &db.write).await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "rebuild: {} events -> {} rows in {seconds:.2}s = {:.0} events/s",

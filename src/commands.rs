@@ -12,7 +12,7 @@ use std::{collections::HashMap, sync::Arc, time::Instant};
 use chrono::{DateTime, Utc};
 use sqlx::{Acquire, Any, AnyConnection, Transaction};
 use tally_events::{Actor, Envelope};
-use tally_projections::{apply_batch, stream, Source};
+use tally_projections::{apply_batch, stream, Source, APPEND_LOCK};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -36,8 +36,6 @@ const MAX_BATCH: usize = 256;
 const MAX_ATTEMPTS: usize = 5;
 /// Cached stream states at most; the cache is emptied when it grows past this.
 const MAX_CACHED_STREAMS: usize = 500_000;
-/// Key of the PostgreSQL advisory lock that orders appends, so global positions follow commit order.
-const APPEND_LOCK: i64 = 0x7a11_1ed9;
 
 /// A command for one stream.
 #[derive(Debug, Clone, PartialEq)]

@@ -146,7 +146,7 @@ async fn main() -> anyhow::Result<()> {
         Verb::Projections { action: ProjectionAction::Rebuild } => {
             let db = Db::connect(&url).await?;
             let started = std::time::Instant::now();
-            let report = tally_projections::rebuild::rebuild(&db.write).await?;
+            let report = tally_projections::rebuild::rebuild(&db.read, &db.write).await?;
             let seconds = started.elapsed().as_secs_f64();
             println!(
                 "rebuilt {} rows from {} events in {seconds:.2}s ({:.0} events/s)",

@@ -304,7 +304,7 @@ proptest! {
                 world.check_invariants().await;
             }
             let incremental = world.snapshot().await;
-            tally_projections::rebuild::rebuild(&world.app.db.write).await.expect("rebuild");
+            tally_projections::rebuild::rebuild(&world.app.db.read, &world.app.db.write).await.expect("rebuild");
             assert_eq!(world.snapshot().await, incremental, "the rebuild differs from the incremental projections");
         });
     }
@@ -403,6 +403,6 @@ async fn concurrent_groups_keep_the_invariants_and_rebuild_equal() {
     assert_eq!(frozen.iter().filter(|o| matches!(o, Outcome::Replayed(_))).count(), 1);
     world.check_invariants().await;
     let incremental = world.snapshot().await;
-    tally_projections::rebuild::rebuild(&world.app.db.write).await.expect("rebuild");
+    tally_projections::rebuild::rebuild(&world.app.db.read, &world.app.db.write).await.expect("rebuild");
     assert_eq!(world.snapshot().await, incremental);
 }

@@ -18,6 +18,10 @@ pub use sql::{
 
 use tally_events::Event;
 
+/// Key of the PostgreSQL advisory lock that appends hold (so that global positions follow commit order) and that a
+/// rebuild takes to see a ledger nobody is appending to.
+pub const APPEND_LOCK: i64 = 0x7a11_1ed9;
+
 /// Where an event was recorded: all a view needs besides the event itself.
 #[derive(Debug, Clone, Copy)]
 pub struct Source<'a> {

@@ -2,9 +2,9 @@
 //! memory with the same folds the inline path uses, and written back in one transaction, so readers see either the
 //! old views or the new ones.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{AnyConnection, AnyPool};
 use tally_events::decode_str;
 
 use crate::{
@@ -12,8 +12,10 @@ use crate::{
     AccountView, CardView, ContactView, Source, SqlView,
 };
 
-/// Events read per page.
+/// Positions read per page.
 const PAGE: i64 = 20_000;
+/// Pages read at once.
+const READERS: usize = 3;
 
 /// What a rebuild did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,89 +46,82 @@ impl Views {
     }
 }
 
-/// One stored event as the rebuild reads it.
-struct StoredEvent {
-    position: i64,
-    tenant: String,
-    stream_id: String,
-    event_type: String,
-    schema_version: i32,
-    payload: String,
+/// One stored event as the rebuild reads it: position, tenant, stream id, type, schema version, payload.
+type StoredEvent = (i64, String, String, String, u32, Box<serde_json::value::RawValue>);
+
+/// The events with positions in `(after, up_to]`, in order. The page comes back as one JSON array aggregated by the
+/// database: one row per page instead of one per event, because the driver's per-row cost dominates a rebuild.
+async fn read_range(conn: &mut AnyConnection, after: i64, up_to: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let sql = if conn.backend_name() == "PostgreSQL" {
+        "SELECT CAST(COALESCE(json_agg(json_build_array(global_position, tenant, stream_id, event_type, schema_version, \
+         CAST(payload AS json)) ORDER BY global_position), '[]') AS TEXT) FROM events \
+         WHERE global_position > $1 AND global_position <= $2"
+    } else {
+        "SELECT json_group_array(json_array(global_position, tenant, stream_id, event_type, schema_version, \
+         json(payload)) ORDER BY global_position) FROM events WHERE global_position > $1 AND global_position <= $2"
+    };
+    let (page,): (String,) = sqlx::query_as(sql).bind(after).bind(up_to).fetch_one(&mut *conn).await?;
+    serde_json::from_str(&page).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-/// Reads the ledger in global order, page by page, into `pages` (a task of its own, so that reading the next page
-/// overlaps with folding this one).
-async fn read_pages(pool: AnyPool, pages: tokio::sync::mpsc::Sender<Result<Vec<StoredEvent>, sqlx::Error>>) {
-    let mut after = 0i64;
-    loop {
-        let page = sqlx::query(
-            "SELECT global_position, tenant, stream_id, event_type, schema_version, payload FROM events \
-             WHERE global_position > $1 ORDER BY global_position LIMIT $2",
-        )
-        .bind(after)
-        .bind(PAGE)
-        .fetch_all(&pool)
-        .await
-        .and_then(|rows| {
-            rows.iter()
-                .map(|row| {
-                    Ok(StoredEvent {
-                        position: row.try_get(0)?,
-                        tenant: row.try_get(1)?,
-                        stream_id: row.try_get(2)?,
-                        event_type: row.try_get(3)?,
-                        schema_version: row.try_get(4)?,
-                        payload: row.try_get(5)?,
-                    })
-                })
-                .collect::<Result<Vec<StoredEvent>, sqlx::Error>>()
-        });
-        let done = match &page {
-            Ok(rows) => rows.last().map(|row| after = row.position).is_none(),
-            Err(_) => true,
-        };
-        if pages.send(page).await.is_err() || done {
-            return;
+async fn read_range_from(pool: AnyPool, after: i64, up_to: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    read_range(&mut *pool.acquire().await?, after, up_to).await
+}
+
+impl Views {
+    /// Folds a page of events, in order; returns how many.
+    fn fold(&mut self, page: &[StoredEvent]) -> Result<u64, RebuildError> {
+        for (position, tenant, stream_id, event_type, schema_version, payload) in page {
+            let event = decode_str(event_type, *schema_version, payload.get())
+                .map_err(|source| RebuildError::Decode { position: *position, source })?;
+            let source = Source { tenant, stream_id };
+            fold_into(&mut self.cards, &source, &event);
+            fold_into(&mut self.contacts, &source, &event);
+            fold_into(&mut self.accounts, &source, &event);
         }
+        Ok(page.len() as u64)
     }
 }
 
-/// Reads the whole ledger and folds it into fresh views.
-pub async fn fold_ledger(pool: &AnyPool) -> Result<(Views, u64), RebuildError> {
-    let (sender, mut pages) = tokio::sync::mpsc::channel(2);
-    tokio::spawn(read_pages(pool.clone(), sender));
+/// Reads the ledger up to its current end and folds it into fresh views; returns them, the number of events and
+/// the last position read. Position ranges are read by several connections at once (reading rows is the slow part)
+/// and folded strictly in global order.
+pub async fn fold_ledger(pool: &AnyPool) -> Result<(Views, u64, i64), RebuildError> {
+    let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(global_position) FROM events").fetch_one(pool).await?;
+    let last = last.unwrap_or(0);
     let mut views = Views::default();
     let mut events = 0u64;
-    while let Some(page) = pages.recv().await {
-        let page = page?;
-        if page.is_empty() {
-            break;
+    let mut reading = VecDeque::new();
+    let mut next = 0i64;
+    loop {
+        while reading.len() < READERS && next < last {
+            reading.push_back(tokio::spawn(read_range_from(pool.clone(), next, (next + PAGE).min(last))));
+            next += PAGE;
         }
-        for row in &page {
-            let event = decode_str(&row.event_type, row.schema_version as u32, &row.payload)
-                .map_err(|source| RebuildError::Decode { position: row.position, source })?;
-            let source = Source { tenant: &row.tenant, stream_id: &row.stream_id };
-            fold_into(&mut views.cards, &source, &event);
-            fold_into(&mut views.contacts, &source, &event);
-            fold_into(&mut views.accounts, &source, &event);
-            events += 1;
-        }
+        let Some(page) = reading.pop_front() else { break };
+        let page = page.await.map_err(|e| sqlx::Error::Protocol(format!("a ledger reader failed: {e}")))??;
+        events += views.fold(&page)?;
     }
-    Ok((views, events))
+    Ok((views, events, last))
 }
 
-async fn replace_table<V: SqlView>(
-    tx: &mut Transaction<'_, Any>,
-    rows: &HashMap<Vec<String>, V>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!("DELETE FROM {}", V::TABLE)).execute(&mut **tx).await?;
+async fn replace_table<V: SqlView>(tx: &mut AnyConnection, rows: &HashMap<Vec<String>, V>) -> Result<(), sqlx::Error> {
     upsert_many(tx, &rows.values().collect::<Vec<_>>()).await
 }
 
-/// Drops the inline views and replays the ledger into them.
-pub async fn rebuild(pool: &AnyPool) -> Result<RebuildReport, RebuildError> {
-    let (views, events) = fold_ledger(pool).await?;
-    let mut tx = pool.begin().await?;
+/// Drops the inline views and replays the ledger into them, while the service may be running: after the bulk of
+/// the ledger is folded, the rebuild takes the ledger's write lock (SQLite's by its first delete, PostgreSQL's append
+/// lock), folds what was appended meanwhile, and replaces the views in that one transaction.
+pub async fn rebuild(read: &AnyPool, write: &AnyPool) -> Result<RebuildReport, RebuildError> {
+    let (mut views, mut events, last) = fold_ledger(read).await?;
+    let mut tx = write.begin().await?;
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(crate::APPEND_LOCK).execute(&mut *tx).await?;
+    }
+    for table in [CardView::TABLE, ContactView::TABLE, AccountView::TABLE] {
+        sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+    }
+    events += views.fold(&read_range(&mut tx, last, i64::MAX).await?)?;
     replace_table(&mut tx, &views.cards).await?;
     replace_table(&mut tx, &views.contacts).await?;
     replace_table(&mut tx, &views.accounts).await?;
