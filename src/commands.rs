@@ -57,12 +57,19 @@ pub enum Target {
 }
 
 impl Target {
-    fn stream_id(&self, tenant: &str) -> String {
+    /// Every stream the command decides on.
+    fn stream_ids(&self, tenant: &str) -> Vec<String> {
         match self {
-            Target::Card { number, .. } => stream::card(tenant, number),
-            Target::Contact { contact_id, .. } => stream::contact(tenant, *contact_id),
-            Target::Account { contact_id, .. } => stream::account(tenant, *contact_id),
-            Target::RegisterCards(_) => format!("card-batch/{tenant}"),
+            Target::Card { number, .. } => vec![stream::card(tenant, number)],
+            Target::Contact { contact_id, .. } => vec![stream::contact(tenant, *contact_id)],
+            Target::Account { contact_id, .. } => vec![stream::account(tenant, *contact_id)],
+            Target::RegisterCards(cards) => cards
+                .iter()
+                .filter_map(|card| match card {
+                    CardCommand::Register { number, .. } => Some(stream::card(tenant, number)),
+                    _ => None,
+                })
+                .collect(),
         }
     }
 }
@@ -231,47 +238,64 @@ impl Writer {
         Ok(tx)
     }
 
-    /// Every command of the group in one transaction, or an error and nothing written: all are decided first
-    /// (each against the states the earlier ones left), then written together.
+    /// Every command of the group in one transaction, or an error and nothing written: keys seen before are
+    /// answered from the idempotency records (one look-up for the group), the rest are decided (each against the
+    /// states the earlier ones left) and then written together.
     async fn fast_batch(&mut self, jobs: &[Job], now: DateTime<Utc>) -> Result<Vec<Outcome>, StoreError> {
         let mut staged = HashMap::new();
         let mut tx = self.begin().await?;
+        let keys: Vec<&IdempotencyKey> = jobs.iter().filter_map(|job| job.command.idempotency.as_ref()).collect();
+        let mut known = idempotency::lookup_many(&mut tx, &keys).await?.into_iter();
+        let mut priors = Vec::with_capacity(jobs.len());
         let mut decided = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let decision = self.decide_command(&mut tx, &staged, &job.command, now).await?;
-            if let Ok(decisions) = &decision {
-                staged.extend(decisions.iter().map(Decision::staged));
-            }
-            decided.push(decision);
+            let prior = match job.command.idempotency {
+                Some(_) => known.next().expect("one answer per key"),
+                None => Prior::None,
+            };
+            decided.push(match prior {
+                Prior::None => Some(self.decide_command(&mut tx, &mut staged, &job.command, now).await?),
+                _ => None,
+            });
+            priors.push(prior);
         }
         let accepted: Vec<(&Command, &[Decision])> = jobs
             .iter()
             .zip(&decided)
-            .filter_map(|(job, decision)| decision.as_ref().ok().map(|d| (&job.command, d.as_slice())))
+            .filter_map(|(job, decision)| match decision {
+                Some(Ok(decisions)) => Some((&job.command, decisions.as_slice())),
+                _ => None,
+            })
             .collect();
         let mut written = Self::write(&mut tx, &accepted, now).await?.into_iter();
-        let results: Vec<Result<Vec<Envelope>, DomainError>> = decided
-            .into_iter()
-            .map(|decision| decision.map(|_| written.next().expect("one envelope list per accepted command")))
-            .collect();
-        let responses: Vec<Option<StoredResponse>> = jobs
-            .iter()
-            .zip(&results)
-            .map(|(job, result)| job.command.render.as_ref().map(|render| render(result)))
-            .collect();
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for ((job, prior), decision) in jobs.iter().zip(priors).zip(decided) {
+            outcomes.push(match (prior, decision) {
+                (Prior::Same(response), _) => Outcome::Replayed(response),
+                (Prior::Different, _) => Outcome::KeyReused,
+                (Prior::None, decision) => {
+                    let result = decision
+                        .expect("decided when the key is new")
+                        .map(|_| written.next().expect("one envelope list per accepted command"));
+                    let response = job.command.render.as_ref().map(|render| render(&result));
+                    Outcome::Executed { result, response }
+                }
+            });
+        }
         let records: Vec<(&IdempotencyKey, &StoredResponse)> = jobs
             .iter()
-            .zip(&responses)
-            .filter_map(|(job, response)| Some((job.command.idempotency.as_ref()?, response.as_ref()?)))
+            .zip(&outcomes)
+            .filter_map(|(job, outcome)| match outcome {
+                Outcome::Executed { response: Some(response), .. } => {
+                    Some((job.command.idempotency.as_ref()?, response))
+                }
+                _ => None,
+            })
             .collect();
         idempotency::save_many(&mut tx, &records).await?;
         tx.commit().await?;
         self.remember(staged);
-        Ok(results
-            .into_iter()
-            .zip(responses)
-            .map(|(result, response)| Outcome::Executed { result, response })
-            .collect())
+        Ok(outcomes)
     }
 
     /// The group again, each command in its own savepoint, so that one failure fails only its command.
@@ -308,7 +332,7 @@ impl Writer {
 
     /// Runs one command in a savepoint of the batch transaction, retrying when another instance won a race.
     async fn run_job(
-        &self,
+        &mut self,
         tx: &mut Transaction<'static, Any>,
         staged: &mut HashMap<String, (i64, State)>,
         command: &Command,
@@ -325,17 +349,20 @@ impl Writer {
             }
             let attempt = self.attempt_one(&mut savepoint, staged, command, now).await;
             match attempt {
-                Ok((result, states)) => {
+                Ok(result) => {
                     let response = command.render.as_ref().map(|render| render(&result));
                     if let (Some(key), Some(response)) = (&command.idempotency, &response) {
                         idempotency::save(&mut savepoint, key, response).await?;
                     }
                     savepoint.commit().await?;
-                    staged.extend(states);
                     return Ok(Outcome::Executed { result, response });
                 }
                 Err(error) => {
                     savepoint.rollback().await?;
+                    // What was staged for the command's streams was not written: they are read again when needed.
+                    for stream_id in command.target.stream_ids(&command.tenant) {
+                        staged.remove(&stream_id);
+                    }
                     match violated_constraint(&error) {
                         Some("events_stream_version") => {
                             // Another instance appended to the stream: decide again on what the ledger says now.
@@ -372,41 +399,54 @@ impl Writer {
         Ok(Outcome::Executed { result, response })
     }
 
-    /// Decides a command against the current state of every stream it touches, reading but not writing. All or
-    /// nothing: the first refusal refuses the whole command. Returns the decisions that append events.
+    /// Decides a command against the current state of every stream it touches, reading but not writing, and
+    /// stages the states after it. All or nothing: the first refusal refuses the whole command and leaves every state
+    /// as it was. Returns the decisions that append events.
     async fn decide_command(
-        &self,
+        &mut self,
         tx: &mut AnyConnection,
-        staged: &HashMap<String, (i64, State)>,
+        staged: &mut HashMap<String, (i64, State)>,
         command: &Command,
         now: DateTime<Utc>,
     ) -> Result<Result<Vec<Decision>, DomainError>, sqlx::Error> {
         let context = Context { now, actor: command.actor.clone() };
-        let stream_id = command.target.stream_id(&command.tenant);
-        let decisions = match &command.target {
+        let streams = command.target.stream_ids(&command.tenant);
+        let mut verdicts = Vec::with_capacity(streams.len());
+        match &command.target {
             Target::Card { command: c, .. } => {
-                vec![self.decide::<CardAggregate>(tx, staged, &stream_id, c.clone(), &context).await?]
+                verdicts.push(self.decide::<CardAggregate>(tx, staged, &streams[0], c.clone(), &context).await?)
             }
             Target::Contact { command: c, .. } => {
-                vec![self.decide::<ContactAggregate>(tx, staged, &stream_id, c.clone(), &context).await?]
+                verdicts.push(self.decide::<ContactAggregate>(tx, staged, &streams[0], c.clone(), &context).await?)
             }
             Target::Account { command: c, .. } => {
-                vec![self.decide::<AccountAggregate>(tx, staged, &stream_id, c.clone(), &context).await?]
+                verdicts.push(self.decide::<AccountAggregate>(tx, staged, &streams[0], c.clone(), &context).await?)
             }
             Target::RegisterCards(cards) => {
-                let mut decisions = Vec::with_capacity(cards.len());
-                for card in cards {
-                    let CardCommand::Register { number, .. } = card else { continue };
-                    let stream_id = stream::card(&command.tenant, number);
-                    decisions.push(self.decide::<CardAggregate>(tx, staged, &stream_id, card.clone(), &context).await?);
+                for (card, stream_id) in cards.iter().zip(&streams) {
+                    verdicts.push(self.decide::<CardAggregate>(tx, staged, stream_id, card.clone(), &context).await?);
                 }
-                decisions
             }
-        };
-        Ok(decisions
-            .into_iter()
-            .collect::<Result<Vec<Decision>, DomainError>>()
-            .map(|decisions| decisions.into_iter().filter(|d| !d.events.is_empty()).collect()))
+        }
+        let refusal = verdicts.iter().find_map(|(_, verdict)| verdict.as_ref().err().cloned());
+        let mut decisions = Vec::new();
+        for (loaded, verdict) in verdicts {
+            let Loaded { stream_id, version, state } = loaded;
+            match (&refusal, verdict) {
+                (None, Ok(events)) if !events.is_empty() => {
+                    let after = events.iter().fold(state, State::evolve);
+                    staged.insert(stream_id.clone(), (version + events.len() as i64, after));
+                    decisions.push(Decision { stream_id, version, events });
+                }
+                _ => {
+                    staged.insert(stream_id, (version, state));
+                }
+            }
+        }
+        Ok(match refusal {
+            Some(refusal) => Err(refusal),
+            None => Ok(decisions),
+        })
     }
 
     /// Writes decided commands: their events in one multi-row append and the inline views in a few statements,
@@ -449,31 +489,28 @@ impl Writer {
 
     /// Decides and writes one command.
     async fn attempt_one(
-        &self,
+        &mut self,
         tx: &mut AnyConnection,
-        staged: &HashMap<String, (i64, State)>,
+        staged: &mut HashMap<String, (i64, State)>,
         command: &Command,
         now: DateTime<Utc>,
-    ) -> Result<(Result<Vec<Envelope>, DomainError>, Vec<(String, (i64, State))>), sqlx::Error> {
+    ) -> Result<Result<Vec<Envelope>, DomainError>, sqlx::Error> {
         match self.decide_command(tx, staged, command, now).await? {
-            Err(refusal) => Ok((Err(refusal), vec![])),
-            Ok(decisions) => {
-                let envelopes = Self::write(tx, &[(command, &decisions)], now).await?.pop().unwrap_or_default();
-                Ok((Ok(envelopes), decisions.iter().map(Decision::staged).collect()))
-            }
+            Err(refusal) => Ok(Err(refusal)),
+            Ok(decisions) => Ok(Ok(Self::write(tx, &[(command, &decisions)], now).await?.pop().unwrap_or_default())),
         }
     }
 
-    /// The stream's current version and state: from this batch, the cache, and (unless this process is the only
-    /// writer, or nothing is cached) the ledger.
+    /// The stream's current version and state, taken out of this group's staging or the cache (a state is moved,
+    /// never copied; the decision puts it back), caught up from the ledger unless this process is the only writer.
     async fn load<A: Cached>(
-        &self,
+        &mut self,
         tx: &mut AnyConnection,
-        staged: &HashMap<String, (i64, State)>,
+        staged: &mut HashMap<String, (i64, State)>,
         stream_id: &str,
     ) -> Result<(i64, A::State), sqlx::Error> {
-        let known = staged.get(stream_id).or_else(|| self.cache.get(stream_id));
-        let (mut version, mut state) = match known.and_then(|(v, s)| A::unwrap(s.clone()).map(|s| (*v, s))) {
+        let known = staged.remove(stream_id).or_else(|| self.cache.remove(stream_id));
+        let (mut version, mut state) = match known.and_then(|(v, s)| A::unwrap(s).map(|s| (v, s))) {
             Some((version, state)) if self.db.exclusive_writer() => return Ok((version, state)),
             Some(known) => known,
             None => (0, A::State::default()),
@@ -489,36 +526,43 @@ impl Writer {
         Ok((version, state))
     }
 
-    /// Decides a command against its stream, returning the state after the decided events.
+    /// Decides a command against its stream: the state as it was, and the events or the refusal.
     async fn decide<A: Cached>(
-        &self,
+        &mut self,
         tx: &mut AnyConnection,
-        staged: &HashMap<String, (i64, State)>,
+        staged: &mut HashMap<String, (i64, State)>,
         stream_id: &str,
         command: A::Command,
         context: &Context,
-    ) -> Result<Result<Decision, DomainError>, sqlx::Error> {
+    ) -> Result<(Loaded, Result<Vec<tally_events::Event>, DomainError>), sqlx::Error> {
         let (version, state) = self.load::<A>(tx, staged, stream_id).await?;
-        Ok(A::decide(&state, command, context).map(|events| {
-            let state = events.iter().fold(state, A::evolve);
-            Decision { stream_id: stream_id.to_owned(), version, state: A::wrap(state), events }
-        }))
+        let verdict = A::decide(&state, command, context);
+        Ok((Loaded { stream_id: stream_id.to_owned(), version, state: A::wrap(state) }, verdict))
     }
 }
 
-/// A decision about one stream, not yet written: the events to append after `version`, and the state after them.
-struct Decision {
+/// A stream's state as loaded for a decision.
+struct Loaded {
     stream_id: String,
     version: i64,
     state: State,
-    events: Vec<tally_events::Event>,
 }
 
-impl Decision {
-    /// The stream's version and state once the events are appended.
-    fn staged(&self) -> (String, (i64, State)) {
-        (self.stream_id.clone(), (self.version + self.events.len() as i64, self.state.clone()))
+impl State {
+    fn evolve(self, event: &tally_events::Event) -> State {
+        match self {
+            State::Card(state) => State::Card(CardAggregate::evolve(state, event)),
+            State::Contact(state) => State::Contact(ContactAggregate::evolve(state, event)),
+            State::Account(state) => State::Account(AccountAggregate::evolve(state, event)),
+        }
     }
+}
+
+/// A decision about one stream, not yet written: the events to append after `version`.
+struct Decision {
+    stream_id: String,
+    version: i64,
+    events: Vec<tally_events::Event>,
 }
 
 /// The refusal a violated view constraint stands for.

@@ -1,5 +1,11 @@
 //! Reads shared by the dialects: cards, contacts and balances from the inline projections, scoped to one tenant.
 
+use std::{
+    collections::{HashMap, HashSet},
+    sync::RwLock,
+    time::{Duration, Instant},
+};
+
 use chrono::{DateTime, Utc};
 use tally_projections::{
     find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_card, load_contact, AccountView,
@@ -30,12 +36,55 @@ pub async fn live_card(db: &Db, tenant: &str, contact_id: Uuid) -> Result<Option
     Ok(find_live_card(&mut *db.read.acquire().await?, tenant, contact_id).await?)
 }
 
-/// Whether the contact has every field the merchant requires to activate a card.
-pub async fn data_sufficient(db: &Db, contact: &ContactView) -> Result<bool, StoreError> {
-    let required =
-        merchants::get(&db.read, &contact.tenant).await?.map(|m| m.required_contact_fields).unwrap_or_default();
-    let filled = contact.filled_fields();
-    Ok(required.iter().all(|field| filled.contains(&field.as_str())))
+/// How long merchant settings are served from memory before they are read again.
+const SETTINGS_TTL: Duration = Duration::from_secs(10);
+/// Contacts remembered as existing at most; the set is emptied past this.
+const MAX_KNOWN_CONTACTS: usize = 1_000_000;
+
+/// What request handlers would otherwise read from the database on every request: merchant settings (for a few
+/// seconds) and the fact that a contact exists (for good: contacts are never deleted).
+#[derive(Default)]
+pub struct ReadCache {
+    required_fields: RwLock<HashMap<String, (Instant, Vec<String>)>>,
+    known_contacts: RwLock<HashSet<(String, Uuid)>>,
+}
+
+impl ReadCache {
+    /// The contact fields the merchant requires to activate a card.
+    pub async fn required_fields(&self, db: &Db, tenant: &str) -> Result<Vec<String>, StoreError> {
+        if let Some((read_at, fields)) = self.required_fields.read().expect("lock").get(tenant) {
+            if read_at.elapsed() < SETTINGS_TTL {
+                return Ok(fields.clone());
+            }
+        }
+        let fields = merchants::get(&db.read, tenant).await?.map(|m| m.required_contact_fields).unwrap_or_default();
+        self.required_fields.write().expect("lock").insert(tenant.to_owned(), (Instant::now(), fields.clone()));
+        Ok(fields)
+    }
+
+    /// Whether the contact has every field the merchant requires to activate a card.
+    pub async fn data_sufficient(&self, db: &Db, contact: &ContactView) -> Result<bool, StoreError> {
+        let required = self.required_fields(db, &contact.tenant).await?;
+        let filled = contact.filled_fields();
+        Ok(required.iter().all(|field| filled.contains(&field.as_str())))
+    }
+
+    /// Whether the contact is registered.
+    pub async fn contact_exists(&self, db: &Db, tenant: &str, contact_id: Uuid) -> Result<bool, StoreError> {
+        let key = (tenant.to_owned(), contact_id);
+        if self.known_contacts.read().expect("lock").contains(&key) {
+            return Ok(true);
+        }
+        let exists = contact(db, tenant, contact_id).await?.is_some();
+        if exists {
+            let mut known = self.known_contacts.write().expect("lock");
+            if known.len() >= MAX_KNOWN_CONTACTS {
+                known.clear();
+            }
+            known.insert(key);
+        }
+        Ok(exists)
+    }
 }
 
 /// A card with its contact and the contact's balance buckets at `now`.

@@ -46,11 +46,13 @@ pub fn metrics_handle() -> PrometheusHandle {
 /// Connects, migrates and starts the writer; the app is ready to serve.
 pub async fn app(settings: &Settings) -> Result<Shared, StoreError> {
     let db = Db::connect(&settings.database_url).await?;
+    db.checkpoint_in_background().await?;
     let executor = Executor::start(db.clone());
     Ok(Arc::new(App {
         db,
         executor,
         auth: Authenticator::default(),
+        reads: Default::default(),
         log_requests: settings.log_requests,
         metrics: metrics_handle(),
     }))

@@ -29,10 +29,36 @@ pub struct Source<'a> {
     pub stream_id: &'a str,
 }
 
+/// Splits `items` into chunks whose sizes are powers of two, at most `max` (a power of two): multi-row statements
+/// then come in a few shapes that the driver prepares once and caches, whatever the group sizes.
+pub fn shaped_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let size = max.min(1 << rest.len().ilog2());
+        let (chunk, tail) = rest.split_at(size);
+        chunks.push(chunk);
+        rest = tail;
+    }
+    chunks
+}
+
 /// A read model row: which row an event touches, and how the event changes it.
 pub trait View: Sized + Clone + PartialEq + serde::Serialize + serde::de::DeserializeOwned {
     /// The row's key columns as text, in table order (tenant first), or `None` when the event is not for this view.
     fn key(source: &Source<'_>, event: &Event) -> Option<Vec<String>>;
     /// The row after the event.
     fn apply(row: Option<Self>, source: &Source<'_>, event: &Event) -> Option<Self>;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunks_are_powers_of_two_that_cover_everything_in_order() {
+        let items: Vec<usize> = (0..300).collect();
+        let chunks = super::shaped_chunks(&items, 128);
+        assert_eq!(chunks.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![128, 128, 32, 8, 4]);
+        assert_eq!(chunks.concat(), items);
+        assert!(super::shaped_chunks::<u8>(&[], 8).is_empty());
+    }
 }

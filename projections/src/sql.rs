@@ -63,9 +63,9 @@ impl SqlView for AccountView {
 }
 
 /// Keys per bulk load.
-const KEYS_PER_LOAD: usize = 200;
+const KEYS_PER_LOAD: usize = 128;
 /// Rows per bulk upsert.
-const ROWS_PER_UPSERT: usize = 500;
+const ROWS_PER_UPSERT: usize = 256;
 
 /// `$first, $first+1, …` for `count` binds, in brackets.
 fn binds(first: usize, count: usize) -> String {
@@ -80,7 +80,7 @@ async fn load_many<V: SqlView>(
 ) -> Result<HashMap<Vec<String>, V>, sqlx::Error> {
     let mut rows = HashMap::new();
     let key_columns = &V::COLUMNS[..V::KEY_LEN];
-    for chunk in keys.chunks(KEYS_PER_LOAD) {
+    for chunk in crate::shaped_chunks(keys, KEYS_PER_LOAD) {
         let matches: Vec<String> = (0..chunk.len())
             .map(|k| {
                 let terms: Vec<String> = key_columns
@@ -91,7 +91,7 @@ async fn load_many<V: SqlView>(
                 format!("({})", terms.join(" AND "))
             })
             .collect();
-        let sql = format!("SELECT doc FROM {} WHERE {}", V::TABLE, matches.join(" OR "));
+        let sql = format!("SELECT {}, doc FROM {} WHERE {}", key_columns.join(", "), V::TABLE, matches.join(" OR "));
         let mut query = sqlx::query(&sql);
         for key in chunk {
             for part in key.iter() {
@@ -99,9 +99,9 @@ async fn load_many<V: SqlView>(
             }
         }
         for row in query.fetch_all(&mut *conn).await? {
-            let doc: String = row.try_get(0)?;
-            let view: V = serde_json::from_str(&doc).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-            let key = view.columns().into_iter().take(V::KEY_LEN).map(Option::unwrap_or_default).collect();
+            let key = (0..V::KEY_LEN).map(|column| row.try_get::<String, _>(column)).collect::<Result<_, _>>()?;
+            let doc: &str = row.try_get(V::KEY_LEN)?;
+            let view: V = serde_json::from_str(doc).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
             rows.insert(key, view);
         }
     }
@@ -112,7 +112,7 @@ async fn load_many<V: SqlView>(
 pub(crate) async fn upsert_many<V: SqlView>(conn: &mut AnyConnection, rows: &[&V]) -> Result<(), sqlx::Error> {
     let width = V::COLUMNS.len();
     let updates: Vec<String> = V::COLUMNS[V::KEY_LEN..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
-    for chunk in rows.chunks(ROWS_PER_UPSERT) {
+    for chunk in crate::shaped_chunks(rows, ROWS_PER_UPSERT) {
         let values: Vec<String> = (0..chunk.len()).map(|row| binds(row * width + 1, width)).collect();
         let sql = format!(
             "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
@@ -147,13 +147,11 @@ async fn apply_view<V: SqlView>(conn: &mut AnyConnection, batch: &[(Source<'_>, 
     keys.sort();
     keys.dedup();
     let mut rows = load_many::<V>(conn, &keys).await?;
-    let before = rows.clone();
     for (key, source, event) in &touched {
         fold_keyed(&mut rows, key.clone(), source, event);
     }
-    let changed: Vec<&V> =
-        keys.iter().filter_map(|key| rows.get(*key).filter(|row| before.get(*key) != Some(*row))).collect();
-    upsert_many(conn, &changed).await
+    let touched_rows: Vec<&V> = keys.iter().filter_map(|key| rows.get(*key)).collect();
+    upsert_many(conn, &touched_rows).await
 }
 
 /// Updates every inline view for the events of a group of commands, in the append's transaction: a few statements

@@ -39,6 +39,9 @@ pub enum AuthError {
 #[derive(Default)]
 pub struct Authenticator {
     verified: RwLock<HashMap<String, ([u8; 64], Principal)>>,
+    /// One argon2 check at a time per client: requests arriving together wait for the first one's verdict instead
+    /// of each spending tens of milliseconds of CPU on the same check.
+    in_flight: std::sync::Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 fn digest(client_id: &str, secret: &str) -> [u8; 64] {
@@ -61,13 +64,23 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 impl Authenticator {
+    /// The principal of credentials verified before, compared in constant time.
+    fn remembered(&self, client_id: &str, presented: &[u8; 64]) -> Option<Principal> {
+        let verified = self.verified.read().expect("lock");
+        let (known, principal) = verified.get(client_id)?;
+        bool::from(known.ct_eq(presented)).then(|| principal.clone())
+    }
+
     pub async fn authenticate(&self, db: &Db, headers: &HeaderMap) -> Result<Principal, AuthError> {
         let (client_id, secret) = basic_credentials(headers).ok_or(AuthError::Missing)?;
         let presented = digest(&client_id, &secret);
-        if let Some((known, principal)) = self.verified.read().expect("lock").get(&client_id) {
-            if bool::from(known.ct_eq(&presented)) {
-                return Ok(principal.clone());
-            }
+        if let Some(principal) = self.remembered(&client_id, &presented) {
+            return Ok(principal);
+        }
+        let gate = self.in_flight.lock().expect("lock").entry(client_id.clone()).or_default().clone();
+        let _turn = gate.lock().await;
+        if let Some(principal) = self.remembered(&client_id, &presented) {
+            return Ok(principal);
         }
         let client = merchants::find_client(&db.read, &client_id).await?.ok_or(AuthError::Invalid)?;
         let hash = client.secret_hash.clone();

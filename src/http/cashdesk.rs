@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use tally_events::{BlockReason, BonusType, CardCategory, CardStatus, CardType, Envelope, UnblockReason};
 use tally_projections::{BonusBucket, BucketStatus, CardView};
 
-use super::{answer_prior, execute, idempotency_key, stored, App, Body, Dialect, Shared};
+use super::{execute, idempotency_key, stored, App, Body, Dialect, Shared};
 use crate::{
     commands::{Command, Target},
     domain::{
@@ -533,7 +533,7 @@ async fn sufficient(app: &App, tenant: &str, card: &CardView) -> Result<bool, Fa
         return Ok(false);
     };
     match queries::contact(&app.db, tenant, contact_id).await? {
-        Some(contact) => Ok(queries::data_sufficient(&app.db, &contact).await?),
+        Some(contact) => Ok(app.reads.data_sufficient(&app.db, &contact).await?),
         None => Ok(false),
     }
 }
@@ -620,9 +620,6 @@ async fn card_method(
             return stored(&response, false);
         }
     };
-    if let Some(answer) = answer_prior::<CashDesk>(app, key.as_ref()).await {
-        return answer;
-    }
     let target = match plan(app, &principal.tenant, method, &params).await {
         Ok(target) => target,
         Err(fault) => {

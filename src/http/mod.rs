@@ -23,8 +23,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::{
     commands::{Command, Executor, Outcome},
     store::{
-        idempotency::{self, IdempotencyKey, Prior, StoredResponse},
-        Db, StoreError,
+        idempotency::{IdempotencyKey, StoredResponse},
+        Db,
     },
 };
 use auth::{Authenticator, Principal};
@@ -39,6 +39,7 @@ pub struct App {
     pub db: Db,
     pub executor: Executor,
     pub auth: Authenticator,
+    pub reads: crate::queries::ReadCache,
     /// Full request/response logging of the CashDesk surface (personal data masked).
     pub log_requests: bool,
     pub metrics: PrometheusHandle,
@@ -115,14 +116,6 @@ pub fn stored(response: &StoredResponse, replayed: bool) -> Response {
     out
 }
 
-/// The first answer to a key seen before, checked on the read pool before any work (the writer checks again).
-pub async fn prior_answer(db: &Db, key: Option<&IdempotencyKey>) -> Result<Prior, StoreError> {
-    match key {
-        Some(key) => idempotency::lookup(&mut *db.read.acquire().await?, key).await,
-        None => Ok(Prior::None),
-    }
-}
-
 /// How a dialect answers what the core cannot answer for it.
 pub trait Dialect {
     /// The same idempotency key came with a different request.
@@ -151,19 +144,6 @@ pub async fn execute<D: Dialect>(app: &App, command: Command, surface: &'static 
     };
     metrics::counter!("tally_commands_total", "surface" => surface, "outcome" => label).increment(1);
     response
-}
-
-/// Answers a replayed or reused key without running the command, or `None` when the key is new.
-pub async fn answer_prior<D: Dialect>(app: &App, key: Option<&IdempotencyKey>) -> Option<Response> {
-    match prior_answer(&app.db, key).await {
-        Ok(Prior::None) => None,
-        Ok(Prior::Same(response)) => Some(stored(&response, true)),
-        Ok(Prior::Different) => Some(D::key_reused()),
-        Err(error) => {
-            tracing::error!(%error, "idempotency look-up failed");
-            Some(D::unavailable())
-        }
-    }
 }
 
 /// The raw body, or the reason it could not be read (too large, or broken off).

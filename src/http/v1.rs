@@ -19,7 +19,7 @@ use tally_events::{
 use tally_projections::{BonusBucket, CardView, ContactView};
 use uuid::Uuid;
 
-use super::{answer_prior, auth::Principal, execute, idempotency_key, App, Body, Dialect, Shared};
+use super::{auth::Principal, execute, idempotency_key, App, Body, Dialect, Shared};
 use crate::{
     commands::{Command, Target},
     domain::{
@@ -182,9 +182,6 @@ where
         Ok(prepared) => prepared,
         Err(error) => return error.into_response(),
     };
-    if let Some(answer) = answer_prior::<V1>(app, Some(&key)).await {
-        return answer;
-    }
     let target = match plan(app, &principal, request).await {
         Ok(target) => target,
         Err(error) => return error.into_response(),
@@ -466,9 +463,9 @@ async fn account_target(
     contact_id: Uuid,
     command: AccountCommand,
 ) -> Result<Target, ApiError> {
-    queries::contact(&app.db, &principal.tenant, contact_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("ContactNotFound", "no such contact"))?;
+    if !app.reads.contact_exists(&app.db, &principal.tenant, contact_id).await? {
+        return Err(ApiError::not_found("ContactNotFound", "no such contact"));
+    }
     Ok(Target::Account { contact_id, command })
 }
 

@@ -46,6 +46,42 @@ pub enum Prior {
     Different,
 }
 
+/// What the ledger knows of several keys, in one statement per 128 keys.
+pub async fn lookup_many(conn: &mut AnyConnection, keys: &[&IdempotencyKey]) -> Result<Vec<Prior>, StoreError> {
+    let mut known = std::collections::HashMap::new();
+    for chunk in tally_projections::shaped_chunks(keys, 128) {
+        let matches: Vec<String> =
+            (0..chunk.len()).map(|k| format!("(principal = ${} AND key = ${})", 2 * k + 1, 2 * k + 2)).collect();
+        let sql = format!(
+            "SELECT principal, key, request_hash, status, content_type, body FROM idempotency WHERE {}",
+            matches.join(" OR ")
+        );
+        let mut query = sqlx::query(&sql);
+        for key in chunk {
+            query = query.bind(key.principal.as_str()).bind(key.key.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let response = StoredResponse {
+                status: row.try_get::<i32, _>(3)? as u16,
+                content_type: row.try_get(4)?,
+                body: row.try_get(5)?,
+            };
+            known.insert(
+                (row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?),
+                (row.try_get::<String, _>(2)?, response),
+            );
+        }
+    }
+    Ok(keys
+        .iter()
+        .map(|key| match known.get(&(key.principal.clone(), key.key.clone())) {
+            None => Prior::None,
+            Some((hash, response)) if *hash == key.request_hash => Prior::Same(response.clone()),
+            Some(_) => Prior::Different,
+        })
+        .collect())
+}
+
 pub async fn lookup(conn: &mut AnyConnection, key: &IdempotencyKey) -> Result<Prior, StoreError> {
     let row = sqlx::query(
         "SELECT request_hash, status, content_type, body FROM idempotency WHERE principal = $1 AND key = $2",
@@ -74,7 +110,7 @@ pub async fn save_many(
     records: &[(&IdempotencyKey, &StoredResponse)],
 ) -> Result<(), sqlx::Error> {
     let created_at = timestamp(chrono::Utc::now());
-    for chunk in records.chunks(1000) {
+    for chunk in tally_projections::shaped_chunks(records, 256) {
         let values: Vec<String> = (0..chunk.len())
             .map(|row| {
                 let binds: Vec<String> = (1..=7).map(|column| format!("${}", row * 7 + column)).collect();

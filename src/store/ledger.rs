@@ -32,7 +32,7 @@ pub struct Append<'a> {
 }
 
 /// Rows per multi-row INSERT: 14 binds each stays far below both databases' bind limits.
-const ROWS_PER_INSERT: usize = 500;
+const ROWS_PER_INSERT: usize = 256;
 
 /// Appends every item's events after its expected version, with as few statements as the bind limits allow. The
 /// `events_stream_version` constraint makes a concurrent append to the same stream fail instead of interleaving.
@@ -66,7 +66,7 @@ pub async fn append_batch(conn: &mut AnyConnection, items: &[Append<'_>]) -> Res
         .collect();
     let mut positions = std::collections::HashMap::new();
     let all: Vec<&Envelope> = envelopes.iter().flatten().collect();
-    for chunk in all.chunks(ROWS_PER_INSERT) {
+    for chunk in tally_projections::shaped_chunks(&all, ROWS_PER_INSERT) {
         let values: Vec<String> = (0..chunk.len())
             .map(|row| {
                 let binds: Vec<String> = (1..=14).map(|column| format!("${}", row * 14 + column)).collect();

@@ -88,6 +88,27 @@ impl Db {
         Ok(())
     }
 
+    /// Takes SQLite's WAL checkpoints off the commit path: the writer stops checkpointing on commit, and a task
+    /// checkpoints every second from a read connection (PASSIVE: it never blocks the writer). For `serve` only;
+    /// short-lived commands keep SQLite's automatic checkpoints.
+    pub async fn checkpoint_in_background(&self) -> Result<(), StoreError> {
+        if self.dialect != Dialect::Sqlite {
+            return Ok(());
+        }
+        sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&self.write).await?;
+        let read = self.read.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                ticks.tick().await;
+                if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&read).await {
+                    tracing::warn!(%error, "WAL checkpoint failed; it will be tried again");
+                }
+            }
+        });
+        Ok(())
+    }
+
     /// Whether this process is the only writer, so cached stream states need no catch-up read. True for SQLite
     /// (one process owns the file); PostgreSQL may have several instances.
     pub fn exclusive_writer(&self) -> bool {
