@@ -47,14 +47,7 @@ enum Step {
 }
 
 fn role() -> impl Strategy<Value = Role> {
-    prop::sample::select(vec![
-        Role::Client,
-        Role::CcOperator,
-        Role::Marketer,
-        Role::SeniorEmployee,
-        Role::Director,
-        Role::Administrator,
-    ])
+    prop::sample::select(Role::ALL.into_iter().filter(|r| *r != Role::System).collect::<Vec<_>>())
 }
 
 fn bonus_type() -> impl Strategy<Value = BonusType> {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use axum::{
     extract::{Path, Query, State},
-    http::{HeaderMap, Method, StatusCode, Uri},
+    http::{HeaderMap, StatusCode, Uri},
     response::Response,
     routing::get,
     Router,
@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use tally_events::{BlockReason, BonusType, CardCategory, CardStatus, CardType, Envelope, UnblockReason};
 use tally_projections::{BonusBucket, BucketStatus, CardView};
 
-use super::{execute, idempotency_key, stored, App, Body, Dialect, Shared};
+use super::{execute, stored, App, Dialect, Incoming, Shared};
 use crate::{
     commands::{Command, Target},
     domain::{
@@ -48,8 +48,8 @@ pub fn routes() -> Router<Shared> {
         (&["/unblock", "/UnBlock"][..], CardMethod::Unblock),
     ] {
         for path in paths {
-            let handler = move |State(app): State<Shared>, http: Method, uri: Uri, headers: HeaderMap, body: Body| async move {
-                card_method(&app, method, http, uri, headers, body).await
+            let handler = move |State(app): State<Shared>, incoming: Incoming| async move {
+                card_method(&app, method, incoming).await
             };
             router = router.route(path, get(handler).post(handler));
         }
@@ -592,23 +592,15 @@ fn render(result: &Result<Vec<Envelope>, DomainError>) -> StoredResponse {
     }
 }
 
-async fn card_method(
-    app: &App,
-    method: CardMethod,
-    http: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn card_method(app: &App, method: CardMethod, incoming: Incoming) -> Response {
     let prepared = async {
-        let body = body.map_err(|rejection| match rejection.status() {
+        let body = incoming.body.as_ref().map_err(|rejection| match rejection.status() {
             StatusCode::PAYLOAD_TOO_LARGE => Fault::RequestTooLarge,
             _ => Fault::InvalidRequestFormat(rejection.body_text()),
         })?;
-        let principal = app.auth.authenticate(&app.db, &headers).await.map_err(auth_fault)?;
-        let params = Params::read(&uri, &body)?;
-        let key =
-            idempotency_key(&headers, &principal, &http, &uri, &body).map_err(|_| Fault::InvalidIdempotencyKey)?;
+        let principal = app.auth.authenticate(&app.db, &incoming.headers).await.map_err(auth_fault)?;
+        let params = Params::read(&incoming.uri, body)?;
+        let key = incoming.idempotency_key(&principal, body).map_err(|_| Fault::InvalidIdempotencyKey)?;
         Ok::<_, Fault>((principal, params, key))
     }
     .await;

@@ -8,11 +8,11 @@ mod openapi;
 mod ops;
 pub mod v1;
 
-use std::{sync::Arc, time::Instant};
+use std::{convert::Infallible, sync::Arc, time::Instant};
 
 use axum::{
     body::Bytes,
-    extract::{DefaultBodyLimit, MatchedPath, Request},
+    extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request},
     http::{HeaderMap, HeaderValue, Method, StatusCode, Uri},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -72,12 +72,31 @@ async fn observe(request: Request, next: Next) -> Response {
     response
 }
 
-/// A request as a command handler needs it: who, what, and the raw body for the idempotency fingerprint.
+/// A write request as command handlers take it: method, URI, headers, and the body or why it could not be read
+/// (too large, broken off), so that each dialect answers that in its own envelope.
 pub struct Incoming {
-    pub principal: Principal,
     pub method: Method,
     pub uri: Uri,
-    pub idempotency: Option<IdempotencyKey>,
+    pub headers: HeaderMap,
+    pub body: Body,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Incoming {
+    type Rejection = Infallible;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Infallible> {
+        let (parts, body) = request.into_parts();
+        let (method, uri, headers) = (parts.method.clone(), parts.uri.clone(), parts.headers.clone());
+        let body = Bytes::from_request(Request::from_parts(parts, body), state).await;
+        Ok(Incoming { method, uri, headers, body })
+    }
+}
+
+impl Incoming {
+    /// The `Idempotency-Key` header, scoped to the principal and fingerprinted with the request.
+    pub fn idempotency_key(&self, principal: &Principal, body: &[u8]) -> Result<Option<IdempotencyKey>, BadKey> {
+        idempotency_key(&self.headers, principal, &self.method, &self.uri, body)
+    }
 }
 
 /// Why the idempotency key header cannot be used.
@@ -85,7 +104,7 @@ pub struct Incoming {
 pub struct BadKey;
 
 /// Reads the `Idempotency-Key` header, scoped to the principal and fingerprinted with the request.
-pub fn idempotency_key(
+fn idempotency_key(
     headers: &HeaderMap,
     principal: &Principal,
     method: &Method,

@@ -4,7 +4,7 @@
 
 use axum::{
     extract::{Path, Query, State},
-    http::{HeaderMap, Method, StatusCode, Uri},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -19,7 +19,7 @@ use tally_events::{
 use tally_projections::{BonusBucket, CardView, ContactView};
 use uuid::Uuid;
 
-use super::{auth::Principal, execute, idempotency_key, App, Body, Dialect, Shared};
+use super::{auth::Principal, execute, App, Dialect, Incoming, Shared};
 use crate::{
     commands::{Command, Target},
     domain::{
@@ -147,25 +147,18 @@ fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Runs a write: authentication, body, idempotency, look-ups in `plan`, then the command and its rendering.
-async fn write<T, P, R>(
-    app: &App,
-    http: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-    plan: P,
-    render: R,
-) -> Response
+async fn write<T, P, R>(app: &App, incoming: Incoming, plan: P, render: R) -> Response
 where
     T: DeserializeOwned,
     P: AsyncFnOnce(&App, &Principal, T) -> Result<Target, ApiError>,
     R: Fn(&[Envelope]) -> (StatusCode, serde_json::Value) + Send + Sync + 'static,
 {
     let prepared = async {
-        let body = body.map_err(|rejection| ApiError::new(rejection.status(), "InvalidBody", rejection.body_text()))?;
-        let principal = authenticate(app, &headers).await?;
+        let body = incoming.body.as_ref().map_err(|r| ApiError::new(r.status(), "InvalidBody", r.body_text()))?;
+        let principal = authenticate(app, &incoming.headers).await?;
         staff(&principal)?;
-        let key = idempotency_key(&headers, &principal, &http, &uri, &body)
+        let key = incoming
+            .idempotency_key(&principal, body)
             .map_err(|_| ApiError::invalid("Idempotency-Key must be 1 to 255 visible characters"))?
             .ok_or_else(|| {
                 ApiError::new(
@@ -174,7 +167,7 @@ where
                     "an Idempotency-Key header is required",
                 )
             })?;
-        let request: T = parse_body(&body)?;
+        let request: T = parse_body(body)?;
         Ok::<_, ApiError>((principal, key, request))
     }
     .await;
@@ -253,19 +246,19 @@ fn registration(card: RegisterCard) -> Result<CardCommand, ApiError> {
     Ok(CardCommand::Register { number: number.as_str().to_owned(), category: card.category, card_type: card.card_type })
 }
 
-async fn register_card(State(app): State<Shared>, http: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn register_card(State(app): State<Shared>, incoming: Incoming) -> Response {
     let plan = async |_: &App, _: &Principal, card: RegisterCard| {
         let command = registration(card)?;
         let CardCommand::Register { number, .. } = &command else { unreachable!("a registration") };
         Ok(Target::Card { number: number.clone(), command })
     };
-    write(&app, http, uri, headers, body, plan, |envelopes| {
+    write(&app, incoming, plan, |envelopes| {
         (StatusCode::CREATED, serde_json::json!({ "events": events_json(envelopes) }))
     })
     .await
 }
 
-async fn register_cards(State(app): State<Shared>, http: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn register_cards(State(app): State<Shared>, incoming: Incoming) -> Response {
     let plan = async |_: &App, _: &Principal, batch: RegisterCards| {
         if batch.cards.is_empty() || batch.cards.len() > MAX_BATCH_CARDS {
             return Err(ApiError::invalid(format!("a batch holds 1 to {MAX_BATCH_CARDS} cards")));
@@ -281,7 +274,7 @@ async fn register_cards(State(app): State<Shared>, http: Method, uri: Uri, heade
         }
         Ok(Target::RegisterCards(commands))
     };
-    write(&app, http, uri, headers, body, plan, |envelopes| {
+    write(&app, incoming, plan, |envelopes| {
         (StatusCode::CREATED, serde_json::json!({ "registered": envelopes.len(), "events": events_json(envelopes) }))
     })
     .await
@@ -366,13 +359,7 @@ async fn contact_body(app: &App, contact: ContactView) -> Result<ContactBody, Ap
     })
 }
 
-async fn register_contact(
-    State(app): State<Shared>,
-    http: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn register_contact(State(app): State<Shared>, incoming: Incoming) -> Response {
     let plan = async |_: &App, _: &Principal, fields: ContactFields| {
         let details = fields.details()?;
         let contact_id = Uuid::now_v7();
@@ -385,7 +372,7 @@ async fn register_contact(
         };
         Ok(Target::Contact { contact_id, command: ContactCommand::Register { contact_id, code, details } })
     };
-    write(&app, http, uri, headers, body, plan, |envelopes| match envelopes.first().map(|e| e.event()) {
+    write(&app, incoming, plan, |envelopes| match envelopes.first().map(|e| e.event()) {
         Some(Ok(Event::ContactRegistered(e))) => (
             StatusCode::CREATED,
             serde_json::json!({"contact_id": e.contact_id, "code": e.code, "events": events_json(envelopes)}),
@@ -395,24 +382,15 @@ async fn register_contact(
     .await
 }
 
-async fn update_contact(
-    State(app): State<Shared>,
-    Path(contact_id): Path<Uuid>,
-    http: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn update_contact(State(app): State<Shared>, Path(contact_id): Path<Uuid>, incoming: Incoming) -> Response {
     let plan = async move |_: &App, _: &Principal, fields: ContactFields| {
         if fields.code.is_some() {
             return Err(ApiError::invalid("a contact code never changes"));
         }
         Ok(Target::Contact { contact_id, command: ContactCommand::Update { changes: fields.details()? } })
     };
-    write(&app, http, uri, headers, body, plan, |envelopes| {
-        (StatusCode::OK, serde_json::json!({ "events": events_json(envelopes) }))
-    })
-    .await
+    write(&app, incoming, plan, |envelopes| (StatusCode::OK, serde_json::json!({ "events": events_json(envelopes) })))
+        .await
 }
 
 async fn get_contact(
@@ -517,99 +495,55 @@ fn movement_render(envelopes: &[Envelope]) -> (StatusCode, serde_json::Value) {
     (status, serde_json::json!({ "events": events_json(envelopes), "movements": movements }))
 }
 
-async fn accrue(
-    State(app): State<Shared>,
-    Path(contact_id): Path<Uuid>,
-    http: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+/// A write of one account command built from the request body alone.
+async fn account_command<T: DeserializeOwned>(
+    app: &App,
+    contact_id: Uuid,
+    incoming: Incoming,
+    command: fn(T) -> AccountCommand,
 ) -> Response {
-    let plan = async move |app: &App, principal: &Principal, accrual: Accrual| {
-        let command = AccountCommand::Accrue {
-            lot_id: Uuid::now_v7(),
-            amount: accrual.amount,
-            bonus_type: accrual.bonus_type,
-            active_from: accrual.active_from,
-            expires_at: accrual.expires_at,
-            reference: accrual.reference,
-        };
-        account_target(app, principal, contact_id, command).await
+    let plan = async move |app: &App, principal: &Principal, request: T| {
+        account_target(app, principal, contact_id, command(request)).await
     };
-    write(&app, http, uri, headers, body, plan, movement_render).await
+    write(app, incoming, plan, movement_render).await
 }
 
-async fn redeem(
-    State(app): State<Shared>,
-    Path(contact_id): Path<Uuid>,
-    http: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let plan = async move |app: &App, principal: &Principal, redemption: Redemption| {
-        let command = AccountCommand::Redeem {
-            redemption_id: Uuid::now_v7(),
-            amount: redemption.amount,
-            bonus_type: redemption.bonus_type,
-            reference: redemption.reference,
-        };
-        account_target(app, principal, contact_id, command).await
-    };
-    write(&app, http, uri, headers, body, plan, movement_render).await
+async fn accrue(State(app): State<Shared>, Path(contact_id): Path<Uuid>, incoming: Incoming) -> Response {
+    account_command(&app, contact_id, incoming, |accrual: Accrual| AccountCommand::Accrue {
+        lot_id: Uuid::now_v7(),
+        amount: accrual.amount,
+        bonus_type: accrual.bonus_type,
+        active_from: accrual.active_from,
+        expires_at: accrual.expires_at,
+        reference: accrual.reference,
+    })
+    .await
 }
 
-async fn freeze(
-    State(app): State<Shared>,
-    Path(contact_id): Path<Uuid>,
-    http: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let plan = async move |app: &App, principal: &Principal, reason: Reason| {
-        account_target(app, principal, contact_id, AccountCommand::Freeze { reason: reason.reason }).await
-    };
-    write(&app, http, uri, headers, body, plan, movement_render).await
+async fn redeem(State(app): State<Shared>, Path(contact_id): Path<Uuid>, incoming: Incoming) -> Response {
+    account_command(&app, contact_id, incoming, |redemption: Redemption| AccountCommand::Redeem {
+        redemption_id: Uuid::now_v7(),
+        amount: redemption.amount,
+        bonus_type: redemption.bonus_type,
+        reference: redemption.reference,
+    })
+    .await
 }
 
-async fn unfreeze(
-    State(app): State<Shared>,
-    Path(contact_id): Path<Uuid>,
-    http: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let plan = async move |app: &App, principal: &Principal, reason: Reason| {
-        account_target(app, principal, contact_id, AccountCommand::Unfreeze { reason: reason.reason }).await
-    };
-    write(&app, http, uri, headers, body, plan, movement_render).await
+async fn freeze(State(app): State<Shared>, Path(contact_id): Path<Uuid>, incoming: Incoming) -> Response {
+    account_command(&app, contact_id, incoming, |r: Reason| AccountCommand::Freeze { reason: r.reason }).await
+}
+
+async fn unfreeze(State(app): State<Shared>, Path(contact_id): Path<Uuid>, incoming: Incoming) -> Response {
+    account_command(&app, contact_id, incoming, |r: Reason| AccountCommand::Unfreeze { reason: r.reason }).await
 }
 
 /// Burns the account's expired lots now, instead of waiting for the periodic expiry job.
-async fn expire(
-    State(app): State<Shared>,
-    Path(contact_id): Path<Uuid>,
-    http: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let plan = async move |app: &App, principal: &Principal, _: Reason| {
-        account_target(app, principal, contact_id, AccountCommand::ExpireDue).await
-    };
-    write(&app, http, uri, headers, body, plan, movement_render).await
+async fn expire(State(app): State<Shared>, Path(contact_id): Path<Uuid>, incoming: Incoming) -> Response {
+    account_command(&app, contact_id, incoming, |_: Reason| AccountCommand::ExpireDue).await
 }
 
-async fn reverse(
-    State(app): State<Shared>,
-    Path(contact_id): Path<Uuid>,
-    http: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn reverse(State(app): State<Shared>, Path(contact_id): Path<Uuid>, incoming: Incoming) -> Response {
     let plan = async move |app: &App, principal: &Principal, reversal: Reversal| {
         let not_found = || ApiError::from(DomainError::NothingToReverse(reversal.event_id.to_string()));
         let stream_id = tally_projections::stream::account(&principal.tenant, contact_id);
@@ -627,7 +561,7 @@ async fn reverse(
             AccountCommand::Reverse { original_event_id: reversal.event_id, original, reason: reversal.reason };
         account_target(app, principal, contact_id, command).await
     };
-    write(&app, http, uri, headers, body, plan, movement_render).await
+    write(&app, incoming, plan, movement_render).await
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
