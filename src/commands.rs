@@ -11,7 +11,7 @@ use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::{Acquire, Any, AnyConnection, Transaction};
-use tally_events::{Actor, Envelope};
+use tally_events::{Actor, BillingMode, BusinessRegistered, Envelope};
 use tally_projections::{apply_batch, stream, Source, APPEND_LOCK};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -21,6 +21,10 @@ use crate::{
         account::{Account, AccountAggregate, AccountCommand},
         card::{Card, CardAggregate, CardCommand},
         contact::{Contact, ContactAggregate, ContactCommand},
+        promotion::{
+            BillingAggregate, Business, BusinessAggregate, Promotion, PromotionAggregate, PromotionCommand,
+            ReportedThroughScanTrack,
+        },
         Aggregate, Context, DomainError,
     },
     store::{
@@ -54,6 +58,17 @@ pub enum Target {
     },
     /// Registers many cards at once, all or none.
     RegisterCards(Vec<CardCommand>),
+    Business {
+        business_id: String,
+        command: BusinessRegistered,
+    },
+    Promotion {
+        business_id: String,
+        promotion_id: String,
+        command: PromotionCommand,
+    },
+    /// The merchant of the command reported a use through ScanTrack.
+    Billing(ReportedThroughScanTrack),
 }
 
 impl Target {
@@ -70,6 +85,9 @@ impl Target {
                     _ => None,
                 })
                 .collect(),
+            Target::Business { business_id, .. } => vec![stream::business(business_id)],
+            Target::Promotion { business_id, promotion_id, .. } => vec![stream::promotion(business_id, promotion_id)],
+            Target::Billing(_) => vec![stream::billing(tenant)],
         }
     }
 }
@@ -150,6 +168,9 @@ enum State {
     Card(Option<Card>),
     Contact(Option<Contact>),
     Account(Account),
+    Promotion(Option<Promotion>),
+    Business(Option<Business>),
+    Billing(Option<BillingMode>),
 }
 
 /// An aggregate whose state can sit in the cache.
@@ -176,6 +197,9 @@ macro_rules! cached {
 cached!(CardAggregate, Card);
 cached!(ContactAggregate, Contact);
 cached!(AccountAggregate, Account);
+cached!(PromotionAggregate, Promotion);
+cached!(BusinessAggregate, Business);
+cached!(BillingAggregate, Billing);
 
 /// Runs the writer, and a fresh one (with an empty cache) should it ever panic: the commands of the group in flight
 /// then fail (their transaction is rolled back), and every later command is served again.
@@ -422,6 +446,15 @@ impl Writer {
             Target::Account { command: c, .. } => {
                 verdicts.push(self.decide::<AccountAggregate>(tx, staged, &streams[0], c.clone(), &context).await?)
             }
+            Target::Business { command: c, .. } => {
+                verdicts.push(self.decide::<BusinessAggregate>(tx, staged, &streams[0], c.clone(), &context).await?)
+            }
+            Target::Promotion { command: c, .. } => {
+                verdicts.push(self.decide::<PromotionAggregate>(tx, staged, &streams[0], c.clone(), &context).await?)
+            }
+            Target::Billing(c) => {
+                verdicts.push(self.decide::<BillingAggregate>(tx, staged, &streams[0], c.clone(), &context).await?)
+            }
             Target::RegisterCards(cards) => {
                 for (card, stream_id) in cards.iter().zip(&streams) {
                     verdicts.push(self.decide::<CardAggregate>(tx, staged, stream_id, card.clone(), &context).await?);
@@ -554,6 +587,9 @@ impl State {
             State::Card(state) => State::Card(CardAggregate::evolve(state, event)),
             State::Contact(state) => State::Contact(ContactAggregate::evolve(state, event)),
             State::Account(state) => State::Account(AccountAggregate::evolve(state, event)),
+            State::Promotion(state) => State::Promotion(PromotionAggregate::evolve(state, event)),
+            State::Business(state) => State::Business(BusinessAggregate::evolve(state, event)),
+            State::Billing(state) => State::Billing(BillingAggregate::evolve(state, event)),
         }
     }
 }

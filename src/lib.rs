@@ -5,5 +5,6 @@ pub mod commands;
 pub mod domain;
 pub mod http;
 pub mod queries;
+pub mod scans;
 pub mod server;
 pub mod store;

@@ -45,28 +45,43 @@ const MAX_KNOWN_CONTACTS: usize = 1_000_000;
 /// seconds) and the fact that a contact exists (for good: contacts are never deleted).
 #[derive(Default)]
 pub struct ReadCache {
-    required_fields: RwLock<HashMap<String, (Instant, Vec<String>)>>,
+    merchants: RwLock<HashMap<String, (Instant, Option<merchants::Merchant>)>>,
     known_contacts: RwLock<HashSet<(String, Uuid)>>,
+    /// Merchants known to be billed per use (a switch that is never undone).
+    pay_per_use: RwLock<HashSet<String>>,
 }
 
 impl ReadCache {
-    /// The contact fields the merchant requires to activate a card.
-    pub async fn required_fields(&self, db: &Db, tenant: &str) -> Result<Vec<String>, StoreError> {
-        if let Some((read_at, fields)) = self.required_fields.read().expect("lock").get(tenant) {
+    /// The merchant's settings, read again after a few seconds.
+    pub async fn merchant(&self, db: &Db, tenant: &str) -> Result<Option<merchants::Merchant>, StoreError> {
+        if let Some((read_at, merchant)) = self.merchants.read().expect("lock").get(tenant) {
             if read_at.elapsed() < SETTINGS_TTL {
-                return Ok(fields.clone());
+                return Ok(merchant.clone());
             }
         }
-        let fields = merchants::get(&db.read, tenant).await?.map(|m| m.required_contact_fields).unwrap_or_default();
-        self.required_fields.write().expect("lock").insert(tenant.to_owned(), (Instant::now(), fields.clone()));
-        Ok(fields)
+        let merchant = merchants::get(&db.read, tenant).await?;
+        self.merchants.write().expect("lock").insert(tenant.to_owned(), (Instant::now(), merchant.clone()));
+        Ok(merchant)
     }
 
     /// Whether the contact has every field the merchant requires to activate a card.
     pub async fn data_sufficient(&self, db: &Db, contact: &ContactView) -> Result<bool, StoreError> {
-        let required = self.required_fields(db, &contact.tenant).await?;
+        let required = self.merchant(db, &contact.tenant).await?.map(|m| m.required_contact_fields).unwrap_or_default();
         let filled = contact.filled_fields();
         Ok(required.iter().all(|field| filled.contains(&field.as_str())))
+    }
+
+    /// Records, once per merchant and process, that the merchant reports through ScanTrack: the billing stream
+    /// switches to pay-per-use on the first report and ignores the rest.
+    pub async fn switch_to_pay_per_use(&self, app: &crate::http::App, tenant: &str) -> Result<(), StoreError> {
+        if self.pay_per_use.read().expect("lock").contains(tenant) {
+            return Ok(());
+        }
+        let actor = tally_events::Actor { principal: "scantrack".into(), role: tally_events::Role::System };
+        let target = crate::commands::Target::Billing(crate::domain::promotion::ReportedThroughScanTrack);
+        app.executor.execute(crate::commands::Command::new(tenant, actor, target)).await?;
+        self.pay_per_use.write().expect("lock").insert(tenant.to_owned());
+        Ok(())
     }
 
     /// Whether the contact is registered.

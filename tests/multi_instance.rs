@@ -157,3 +157,34 @@ async fn two_instances_bind_at_most_one_live_card_per_contact() {
         assert_eq!(bound, expected, "round {round}: the contact already holds a live card after the first round");
     }
 }
+
+#[tokio::test]
+#[ignore = "needs TALLY_TEST_DATABASE_URL; scripts/test.sh runs it against PostgreSQL"]
+async fn two_instances_accept_exactly_the_cap_of_a_promotion() {
+    let (database_url, _app) = setup().await;
+    let (a, b) = (start(&database_url).await, start(&database_url).await);
+    let (status, body) = post(&a.base, "/v1/businesses", json!({"business_id": "CB-9", "name": "Shared"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let ends_at = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let promotion = json!({"business_id": "CB-9", "promotion_id": "CAP", "title": "Race", "cap": 11,
+        "ends_at": ends_at, "price_per_use": "1", "price_per_clip": "0"});
+    let (status, body) = post(&b.base, "/v1/promotions", promotion).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let scans = (0..64).map(|n| {
+        let base = if n % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        tokio::spawn(async move {
+            post(&base, "/scantrack", json!({"barcode": {"src": "CB-9", "id": "CAP", "key": format!("K{n}")}})).await
+        })
+    });
+    let mut accepted = 0;
+    for scan in scans.collect::<Vec<_>>() {
+        let (status, body) = scan.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        match body["result"].as_str() {
+            Some("accepted") => accepted += 1,
+            Some("refused") => assert_eq!(body["reason"], "cap_reached", "{body}"),
+            other => panic!("unexpected result {other:?}: {body}"),
+        }
+    }
+    assert_eq!(accepted, 11, "exactly the cap is accepted across both instances");
+}

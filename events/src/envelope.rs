@@ -91,10 +91,3 @@ impl Envelope {
         crate::decode(&self.event_type, self.schema_version, self.payload.clone())
     }
 }
-
-/// An event decided by a command and about to be appended: the store fills in positions and ids.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewEvent {
-    pub event: Event,
-    pub occurred_at: DateTime<Utc>,
-}

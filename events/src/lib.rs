@@ -8,12 +8,14 @@ mod account;
 mod card;
 mod contact;
 mod envelope;
+mod promotion;
 pub mod schema;
 
 pub use account::*;
 pub use card::*;
 pub use contact::*;
-pub use envelope::{Actor, Envelope, NewEvent, Role};
+pub use envelope::{Actor, Envelope, Role};
+pub use promotion::*;
 
 use serde::{Deserialize, Serialize};
 
@@ -92,6 +94,15 @@ event_catalogue! {
     BonusExpired(BonusExpired) = 1, "bonuses";
     AccrualReversed(AccrualReversed) = 1, "bonuses";
     RedemptionReversed(RedemptionReversed) = 1, "bonuses";
+    BusinessRegistered(BusinessRegistered) = 1, "promotions";
+    PromotionPublished(PromotionPublished) = 1, "promotions";
+    CouponClipped(CouponClipped) = 1, "promotions";
+    CouponUsed(CouponUsed) = 1, "promotions";
+    CouponScanRefused(CouponScanRefused) = 1, "promotions";
+    CouponUseVoided(CouponUseVoided) = 1, "promotions";
+    PromotionTurnedOff(PromotionTurnedOff) = 1, "promotions";
+    PromotionTurnedOn(PromotionTurnedOn) = 1, "promotions";
+    BillingModeChanged(BillingModeChanged) = 1, "promotions";
 }
 
 /// Why a stored event could not be decoded.

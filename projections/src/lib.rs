@@ -4,6 +4,7 @@
 mod accounts;
 mod cards;
 mod contacts;
+mod promotions;
 pub mod rebuild;
 mod sql;
 pub mod stream;
@@ -11,9 +12,10 @@ pub mod stream;
 pub use accounts::{AccountView, BonusBucket, BucketStatus, LotView};
 pub use cards::CardView;
 pub use contacts::ContactView;
+pub use promotions::{BusinessView, PromotionState, PromotionView, WalletItemView};
 pub use sql::{
     accounts_due, apply_batch, apply_inline, find_contact_by_code, find_contact_by_mobile, find_live_card,
-    load_account, load_card, load_contact, SqlView,
+    load_account, load_business, load_card, load_contact, load_promotion, load_wallet_item, SqlView,
 };
 
 use tally_events::Event;

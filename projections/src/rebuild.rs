@@ -9,7 +9,7 @@ use tally_events::decode_str;
 
 use crate::{
     sql::{fold_into, upsert_many},
-    AccountView, CardView, ContactView, Source, SqlView,
+    AccountView, BusinessView, CardView, ContactView, PromotionView, Source, SqlView, WalletItemView,
 };
 
 /// Positions read per page.
@@ -38,11 +38,19 @@ pub struct Views {
     cards: HashMap<Vec<String>, CardView>,
     contacts: HashMap<Vec<String>, ContactView>,
     accounts: HashMap<Vec<String>, AccountView>,
+    promotions: HashMap<Vec<String>, PromotionView>,
+    businesses: HashMap<Vec<String>, BusinessView>,
+    wallet_items: HashMap<Vec<String>, WalletItemView>,
 }
 
 impl Views {
     pub fn rows(&self) -> u64 {
-        (self.cards.len() + self.contacts.len() + self.accounts.len()) as u64
+        (self.cards.len()
+            + self.contacts.len()
+            + self.accounts.len()
+            + self.promotions.len()
+            + self.businesses.len()
+            + self.wallet_items.len()) as u64
     }
 }
 
@@ -78,6 +86,9 @@ impl Views {
             fold_into(&mut self.cards, &source, &event);
             fold_into(&mut self.contacts, &source, &event);
             fold_into(&mut self.accounts, &source, &event);
+            fold_into(&mut self.promotions, &source, &event);
+            fold_into(&mut self.businesses, &source, &event);
+            fold_into(&mut self.wallet_items, &source, &event);
         }
         Ok(page.len() as u64)
     }
@@ -118,13 +129,23 @@ pub async fn rebuild(read: &AnyPool, write: &AnyPool) -> Result<RebuildReport, R
     if tx.backend_name() == "PostgreSQL" {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(crate::APPEND_LOCK).execute(&mut *tx).await?;
     }
-    for table in [CardView::TABLE, ContactView::TABLE, AccountView::TABLE] {
+    for table in [
+        CardView::TABLE,
+        ContactView::TABLE,
+        AccountView::TABLE,
+        PromotionView::TABLE,
+        BusinessView::TABLE,
+        WalletItemView::TABLE,
+    ] {
         sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
     }
     events += views.fold(&read_range(&mut tx, last, i64::MAX).await?)?;
     replace_table(&mut tx, &views.cards).await?;
     replace_table(&mut tx, &views.contacts).await?;
     replace_table(&mut tx, &views.accounts).await?;
+    replace_table(&mut tx, &views.promotions).await?;
+    replace_table(&mut tx, &views.businesses).await?;
+    replace_table(&mut tx, &views.wallet_items).await?;
     tx.commit().await?;
     Ok(RebuildReport { events, rows: views.rows() })
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, Row};
 use tally_events::Event;
 
-use crate::{AccountView, CardView, ContactView, Source, View};
+use crate::{AccountView, BusinessView, CardView, ContactView, PromotionView, Source, View, WalletItemView};
 
 /// A view's table: its columns, key first, and the row's values for them.
 pub trait SqlView: View {
@@ -59,6 +59,43 @@ impl SqlView for AccountView {
     fn columns(&self) -> Vec<Option<String>> {
         let next_expiry = self.next_expiry().map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
         vec![Some(self.tenant.clone()), Some(self.contact_id.to_string()), next_expiry, Some(self.doc())]
+    }
+}
+
+impl SqlView for PromotionView {
+    const TABLE: &'static str = "promotion_view";
+    const COLUMNS: &'static [&'static str] = &["business_id", "promotion_id", "tenant", "doc"];
+    const KEY_LEN: usize = 2;
+    fn columns(&self) -> Vec<Option<String>> {
+        vec![
+            Some(self.business_id.clone()),
+            Some(self.promotion_id.clone()),
+            Some(self.tenant.clone()),
+            Some(self.doc()),
+        ]
+    }
+}
+
+impl SqlView for BusinessView {
+    const TABLE: &'static str = "business_view";
+    const COLUMNS: &'static [&'static str] = &["business_id", "tenant", "doc"];
+    const KEY_LEN: usize = 1;
+    fn columns(&self) -> Vec<Option<String>> {
+        vec![Some(self.business_id.clone()), Some(self.tenant.clone()), Some(self.doc())]
+    }
+}
+
+impl SqlView for WalletItemView {
+    const TABLE: &'static str = "wallet_item_view";
+    const COLUMNS: &'static [&'static str] = &["wallet_item_id", "business_id", "promotion_id", "doc"];
+    const KEY_LEN: usize = 1;
+    fn columns(&self) -> Vec<Option<String>> {
+        vec![
+            Some(self.wallet_item_id.clone()),
+            Some(self.business_id.clone()),
+            Some(self.promotion_id.clone()),
+            Some(self.doc()),
+        ]
     }
 }
 
@@ -160,7 +197,10 @@ async fn apply_view<V: SqlView>(conn: &mut AnyConnection, batch: &[(Source<'_>, 
 pub async fn apply_batch(conn: &mut AnyConnection, batch: &[(Source<'_>, &[Event])]) -> Result<(), sqlx::Error> {
     apply_view::<CardView>(conn, batch).await?;
     apply_view::<ContactView>(conn, batch).await?;
-    apply_view::<AccountView>(conn, batch).await
+    apply_view::<AccountView>(conn, batch).await?;
+    apply_view::<PromotionView>(conn, batch).await?;
+    apply_view::<BusinessView>(conn, batch).await?;
+    apply_view::<WalletItemView>(conn, batch).await
 }
 
 /// Updates every inline view for the events one command appended.
@@ -270,4 +310,26 @@ pub async fn accounts_due(
             Ok((row.try_get(0)?, contact_id))
         })
         .collect()
+}
+
+/// A promotion's counters.
+pub async fn load_promotion(
+    conn: &mut AnyConnection,
+    business_id: &str,
+    promotion_id: &str,
+) -> Result<Option<PromotionView>, sqlx::Error> {
+    load(conn, vec![business_id.to_owned(), promotion_id.to_owned()]).await
+}
+
+/// Who owns a business.
+pub async fn load_business(conn: &mut AnyConnection, business_id: &str) -> Result<Option<BusinessView>, sqlx::Error> {
+    load(conn, vec![business_id.to_owned()]).await
+}
+
+/// The promotion of a wallet item.
+pub async fn load_wallet_item(
+    conn: &mut AnyConnection,
+    wallet_item_id: &str,
+) -> Result<Option<WalletItemView>, sqlx::Error> {
+    load(conn, vec![wallet_item_id.to_owned()]).await
 }

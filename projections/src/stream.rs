@@ -20,3 +20,23 @@ pub fn entity_id<'a>(stream_id: &'a str, kind: &str) -> Option<&'a str> {
     let rest = stream_id.strip_prefix(kind)?.strip_prefix('/')?;
     rest.split_once('/').map(|(_, id)| id)
 }
+
+/// Business ids are network-wide (the `src` of barcodes), so their streams are not scoped by tenant.
+pub fn business(business_id: &str) -> String {
+    format!("business/{business_id}")
+}
+
+/// A promotion: the network item `promotion_id` of a business.
+pub fn promotion(business_id: &str, promotion_id: &str) -> String {
+    format!("promotion/{business_id}/{promotion_id}")
+}
+
+/// The merchant's billing mode.
+pub fn billing(tenant: &str) -> String {
+    format!("billing/{tenant}")
+}
+
+/// The business and promotion ids of a promotion stream (ids never contain `/`).
+pub fn promotion_ids(stream_id: &str) -> Option<(&str, &str)> {
+    stream_id.strip_prefix("promotion/")?.split_once('/')
+}

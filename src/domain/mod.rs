@@ -8,6 +8,7 @@ pub mod contact;
 #[cfg(test)]
 mod given;
 pub mod ids;
+pub mod promotion;
 pub mod roles;
 
 use chrono::{DateTime, Utc};
@@ -80,6 +81,24 @@ pub enum DomainError {
     /// The movement was already reversed.
     #[error("that movement was already reversed")]
     AlreadyReversed,
+    /// A business id is registered already (to this or another merchant).
+    #[error("this business id is registered already")]
+    BusinessAlreadyRegistered,
+    /// A promotion with this id exists for the business.
+    #[error("this promotion is published already")]
+    PromotionAlreadyPublished,
+    /// No such promotion.
+    #[error("no such promotion")]
+    PromotionNotFound,
+    /// Terms a promotion cannot have.
+    #[error("{0}")]
+    InvalidPromotion(String),
+    /// The promotion's end date has passed.
+    #[error("the promotion has ended")]
+    PromotionEnded,
+    /// No counted use with this identity.
+    #[error("no counted use with this id")]
+    UseNotFound,
     /// Part of the accrual was spent or burnt; reverse the redemption first.
     #[error("the accrual was partly spent or burnt ({remaining} of {original} left); reverse the redemptions first")]
     AccrualPartlySpent { original: Decimal, remaining: Decimal },
@@ -108,6 +127,12 @@ impl DomainError {
             DomainError::NothingToReverse(_) => "NothingToReverse",
             DomainError::AlreadyReversed => "AlreadyReversed",
             DomainError::AccrualPartlySpent { .. } => "AccrualPartlySpent",
+            DomainError::BusinessAlreadyRegistered => "BusinessAlreadyRegistered",
+            DomainError::PromotionAlreadyPublished => "PromotionAlreadyPublished",
+            DomainError::PromotionNotFound => "PromotionNotFound",
+            DomainError::InvalidPromotion(_) => "InvalidPromotion",
+            DomainError::PromotionEnded => "PromotionEnded",
+            DomainError::UseNotFound => "UseNotFound",
         }
     }
 }

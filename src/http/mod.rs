@@ -6,6 +6,8 @@ pub mod auth;
 pub mod cashdesk;
 mod openapi;
 mod ops;
+pub mod promotions;
+pub mod scantrack;
 pub mod v1;
 
 use std::{convert::Infallible, sync::Arc, time::Instant};
@@ -50,7 +52,8 @@ pub type Shared = Arc<App>;
 pub fn router(app: Shared) -> Router {
     Router::new()
         .nest("/api/card", cashdesk::routes())
-        .nest("/v1", v1::routes())
+        .nest("/v1", v1::routes().merge(promotions::routes()))
+        .merge(scantrack::routes())
         .merge(ops::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(observe))

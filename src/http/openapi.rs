@@ -4,7 +4,10 @@
 use schemars::{gen::SchemaSettings, JsonSchema};
 use serde_json::{json, Map, Value};
 
-use super::v1::{Accrual, ContactFields, Reason, Redemption, RegisterCard, RegisterCards, Reversal};
+use super::{
+    promotions::{MobileUse, NewBusiness, NewClip, NewPromotion, Void},
+    v1::{Accrual, ContactFields, Reason, Redemption, RegisterCard, RegisterCards, Reversal},
+};
 
 struct Endpoint {
     method: &'static str,
@@ -135,6 +138,57 @@ fn endpoints(definitions: &mut Map<String, Value>) -> Vec<Endpoint> {
             "v1",
             "Every movement with its cause, paged by after_version and limit",
             None,
+        ),
+        e(
+            "post",
+            "/scantrack",
+            "scantrack",
+            "Report a coupon use from the POS: <ScanTrackRequest> XML or the same shape in JSON",
+            Some(
+                json!({"type": "object", "description": "<ScanTrackRequest><barcode><src/><aid/><id/><iid/><key/></barcode></ScanTrackRequest>, or {\"barcode\": {\"src\": …}}"}),
+            ),
+        ),
+        e(
+            "post",
+            "/v1/businesses",
+            "v1",
+            "Register a business (the src of its barcodes)",
+            Some(schema::<NewBusiness>(definitions)),
+        ),
+        e(
+            "post",
+            "/v1/promotions",
+            "v1",
+            "Publish a promotion with a size cap, an end date and prices",
+            Some(schema::<NewPromotion>(definitions)),
+        ),
+        e(
+            "get",
+            "/v1/promotions/{business_id}/{promotion_id}",
+            "v1",
+            "A promotion's live counters: cap, used, remaining, state",
+            None,
+        ),
+        e(
+            "post",
+            "/v1/promotions/{business_id}/{promotion_id}/clips",
+            "v1",
+            "Record a coupon saved to a wallet",
+            Some(schema::<NewClip>(definitions)),
+        ),
+        e(
+            "post",
+            "/v1/promotions/{business_id}/{promotion_id}/uses",
+            "v1",
+            "Record a use reported by the network's mobile device",
+            Some(schema::<MobileUse>(definitions)),
+        ),
+        e(
+            "post",
+            "/v1/promotions/{business_id}/{promotion_id}/voids",
+            "v1",
+            "Void a use: it leaves the cap and the tally",
+            Some(schema::<Void>(definitions)),
         ),
         e("get", "/healthz", "ops", "Liveness", None),
         e("get", "/readyz", "ops", "Readiness: the database answers", None),

@@ -64,11 +64,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(super) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError { status, code, message: message.into() }
     }
 
-    fn invalid(message: impl Into<String>) -> ApiError {
+    pub(super) fn invalid(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", message)
     }
 
@@ -127,7 +127,7 @@ impl Dialect for V1 {
     }
 }
 
-async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, ApiError> {
+pub(super) async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, ApiError> {
     app.auth.authenticate(&app.db, headers).await.map_err(|error| match error {
         super::auth::AuthError::Store(error) => error.into(),
         other => ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", other.to_string()),
@@ -147,7 +147,7 @@ fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Runs a write: authentication, body, idempotency, look-ups in `plan`, then the command and its rendering.
-async fn write<T, P, R>(app: &App, incoming: Incoming, plan: P, render: R) -> Response
+pub(super) async fn write<T, P, R>(app: &App, incoming: Incoming, plan: P, render: R) -> Response
 where
     T: DeserializeOwned,
     P: AsyncFnOnce(&App, &Principal, T) -> Result<Target, ApiError>,
@@ -192,7 +192,7 @@ where
 }
 
 /// The events a command appended, as the API shows them.
-fn events_json(envelopes: &[Envelope]) -> serde_json::Value {
+pub(super) fn events_json(envelopes: &[Envelope]) -> serde_json::Value {
     serde_json::json!(envelopes
         .iter()
         .map(|e| serde_json::json!({"event_id": e.event_id, "event_type": e.event_type, "stream_version": e.stream_version}))

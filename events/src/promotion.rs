@@ -1,0 +1,123 @@
+//! Coupon and promotion events (ScanTrack): businesses, promotions with a size cap, wallet clips, uses reported by
+//! the merchant's POS or the network's mobile device, refused scans, voids, and the merchant's billing mode.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Which device reported a use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanChannel {
+    /// The merchant's point of sale, through ScanTrack.
+    Pos,
+    /// The network's mobile device, through its app.
+    Mobile,
+}
+
+/// Why a scan was not counted as a use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    /// The promotion has reached its size cap.
+    CapReached,
+    /// The promotion's end date has passed.
+    Ended,
+}
+
+/// How the network bills a merchant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BillingMode {
+    /// Per coupon saved to a wallet: until the merchant reports uses itself.
+    PayPerClip,
+    /// Per coupon used: once the merchant reports through ScanTrack.
+    PayPerUse,
+}
+
+/// A business (the `src` of its barcodes) was registered to the merchant of the envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BusinessRegistered {
+    pub business_id: String,
+    pub name: String,
+}
+
+/// A promotion was published: the network item `promotion_id` of `business_id`, usable `cap` times until `ends_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PromotionPublished {
+    pub business_id: String,
+    pub promotion_id: String,
+    pub title: String,
+    pub cap: u32,
+    pub ends_at: DateTime<Utc>,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "String")]
+    pub price_per_use: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "String")]
+    pub price_per_clip: Decimal,
+}
+
+/// A customer saved the promotion's coupon to the wallet as item `wallet_item_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CouponClipped {
+    pub wallet_item_id: String,
+    pub customer_key: Option<String>,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "String")]
+    pub price: Decimal,
+}
+
+/// A use was counted against the cap; `use_id` is its identity (see the README), `price` what the merchant owes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CouponUsed {
+    pub use_id: String,
+    pub channel: ScanChannel,
+    pub wallet_item_id: Option<String>,
+    pub customer_key: Option<String>,
+    /// The merchant's own reference of the sale (ScanTrack `iid`).
+    pub internal_id: Option<String>,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "String")]
+    pub price: Decimal,
+}
+
+/// A scan was refused and not counted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CouponScanRefused {
+    pub channel: ScanChannel,
+    pub reason: RefusalReason,
+    pub wallet_item_id: Option<String>,
+    pub customer_key: Option<String>,
+    pub internal_id: Option<String>,
+}
+
+/// A counted use was voided (the sale was cancelled): it leaves the cap and the tally.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CouponUseVoided {
+    pub use_id: String,
+    pub reason: Option<String>,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "String")]
+    pub price: Decimal,
+}
+
+/// The promotion stopped accepting uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PromotionTurnedOff {
+    pub reason: RefusalReason,
+}
+
+/// A promotion turned off by its cap accepts uses again: a void freed room before its end date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PromotionTurnedOn {
+    pub used: u32,
+    pub cap: u32,
+}
+
+/// The merchant's billing mode changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BillingModeChanged {
+    pub mode: BillingMode,
+}

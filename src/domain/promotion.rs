@@ -1,0 +1,382 @@
+//! Coupons and promotions (ScanTrack): a promotion accepts exactly `cap` uses until its end date. The use that
+//! reaches the cap turns it off; later scans are refused and recorded; a void gives a use back and turns a promotion
+//! that its cap turned off back on. Businesses belong to one merchant; a merchant is billed per clip until it
+//! reports uses through ScanTrack, per use from then on.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use tally_events::{
+    BillingMode, BillingModeChanged, BusinessRegistered, CouponClipped, CouponScanRefused, CouponUseVoided, CouponUsed,
+    Event, PromotionPublished, PromotionTurnedOff, PromotionTurnedOn, RefusalReason, ScanChannel,
+};
+
+use super::{account::MAX_AMOUNT, Aggregate, Context, DomainError};
+
+/// The largest cap a promotion may have.
+pub const MAX_CAP: u32 = 10_000_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Promotion {
+    pub cap: u32,
+    pub ends_at: DateTime<Utc>,
+    pub price_per_use: Decimal,
+    pub price_per_clip: Decimal,
+    /// Uses counted and not voided, by identity, with the price each was counted at.
+    pub uses: HashMap<String, Decimal>,
+    pub clips: HashMap<String, Option<String>>,
+}
+
+impl Promotion {
+    pub fn used(&self) -> u32 {
+        self.uses.len() as u32
+    }
+}
+
+/// A use as a scan reports it: its identity (see the README) and what the scan carried.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scan {
+    pub use_id: String,
+    pub channel: ScanChannel,
+    pub wallet_item_id: Option<String>,
+    pub customer_key: Option<String>,
+    pub internal_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromotionCommand {
+    Publish(PromotionPublished),
+    Clip { wallet_item_id: String, customer_key: Option<String> },
+    Use(Scan),
+    Void { use_id: String, reason: Option<String> },
+}
+
+pub struct PromotionAggregate;
+
+fn check_publication(p: &PromotionPublished, now: DateTime<Utc>) -> Result<(), DomainError> {
+    if p.cap == 0 || p.cap > MAX_CAP {
+        return Err(DomainError::InvalidPromotion(format!("cap must be 1 to {MAX_CAP}")));
+    }
+    if p.ends_at <= now {
+        return Err(DomainError::InvalidPromotion("ends_at must be in the future".into()));
+    }
+    for (name, price) in [("price_per_use", p.price_per_use), ("price_per_clip", p.price_per_clip)] {
+        if price < Decimal::ZERO || price > MAX_AMOUNT || price.normalize().scale() > 4 {
+            return Err(DomainError::InvalidPromotion(format!(
+                "{name} must be 0 to {MAX_AMOUNT} with at most 4 decimal places"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Aggregate for PromotionAggregate {
+    type State = Option<Promotion>;
+    type Command = PromotionCommand;
+
+    fn decide(
+        state: &Option<Promotion>,
+        command: PromotionCommand,
+        context: &Context,
+    ) -> Result<Vec<Event>, DomainError> {
+        let promotion = match (state, command) {
+            (None, PromotionCommand::Publish(publication)) => {
+                check_publication(&publication, context.now)?;
+                return Ok(vec![Event::PromotionPublished(publication)]);
+            }
+            (Some(_), PromotionCommand::Publish(_)) => return Err(DomainError::PromotionAlreadyPublished),
+            (None, _) => return Err(DomainError::PromotionNotFound),
+            (Some(promotion), command) => (promotion, command),
+        };
+        match promotion {
+            (promotion, PromotionCommand::Clip { wallet_item_id, customer_key }) => {
+                if promotion.clips.contains_key(&wallet_item_id) {
+                    return Ok(vec![]);
+                }
+                if context.now >= promotion.ends_at {
+                    return Err(DomainError::PromotionEnded);
+                }
+                Ok(vec![Event::CouponClipped(CouponClipped {
+                    wallet_item_id,
+                    customer_key,
+                    price: promotion.price_per_clip,
+                })])
+            }
+            (promotion, PromotionCommand::Use(scan)) => Ok(use_coupon(promotion, scan, context.now)),
+            (promotion, PromotionCommand::Void { use_id, reason }) => {
+                let price = *promotion.uses.get(&use_id).ok_or(DomainError::UseNotFound)?;
+                let mut events = vec![Event::CouponUseVoided(CouponUseVoided { use_id, reason, price })];
+                if promotion.used() == promotion.cap && context.now < promotion.ends_at {
+                    events.push(Event::PromotionTurnedOn(PromotionTurnedOn {
+                        used: promotion.used() - 1,
+                        cap: promotion.cap,
+                    }));
+                }
+                Ok(events)
+            }
+            (_, PromotionCommand::Publish(_)) => unreachable!("handled above"),
+        }
+    }
+
+    fn evolve(state: Option<Promotion>, event: &Event) -> Option<Promotion> {
+        match (state, event) {
+            (None, Event::PromotionPublished(e)) => Some(Promotion {
+                cap: e.cap,
+                ends_at: e.ends_at,
+                price_per_use: e.price_per_use,
+                price_per_clip: e.price_per_clip,
+                uses: HashMap::new(),
+                clips: HashMap::new(),
+            }),
+            (Some(mut promotion), Event::CouponClipped(e)) => {
+                promotion.clips.insert(e.wallet_item_id.clone(), e.customer_key.clone());
+                Some(promotion)
+            }
+            (Some(mut promotion), Event::CouponUsed(e)) => {
+                promotion.uses.insert(e.use_id.clone(), e.price);
+                Some(promotion)
+            }
+            (Some(mut promotion), Event::CouponUseVoided(e)) => {
+                promotion.uses.remove(&e.use_id);
+                Some(promotion)
+            }
+            (state, _) => state,
+        }
+    }
+}
+
+/// A use is counted once: a report of a use already counted (the other channel, or a retry) changes nothing.
+fn use_coupon(promotion: &Promotion, scan: Scan, now: DateTime<Utc>) -> Vec<Event> {
+    if promotion.uses.contains_key(&scan.use_id) {
+        return vec![];
+    }
+    let Scan { use_id, channel, wallet_item_id, customer_key, internal_id } = scan;
+    let refusal = if now >= promotion.ends_at {
+        Some(RefusalReason::Ended)
+    } else if promotion.used() >= promotion.cap {
+        Some(RefusalReason::CapReached)
+    } else {
+        None
+    };
+    if let Some(reason) = refusal {
+        let refused = CouponScanRefused { channel, reason, wallet_item_id, customer_key, internal_id };
+        return vec![Event::CouponScanRefused(refused)];
+    }
+    let price = promotion.price_per_use;
+    let mut events =
+        vec![Event::CouponUsed(CouponUsed { use_id, channel, wallet_item_id, customer_key, internal_id, price })];
+    if promotion.used() + 1 == promotion.cap {
+        events.push(Event::PromotionTurnedOff(PromotionTurnedOff { reason: RefusalReason::CapReached }));
+    }
+    events
+}
+
+/// A business id, unique in the network, registered once to one merchant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Business {
+    pub name: String,
+}
+
+pub struct BusinessAggregate;
+
+impl Aggregate for BusinessAggregate {
+    type State = Option<Business>;
+    type Command = BusinessRegistered;
+
+    fn decide(state: &Option<Business>, command: BusinessRegistered, _: &Context) -> Result<Vec<Event>, DomainError> {
+        match state {
+            Some(_) => Err(DomainError::BusinessAlreadyRegistered),
+            None => Ok(vec![Event::BusinessRegistered(command)]),
+        }
+    }
+
+    fn evolve(state: Option<Business>, event: &Event) -> Option<Business> {
+        match (state, event) {
+            (None, Event::BusinessRegistered(e)) => Some(Business { name: e.name.clone() }),
+            (state, _) => state,
+        }
+    }
+}
+
+/// The merchant's billing mode: per clip until it reports a use through ScanTrack.
+pub struct BillingAggregate;
+
+/// The merchant reported a use through ScanTrack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportedThroughScanTrack;
+
+impl Aggregate for BillingAggregate {
+    type State = Option<BillingMode>;
+    type Command = ReportedThroughScanTrack;
+
+    fn decide(
+        state: &Option<BillingMode>,
+        _: ReportedThroughScanTrack,
+        _: &Context,
+    ) -> Result<Vec<Event>, DomainError> {
+        match state {
+            Some(BillingMode::PayPerUse) => Ok(vec![]),
+            _ => Ok(vec![Event::BillingModeChanged(BillingModeChanged { mode: BillingMode::PayPerUse })]),
+        }
+    }
+
+    fn evolve(state: Option<BillingMode>, event: &Event) -> Option<BillingMode> {
+        match event {
+            Event::BillingModeChanged(e) => Some(e.mode),
+            _ => state,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::domain::given::{context_as, given, Then};
+
+    fn now() -> DateTime<Utc> {
+        context_as(tally_events::Role::System).now
+    }
+
+    fn published(cap: u32) -> Event {
+        Event::PromotionPublished(PromotionPublished {
+            business_id: "B1".into(),
+            promotion_id: "P1".into(),
+            title: "2 for 1".into(),
+            cap,
+            ends_at: now() + Duration::days(7),
+            price_per_use: Decimal::new(150, 2),
+            price_per_clip: Decimal::new(10, 2),
+        })
+    }
+
+    fn scan(use_id: &str, channel: ScanChannel) -> Scan {
+        Scan { use_id: use_id.into(), channel, wallet_item_id: None, customer_key: None, internal_id: None }
+    }
+
+    fn used(use_id: &str, channel: ScanChannel) -> Event {
+        Event::CouponUsed(CouponUsed {
+            use_id: use_id.into(),
+            channel,
+            wallet_item_id: None,
+            customer_key: None,
+            internal_id: None,
+            price: Decimal::new(150, 2),
+        })
+    }
+
+    fn refused(reason: RefusalReason) -> Event {
+        Event::CouponScanRefused(CouponScanRefused {
+            channel: ScanChannel::Pos,
+            reason,
+            wallet_item_id: None,
+            customer_key: None,
+            internal_id: None,
+        })
+    }
+
+    fn off() -> Event {
+        Event::PromotionTurnedOff(PromotionTurnedOff { reason: RefusalReason::CapReached })
+    }
+
+    #[test]
+    fn a_promotion_is_published_once_with_sane_terms() {
+        let Event::PromotionPublished(publication) = published(2) else { unreachable!() };
+        given::<PromotionAggregate>(&[]).when(PromotionCommand::Publish(publication.clone())).then(&[published(2)]);
+        given::<PromotionAggregate>(&[published(2)])
+            .when(PromotionCommand::Publish(publication.clone()))
+            .then_err(DomainError::PromotionAlreadyPublished);
+        given::<PromotionAggregate>(&[])
+            .when(PromotionCommand::Publish(PromotionPublished { cap: 0, ..publication.clone() }))
+            .then_err(DomainError::InvalidPromotion(format!("cap must be 1 to {MAX_CAP}")));
+        given::<PromotionAggregate>(&[])
+            .when(PromotionCommand::Publish(PromotionPublished { ends_at: now(), ..publication }))
+            .then_err(DomainError::InvalidPromotion("ends_at must be in the future".into()));
+    }
+
+    #[test]
+    fn the_use_that_reaches_the_cap_turns_the_promotion_off_and_later_scans_are_refused() {
+        given::<PromotionAggregate>(&[published(2)])
+            .when(PromotionCommand::Use(scan("u1", ScanChannel::Pos)))
+            .then(&[used("u1", ScanChannel::Pos)]);
+        given::<PromotionAggregate>(&[published(2), used("u1", ScanChannel::Pos)])
+            .when(PromotionCommand::Use(scan("u2", ScanChannel::Pos)))
+            .then(&[used("u2", ScanChannel::Pos), off()]);
+        given::<PromotionAggregate>(&[published(2), used("u1", ScanChannel::Pos), used("u2", ScanChannel::Pos), off()])
+            .when(PromotionCommand::Use(scan("u3", ScanChannel::Pos)))
+            .then(&[refused(RefusalReason::CapReached)]);
+    }
+
+    #[test]
+    fn a_use_reported_by_both_channels_counts_once() {
+        given::<PromotionAggregate>(&[published(5), used("wallet:W1", ScanChannel::Mobile)])
+            .when(PromotionCommand::Use(scan("wallet:W1", ScanChannel::Pos)))
+            .then(&[]);
+    }
+
+    #[test]
+    fn scans_after_the_end_date_are_refused() {
+        given::<PromotionAggregate>(&[published(5)])
+            .at(now() + Duration::days(8))
+            .when(PromotionCommand::Use(scan("u1", ScanChannel::Pos)))
+            .then(&[refused(RefusalReason::Ended)]);
+    }
+
+    #[test]
+    fn a_void_gives_the_use_back_and_turns_a_capped_promotion_on() {
+        let history = [published(1), used("u1", ScanChannel::Pos), off()];
+        given::<PromotionAggregate>(&history).when(PromotionCommand::Void { use_id: "u1".into(), reason: None }).then(
+            &[
+                Event::CouponUseVoided(CouponUseVoided {
+                    use_id: "u1".into(),
+                    reason: None,
+                    price: Decimal::new(150, 2),
+                }),
+                Event::PromotionTurnedOn(PromotionTurnedOn { used: 0, cap: 1 }),
+            ],
+        );
+        given::<PromotionAggregate>(&history)
+            .when(PromotionCommand::Void { use_id: "nope".into(), reason: None })
+            .then_err(DomainError::UseNotFound);
+        // After the end date a void still leaves the tally, but the promotion stays off.
+        given::<PromotionAggregate>(&history)
+            .at(now() + Duration::days(8))
+            .when(PromotionCommand::Void { use_id: "u1".into(), reason: None })
+            .then(&[Event::CouponUseVoided(CouponUseVoided {
+                use_id: "u1".into(),
+                reason: None,
+                price: Decimal::new(150, 2),
+            })]);
+    }
+
+    #[test]
+    fn clips_are_recorded_once_and_not_after_the_end() {
+        let clip = PromotionCommand::Clip { wallet_item_id: "W1".into(), customer_key: Some("C1".into()) };
+        let clipped = Event::CouponClipped(CouponClipped {
+            wallet_item_id: "W1".into(),
+            customer_key: Some("C1".into()),
+            price: Decimal::new(10, 2),
+        });
+        given::<PromotionAggregate>(&[published(1)]).when(clip.clone()).then(std::slice::from_ref(&clipped));
+        given::<PromotionAggregate>(&[published(1), clipped]).when(clip.clone()).then(&[]);
+        given::<PromotionAggregate>(&[published(1)])
+            .at(now() + Duration::days(8))
+            .when(clip.clone())
+            .then_err(DomainError::PromotionEnded);
+        given::<PromotionAggregate>(&[]).when(clip).then_err(DomainError::PromotionNotFound);
+    }
+
+    #[test]
+    fn a_business_is_registered_once_and_billing_switches_to_pay_per_use_once() {
+        let business = BusinessRegistered { business_id: "B1".into(), name: "Corner shop".into() };
+        given::<BusinessAggregate>(&[]).when(business.clone()).then(&[Event::BusinessRegistered(business.clone())]);
+        given::<BusinessAggregate>(&[Event::BusinessRegistered(business.clone())])
+            .when(business)
+            .then_err(DomainError::BusinessAlreadyRegistered);
+        let switched = Event::BillingModeChanged(BillingModeChanged { mode: BillingMode::PayPerUse });
+        given::<BillingAggregate>(&[]).when(ReportedThroughScanTrack).then(std::slice::from_ref(&switched));
+        given::<BillingAggregate>(&[switched]).when(ReportedThroughScanTrack).then(&[]);
+    }
+}

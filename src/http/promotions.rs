@@ -1,0 +1,270 @@
+//! Native `/v1` endpoints for promotions: register businesses, publish promotions, record wallet clips and the
+//! mobile device's uses, void uses, and read a promotion's live counters. Errors and idempotency as in `v1`.
+
+use axum::{
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+    routing::{get, post},
+    Json, Router,
+};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tally_events::{BusinessRegistered, PromotionPublished, ScanChannel};
+use tally_projections::{load_business, load_promotion, PromotionState, PromotionView};
+
+use super::{
+    auth::Principal,
+    v1::{authenticate, events_json, write, ApiError},
+    App, Incoming, Shared,
+};
+use crate::{
+    commands::Target,
+    domain::promotion::PromotionCommand,
+    scans::{self, valid_id, ScanError, ScanReport},
+    store::StoreError,
+};
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/businesses", post(register_business))
+        .route("/promotions", post(publish))
+        .route("/promotions/{business_id}/{promotion_id}", get(counters))
+        .route("/promotions/{business_id}/{promotion_id}/clips", post(clip))
+        .route("/promotions/{business_id}/{promotion_id}/uses", post(mobile_use))
+        .route("/promotions/{business_id}/{promotion_id}/voids", post(void))
+}
+
+fn check_id(text: &str, name: &str) -> Result<(), ApiError> {
+    if valid_id(text) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!("{name} must be 1 to 64 of A-Z, a-z, 0-9, _, . and -")))
+    }
+}
+
+impl From<ScanError> for ApiError {
+    fn from(error: ScanError) -> ApiError {
+        let message = error.to_string();
+        let (status, code) = match error {
+            ScanError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest"),
+            ScanError::UnknownBusiness => (StatusCode::NOT_FOUND, "UnknownBusiness"),
+            ScanError::NotYourBusiness => (StatusCode::FORBIDDEN, "NotYourBusiness"),
+            ScanError::UnknownPromotion => (StatusCode::NOT_FOUND, "UnknownPromotion"),
+            ScanError::UnknownWalletItem => (StatusCode::NOT_FOUND, "UnknownWalletItem"),
+            ScanError::WalletItemMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "WalletItemMismatch"),
+            ScanError::Store(error) => return error.into(),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+/// The caller's promotion: it exists and its business is the caller's.
+async fn own_promotion(
+    app: &App,
+    principal: &Principal,
+    business_id: &str,
+    promotion_id: &str,
+) -> Result<PromotionView, ApiError> {
+    let mut conn = app.db.read.acquire().await.map_err(StoreError::from)?;
+    let promotion = load_promotion(&mut conn, business_id, promotion_id).await.map_err(StoreError::from)?;
+    match promotion {
+        Some(promotion) if promotion.tenant == principal.tenant => Ok(promotion),
+        Some(_) => Err(ScanError::NotYourBusiness.into()),
+        None => Err(ScanError::UnknownPromotion.into()),
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBusiness {
+    /// The `src` of the business's barcodes: 1 to 64 of A-Z, a-z, 0-9, _, . and -; unique in the network.
+    pub business_id: String,
+    pub name: String,
+}
+
+async fn register_business(State(app): State<Shared>, incoming: Incoming) -> Response {
+    let plan = async |_: &App, _: &Principal, business: NewBusiness| {
+        check_id(&business.business_id, "business_id")?;
+        if business.name.trim().is_empty() || business.name.len() > 200 {
+            return Err(ApiError::invalid("name must be 1 to 200 characters"));
+        }
+        let command = BusinessRegistered { business_id: business.business_id.clone(), name: business.name };
+        Ok(Target::Business { business_id: business.business_id, command })
+    };
+    write(&app, incoming, plan, |envelopes| {
+        (StatusCode::CREATED, serde_json::json!({ "events": events_json(envelopes) }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPromotion {
+    pub business_id: String,
+    /// The network item id (ScanTrack `id`).
+    pub promotion_id: String,
+    pub title: String,
+    /// Uses accepted at most: 1 to 10,000,000.
+    pub cap: u32,
+    pub ends_at: DateTime<Utc>,
+    #[schemars(with = "String")]
+    pub price_per_use: Decimal,
+    #[schemars(with = "String")]
+    pub price_per_clip: Decimal,
+}
+
+async fn publish(State(app): State<Shared>, incoming: Incoming) -> Response {
+    let plan = async |app: &App, principal: &Principal, p: NewPromotion| {
+        check_id(&p.business_id, "business_id")?;
+        check_id(&p.promotion_id, "promotion_id")?;
+        let mut conn = app.db.read.acquire().await.map_err(StoreError::from)?;
+        let business = load_business(&mut conn, &p.business_id).await.map_err(StoreError::from)?;
+        match business {
+            Some(business) if business.tenant == principal.tenant => {}
+            Some(_) => return Err(ScanError::NotYourBusiness.into()),
+            None => return Err(ScanError::UnknownBusiness.into()),
+        }
+        let publication = PromotionPublished {
+            business_id: p.business_id.clone(),
+            promotion_id: p.promotion_id.clone(),
+            title: p.title,
+            cap: p.cap,
+            ends_at: p.ends_at,
+            price_per_use: p.price_per_use,
+            price_per_clip: p.price_per_clip,
+        };
+        let command = PromotionCommand::Publish(publication);
+        Ok(Target::Promotion { business_id: p.business_id, promotion_id: p.promotion_id, command })
+    };
+    write(&app, incoming, plan, |envelopes| {
+        (StatusCode::CREATED, serde_json::json!({ "events": events_json(envelopes) }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClip {
+    /// The wallet item the coupon became (ScanTrack `aid`).
+    pub wallet_item_id: String,
+    pub customer_key: Option<String>,
+}
+
+async fn clip(
+    State(app): State<Shared>,
+    Path((business_id, promotion_id)): Path<(String, String)>,
+    incoming: Incoming,
+) -> Response {
+    let plan = async move |app: &App, principal: &Principal, clip: NewClip| {
+        check_id(&clip.wallet_item_id, "wallet_item_id")?;
+        own_promotion(app, principal, &business_id, &promotion_id).await?;
+        let command = PromotionCommand::Clip { wallet_item_id: clip.wallet_item_id, customer_key: clip.customer_key };
+        Ok(Target::Promotion { business_id, promotion_id, command })
+    };
+    write(&app, incoming, plan, |envelopes| {
+        (StatusCode::CREATED, serde_json::json!({ "events": events_json(envelopes) }))
+    })
+    .await
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MobileUse {
+    /// The wallet item scanned, when the coupon came from a wallet.
+    pub wallet_item_id: Option<String>,
+    /// The customer, when known.
+    pub customer_key: Option<String>,
+}
+
+/// A use reported by the network's mobile device: counted once even when the POS reports it too.
+async fn mobile_use(
+    State(app): State<Shared>,
+    Path((business_id, promotion_id)): Path<(String, String)>,
+    incoming: Incoming,
+) -> Response {
+    let plan = async move |app: &App, principal: &Principal, report: MobileUse| {
+        let report = ScanReport {
+            src: Some(business_id),
+            aid: report.wallet_item_id,
+            id: Some(promotion_id),
+            iid: None,
+            key: report.customer_key,
+        };
+        Ok(scans::use_command(app, &principal.tenant, &report, ScanChannel::Mobile).await?.target)
+    };
+    write(&app, incoming, plan, |envelopes| {
+        let result = match envelopes.first().map(|e| e.event_type.as_str()) {
+            Some("CouponUsed") => "accepted",
+            Some("CouponScanRefused") => "refused",
+            _ => "duplicate",
+        };
+        (StatusCode::OK, serde_json::json!({ "result": result, "events": events_json(envelopes) }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Void {
+    /// The identity of the use, as the scan's answer gave it.
+    pub use_id: String,
+    pub reason: Option<String>,
+}
+
+async fn void(
+    State(app): State<Shared>,
+    Path((business_id, promotion_id)): Path<(String, String)>,
+    incoming: Incoming,
+) -> Response {
+    let plan = async move |app: &App, principal: &Principal, void: Void| {
+        own_promotion(app, principal, &business_id, &promotion_id).await?;
+        let command = PromotionCommand::Void { use_id: void.use_id, reason: void.reason };
+        Ok(Target::Promotion { business_id, promotion_id, command })
+    };
+    write(&app, incoming, plan, |envelopes| {
+        (StatusCode::CREATED, serde_json::json!({ "events": events_json(envelopes) }))
+    })
+    .await
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Counters {
+    pub business_id: String,
+    pub promotion_id: String,
+    pub title: String,
+    pub cap: u32,
+    pub used: u32,
+    pub remaining: u32,
+    pub refused: u32,
+    pub voided: u32,
+    pub clips: u32,
+    /// on, off (its cap is reached) or ended.
+    #[schemars(with = "String")]
+    pub state: PromotionState,
+    pub ends_at: DateTime<Utc>,
+}
+
+async fn counters(
+    State(app): State<Shared>,
+    Path((business_id, promotion_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Counters>, ApiError> {
+    let principal = authenticate(&app, &headers).await?;
+    let p = own_promotion(&app, &principal, &business_id, &promotion_id).await?;
+    Ok(Json(Counters {
+        state: p.state(Utc::now()),
+        remaining: p.remaining(),
+        business_id: p.business_id,
+        promotion_id: p.promotion_id,
+        title: p.title,
+        cap: p.cap,
+        used: p.used,
+        refused: p.refused,
+        voided: p.voided,
+        clips: p.clips,
+        ends_at: p.ends_at,
+    }))
+}

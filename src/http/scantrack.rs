@@ -1,0 +1,232 @@
+//! ScanTrack (Closebys / Cardlesspay) under `POST /scantrack`: a merchant's POS reports a coupon use as the seed's
+//! `<ScanTrackRequest><barcode><src/><aid/><id/><iid/><key/></barcode></ScanTrackRequest>`, or as the same shape in
+//! JSON (`{"barcode": {"src": …}}`). The answer comes in the caller's format: `<ScanTrackResponse>` with `result`
+//! `accepted` (counted now), `duplicate` (counted before, e.g. by the mobile device) or `refused` (with `reason`
+//! `cap_reached` or `ended`; the refusal is recorded), HTTP 200; errors carry `result` `error`, a `reason` code and a
+//! `message`, with a 4xx status. "Standard authentication header fields" are HTTP Basic auth with the merchant's
+//! API client. The POS's `iid` doubles as the idempotency key when no `Idempotency-Key` header is sent.
+
+use axum::{
+    extract::State,
+    http::{header::CONTENT_TYPE, HeaderMap, StatusCode},
+    response::Response,
+    routing::post,
+    Router,
+};
+use serde::{Deserialize, Serialize};
+use tally_events::{Envelope, Event, ScanChannel};
+
+use super::{execute, stored, App, Dialect, Incoming, Shared};
+use crate::{
+    commands::Command,
+    domain::DomainError,
+    scans::{self, ScanError, ScanReport},
+    store::{idempotency::StoredResponse, StoreError},
+};
+
+pub fn routes() -> Router<Shared> {
+    Router::new().route("/scantrack", post(scan))
+}
+
+/// The wire format of a request, and so of its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Xml,
+    Json,
+}
+
+impl Format {
+    /// By Content-Type; without one, a body starting with `<` is XML.
+    fn of(headers: &HeaderMap, body: &[u8]) -> Format {
+        let declared = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if declared.contains("json") {
+            Format::Json
+        } else if declared.contains("xml") || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+            Format::Xml
+        } else {
+            Format::Json
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename = "ScanTrackRequest")]
+struct Request {
+    barcode: Option<Barcode>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Barcode {
+    src: Option<String>,
+    aid: Option<String>,
+    id: Option<String>,
+    iid: Option<String>,
+    key: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename = "ScanTrackResponse")]
+struct Answer {
+    result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    use_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    promotion: Option<String>,
+}
+
+impl Answer {
+    fn error(reason: &str, message: impl Into<String>) -> Answer {
+        Answer {
+            result: "error",
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            use_id: None,
+            promotion: None,
+        }
+    }
+
+    fn stored(&self, status: StatusCode, format: Format) -> StoredResponse {
+        let (content_type, body) = match format {
+            Format::Json => ("application/json", serde_json::to_string(self).expect("answers serialize")),
+            Format::Xml => {
+                let xml = quick_xml::se::to_string(self).expect("answers serialize");
+                ("application/xml", format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{xml}"))
+            }
+        };
+        StoredResponse { status: status.as_u16(), content_type: content_type.into(), body }
+    }
+}
+
+/// A ScanTrack error: its status, reason code and message.
+fn fault(status: StatusCode, reason: &str, message: impl Into<String>, format: Format) -> StoredResponse {
+    Answer::error(reason, message).stored(status, format)
+}
+
+fn scan_fault(error: ScanError, format: Format) -> StoredResponse {
+    let message = error.to_string();
+    let (status, reason) = match error {
+        ScanError::Invalid(_) => (StatusCode::BAD_REQUEST, "InvalidRequest"),
+        ScanError::UnknownBusiness => (StatusCode::NOT_FOUND, "UnknownBusiness"),
+        ScanError::NotYourBusiness => (StatusCode::FORBIDDEN, "NotYourBusiness"),
+        ScanError::UnknownPromotion => (StatusCode::NOT_FOUND, "UnknownPromotion"),
+        ScanError::UnknownWalletItem => (StatusCode::NOT_FOUND, "UnknownWalletItem"),
+        ScanError::WalletItemMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "WalletItemMismatch"),
+        ScanError::Store(error) => return unavailable(error, format),
+    };
+    fault(status, reason, message, format)
+}
+
+fn unavailable(error: StoreError, format: Format) -> StoredResponse {
+    tracing::error!(%error, "ScanTrack request failed in the store");
+    fault(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", "the service cannot answer now; retry", format)
+}
+
+fn parse(body: &[u8], format: Format) -> Result<ScanReport, StoredResponse> {
+    let request: Result<Request, String> = match format {
+        Format::Json => serde_json::from_slice(body).map_err(|e| e.to_string()),
+        Format::Xml => std::str::from_utf8(body)
+            .map_err(|e| e.to_string())
+            .and_then(|text| quick_xml::de::from_str(text).map_err(|e| e.to_string())),
+    };
+    let request = request.map_err(|e| fault(StatusCode::BAD_REQUEST, "MalformedRequest", e, format))?;
+    let barcode = request.barcode.ok_or_else(|| {
+        fault(StatusCode::BAD_REQUEST, "MalformedRequest", "a ScanTrackRequest holds one barcode", format)
+    })?;
+    Ok(ScanReport { src: barcode.src, aid: barcode.aid, id: barcode.id, iid: barcode.iid, key: barcode.key })
+}
+
+/// The answer to a decided use: accepted, duplicate, or refused with its reason.
+fn render(
+    result: &Result<Vec<Envelope>, DomainError>,
+    promotion: &str,
+    use_id: &str,
+    format: Format,
+) -> StoredResponse {
+    let answer = |result, reason: Option<String>| Answer {
+        result,
+        reason,
+        message: None,
+        use_id: Some(use_id.to_owned()),
+        promotion: Some(promotion.to_owned()),
+    };
+    let events = match result {
+        Ok(envelopes) => envelopes.iter().filter_map(|e| e.event().ok()).collect::<Vec<_>>(),
+        Err(refusal) => return fault(StatusCode::CONFLICT, refusal.code(), refusal.to_string(), format),
+    };
+    let answer = match events.first() {
+        Some(Event::CouponUsed(_)) => answer("accepted", None),
+        Some(Event::CouponScanRefused(e)) => {
+            let reason = serde_json::to_value(e.reason).ok().and_then(|v| v.as_str().map(str::to_owned));
+            answer("refused", reason)
+        }
+        _ => answer("duplicate", None),
+    };
+    answer.stored(StatusCode::OK, format)
+}
+
+struct ScanTrackDialect;
+
+impl Dialect for ScanTrackDialect {
+    fn key_reused() -> Response {
+        let message = "this idempotency key (or iid) was used with a different request";
+        stored(&fault(StatusCode::UNPROCESSABLE_ENTITY, "IdempotencyKeyReused", message, Format::Xml), false)
+    }
+    fn unavailable() -> Response {
+        stored(&unavailable(StoreError::WriterStopped, Format::Xml), false)
+    }
+}
+
+async fn scan(State(app): State<Shared>, incoming: Incoming) -> Response {
+    match prepare(&app, &incoming).await {
+        Ok(command) => execute::<ScanTrackDialect>(&app, command, "scantrack").await,
+        Err(response) => {
+            tracing::warn!(status = response.status, "ScanTrack request refused");
+            stored(&response, false)
+        }
+    }
+}
+
+async fn prepare(app: &App, incoming: &Incoming) -> Result<Command, StoredResponse> {
+    let bytes = incoming.body.as_ref().map(|b| b.as_ref()).unwrap_or_default();
+    let format = Format::of(&incoming.headers, bytes);
+    let body = incoming.body.as_ref().map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            fault(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLarge", "the body is too large", format)
+        }
+        _ => fault(StatusCode::BAD_REQUEST, "MalformedRequest", rejection.body_text(), format),
+    })?;
+    let principal = app.auth.authenticate(&app.db, &incoming.headers).await.map_err(|error| match error {
+        super::auth::AuthError::Store(error) => unavailable(error, format),
+        other => fault(StatusCode::UNAUTHORIZED, "Unauthorized", other.to_string(), format),
+    })?;
+    let report = parse(body, format)?;
+    let bad_key = || {
+        fault(StatusCode::BAD_REQUEST, "InvalidIdempotencyKey", "Idempotency-Key must be 1 to 255 characters", format)
+    };
+    let mut key = incoming.idempotency_key(&principal, body).map_err(|_| bad_key())?;
+    if key.is_none() {
+        if let Some(iid) = report.iid.as_deref().map(str::trim).filter(|iid| !iid.is_empty()) {
+            let scoped = crate::store::idempotency::IdempotencyKey::new(
+                &principal.client_id,
+                &format!("scantrack-iid:{iid}"),
+                incoming.method.as_str(),
+                incoming.uri.path(),
+                body,
+            );
+            key = Some(scoped);
+        }
+    }
+    let scans::UseCommand { promotion, use_id, target } =
+        scans::use_command(app, &principal.tenant, &report, ScanChannel::Pos)
+            .await
+            .map_err(|e| scan_fault(e, format))?;
+    let mut command = Command::new(&principal.tenant, principal.actor(), target);
+    command.idempotency = key;
+    let label = format!("{}/{}", promotion.business_id, promotion.promotion_id);
+    command.render = Some(Box::new(move |result| render(result, &label, &use_id, format)));
+    Ok(command)
+}
