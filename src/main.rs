@@ -44,6 +44,11 @@ enum Verb {
         #[command(subcommand)]
         action: ClientAction,
     },
+    /// Finance reports, replayed from the ledger.
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
     /// Burn expired bonus lots now and exit.
     Expire,
     /// Load generator and rebuild benchmark; prints figures.
@@ -67,6 +72,19 @@ struct ServeArgs {
 enum ProjectionAction {
     /// Drop the inline read models and replay the ledger into them.
     Rebuild,
+}
+
+#[derive(Subcommand)]
+enum ReportAction {
+    /// A business day's tally per merchant and promotion, replayed from the ledger (not the projection), as CSV.
+    Daily {
+        /// The business day, YYYY-MM-DD, in each merchant's time zone.
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// One merchant only.
+        #[arg(long)]
+        merchant: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -101,6 +119,9 @@ enum ClientAction {
 fn merchant(id: &str, name: Option<String>, time_zone: String, required_fields: &str) -> anyhow::Result<Merchant> {
     if !merchants::valid_tenant(id) {
         bail!("merchant id {id:?} must be 1 to 64 of a-z, 0-9, _ and -");
+    }
+    if time_zone.parse::<chrono_tz::Tz>().is_err() {
+        bail!("unknown time zone {time_zone:?}: use an IANA name such as Europe/Moscow");
     }
     let required_contact_fields: Vec<String> =
         required_fields.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect();
@@ -181,6 +202,12 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "client_id: {client_id}\nsecret:    {secret}\n(the secret is stored hashed and cannot be shown again)"
             );
+            Ok(())
+        }
+        Verb::Report { action: ReportAction::Daily { date, merchant } } => {
+            let db = Db::connect(&url).await?;
+            let rows = tally_projections::tally::replay(&db.read, date, merchant.as_deref()).await?;
+            print!("{}", tally_projections::tally::csv(date, &rows));
             Ok(())
         }
         Verb::Expire => {

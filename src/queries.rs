@@ -84,6 +84,23 @@ impl ReadCache {
         Ok(())
     }
 
+    /// Whether the merchant is billed per use: it has reported through ScanTrack (read from its billing stream,
+    /// and remembered once true, as the switch is never undone).
+    pub async fn bills_per_use(&self, db: &Db, tenant: &str) -> Result<bool, StoreError> {
+        if self.pay_per_use.read().expect("lock").contains(tenant) {
+            return Ok(true);
+        }
+        let stream_id = tally_projections::stream::billing(tenant);
+        let events = crate::store::ledger::read_stream(&mut *db.read.acquire().await?, &stream_id, 0).await?;
+        let switched = events.iter().any(|(_, event)| {
+            matches!(event, tally_events::Event::BillingModeChanged(e) if e.mode == tally_events::BillingMode::PayPerUse)
+        });
+        if switched {
+            self.pay_per_use.write().expect("lock").insert(tenant.to_owned());
+        }
+        Ok(switched)
+    }
+
     /// Whether the contact is registered.
     pub async fn contact_exists(&self, db: &Db, tenant: &str, contact_id: Uuid) -> Result<bool, StoreError> {
         let key = (tenant.to_owned(), contact_id);

@@ -8,7 +8,7 @@
 //!   merchant (cut in its IANA time zone);
 //! - else (no `aid`, no `key`): nothing ties two reports together, so each report is a use of its own.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use tally_events::ScanChannel;
 use tally_projections::{load_business, load_promotion, load_wallet_item, PromotionView};
@@ -99,20 +99,35 @@ pub async fn resolve(app: &App, tenant: &str, report: &ScanReport) -> Result<(Pr
         .ok_or(ScanError::UnknownPromotion)?;
     // Give the connection back before anything else waits on the pool.
     drop(conn);
+    let business_day = business_day(app, tenant, Utc::now()).await?;
     let use_id = match (&aid, &key) {
         (Some(aid), _) => format!("wallet:{aid}"),
-        (None, Some(key)) => format!("customer:{key}:{}", business_day(app, tenant, Utc::now()).await?),
+        (None, Some(key)) => format!("customer:{key}:{business_day}"),
         (None, None) => format!("scan:{}", Uuid::now_v7()),
     };
-    let scan = Scan { use_id, channel: ScanChannel::Pos, wallet_item_id: aid, customer_key: key, internal_id: iid };
+    let scan = Scan {
+        use_id,
+        channel: ScanChannel::Pos,
+        wallet_item_id: aid,
+        customer_key: key,
+        internal_id: iid,
+        billed: false,
+        business_day,
+    };
     Ok((promotion, scan))
 }
 
-/// The merchant's business day of `at`, in its time zone (UTC when its zone is unknown).
-async fn business_day(app: &App, tenant: &str, at: DateTime<Utc>) -> Result<String, StoreError> {
+/// The merchant's business day of `at`, in its time zone.
+pub async fn business_day(app: &App, tenant: &str, at: DateTime<Utc>) -> Result<NaiveDate, StoreError> {
     let zone = app.reads.merchant(&app.db, tenant).await?.map(|m| m.time_zone).unwrap_or_default();
+    Ok(day_in_zone(at, &zone))
+}
+
+/// The calendar day of `at` in the IANA time zone `zone` (UTC when the zone is unknown; merchants are created with
+/// a checked zone).
+pub fn day_in_zone(at: DateTime<Utc>, zone: &str) -> NaiveDate {
     let zone: Tz = zone.parse().unwrap_or(Tz::UTC);
-    Ok(at.with_timezone(&zone).date_naive().to_string())
+    at.with_timezone(&zone).date_naive()
 }
 
 /// A use to record: its promotion, its identity, and the command.
@@ -134,11 +149,34 @@ pub async fn use_command(
     if channel == ScanChannel::Pos {
         app.reads.switch_to_pay_per_use(app, tenant).await?;
     }
+    let billed = app.reads.bills_per_use(&app.db, tenant).await?;
     let use_id = scan.use_id.clone();
     let target = Target::Promotion {
         business_id: promotion.business_id.clone(),
         promotion_id: promotion.promotion_id.clone(),
-        command: PromotionCommand::Use(Scan { channel, ..scan }),
+        command: PromotionCommand::Use(Scan { channel, billed, ..scan }),
     };
     Ok(UseCommand { promotion, use_id, target })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn business_days_are_cut_in_the_merchants_zone() {
+        let at = |h, m| Utc.with_ymd_and_hms(2026, 10, 31, h, m, 0).unwrap();
+        let day = |d| NaiveDate::from_ymd_opt(2026, 10, d).unwrap();
+        // Moscow is UTC+3 all year: 20:59 UTC is still the 31st there, 21:00 is the 1st of November.
+        assert_eq!(day_in_zone(at(20, 59), "Europe/Moscow"), day(31));
+        assert_eq!(day_in_zone(at(21, 0), "Europe/Moscow"), NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
+        // New York leaves daylight saving time on 1 November 2026: midnight is 04:00 UTC before, 05:00 after.
+        assert_eq!(day_in_zone(at(3, 59), "America/New_York"), day(30));
+        assert_eq!(day_in_zone(at(4, 0), "America/New_York"), day(31));
+        let after = Utc.with_ymd_and_hms(2026, 11, 2, 4, 30, 0).unwrap();
+        assert_eq!(day_in_zone(after, "America/New_York"), NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
+        assert_eq!(day_in_zone(at(23, 0), "No/Such_Zone"), day(31));
+    }
 }

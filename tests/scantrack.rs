@@ -264,3 +264,62 @@ async fn promotion_views_rebuilt_from_the_ledger_equal_the_live_ones() {
         "the rebuilt wallet registry resolves aid"
     );
 }
+
+#[tokio::test]
+async fn the_daily_tally_bills_clips_then_uses_and_the_ledger_replay_prints_the_same() {
+    let app = with_business().await;
+    promotion(&app, "ITEM-7", 10).await;
+    let clips = format!("/v1/promotions/{BUSINESS}/ITEM-7/clips");
+    // Before the merchant reports through ScanTrack it is billed per clip.
+    app.post(ADMIN, &clips, json!({"wallet_item_id": "W-71"})).await;
+    let (_, first) = scan_json(&app, json!({"src": BUSINESS, "id": "ITEM-7", "key": "A"})).await;
+    assert_eq!(first["result"], "accepted");
+    // From the first report on it is billed per use, whichever channel reports it.
+    app.post(ADMIN, &clips, json!({"wallet_item_id": "W-72"})).await;
+    let mobile =
+        app.post(ADMIN, &format!("/v1/promotions/{BUSINESS}/ITEM-7/uses"), json!({"wallet_item_id": "W-72"})).await;
+    assert_eq!(mobile.body["result"], "accepted", "{:?}", mobile.body);
+    app.post(ADMIN, &format!("/v1/promotions/{BUSINESS}/ITEM-7/voids"), json!({"use_id": first["use_id"]})).await;
+
+    let day = tally::scans::day_in_zone(Utc::now(), "Europe/Moscow");
+    let reply = app.get(ADMIN, &format!("/v1/tally/daily?date={day}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let total = &reply.body["total"];
+    assert_eq!(
+        (total["uses"].as_u64(), total["clips"].as_u64(), total["voids"].as_u64(), total["receivable"].as_str()),
+        (Some(2), Some(2), Some(1), Some("1.60")),
+        "0.10 for the first clip, 1.50 per use, minus 1.50 for the void: {}",
+        reply.body
+    );
+    let (id, secret) = credentials(ADMIN);
+    let csv = app
+        .http
+        .get(format!("{}/v1/tally/daily?date={day}&format=csv", app.base))
+        .basic_auth(id, Some(secret))
+        .send()
+        .await
+        .unwrap();
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = csv.text().await.unwrap();
+    assert!(csv.contains(&format!("{day},acme,TOTAL,,2,2,1,0,1.60")), "{csv}");
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args([
+            "--database-url",
+            &app.database_url,
+            "report",
+            "daily",
+            "--date",
+            &day.to_string(),
+            "--merchant",
+            "acme",
+        ])
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    assert_eq!(String::from_utf8(report.stdout).unwrap(), csv, "the ledger replay prints the projected figures");
+    let bad = app.get(ADMIN, "/v1/tally/daily?date=yesterday").await;
+    assert_eq!(
+        (bad.status, bad.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("InvalidRequest"))
+    );
+}

@@ -1,7 +1,7 @@
 //! Coupon and promotion events (ScanTrack): businesses, promotions with a size cap, wallet clips, uses reported by
 //! the merchant's POS or the network's mobile device, refused scans, voids, and the merchant's billing mode.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -64,9 +64,15 @@ pub struct PromotionPublished {
 pub struct CouponClipped {
     pub wallet_item_id: String,
     pub customer_key: Option<String>,
+    /// The merchant's business day, in its time zone, when the clip was recorded.
+    pub business_day: NaiveDate,
     #[serde(with = "rust_decimal::serde::str")]
     #[schemars(with = "String")]
     pub price: Decimal,
+    /// What this adds to the merchant's bill: the price when billed per clip, else 0.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "String")]
+    pub receivable: Decimal,
 }
 
 /// A use was counted against the cap; `use_id` is its identity (see the README), `price` what the merchant owes.
@@ -78,9 +84,15 @@ pub struct CouponUsed {
     pub customer_key: Option<String>,
     /// The merchant's own reference of the sale (ScanTrack `iid`).
     pub internal_id: Option<String>,
+    /// The merchant's business day, in its time zone, when the use was recorded.
+    pub business_day: NaiveDate,
     #[serde(with = "rust_decimal::serde::str")]
     #[schemars(with = "String")]
     pub price: Decimal,
+    /// What this adds to the merchant's bill: the price when billed per use, else 0.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "String")]
+    pub receivable: Decimal,
 }
 
 /// A scan was refused and not counted.
@@ -91,6 +103,7 @@ pub struct CouponScanRefused {
     pub wallet_item_id: Option<String>,
     pub customer_key: Option<String>,
     pub internal_id: Option<String>,
+    pub business_day: NaiveDate,
 }
 
 /// A counted use was voided (the sale was cancelled): it leaves the cap and the tally.
@@ -98,9 +111,12 @@ pub struct CouponScanRefused {
 pub struct CouponUseVoided {
     pub use_id: String,
     pub reason: Option<String>,
+    /// The business day of the void (the adjustment is tallied on its own day).
+    pub business_day: NaiveDate,
+    /// What this takes off the merchant's bill: minus what the use added.
     #[serde(with = "rust_decimal::serde::str")]
     #[schemars(with = "String")]
-    pub price: Decimal,
+    pub receivable: Decimal,
 }
 
 /// The promotion stopped accepting uses.

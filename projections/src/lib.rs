@@ -8,6 +8,7 @@ mod promotions;
 pub mod rebuild;
 mod sql;
 pub mod stream;
+pub mod tally;
 
 pub use accounts::{AccountView, BonusBucket, BucketStatus, LotView};
 pub use cards::CardView;

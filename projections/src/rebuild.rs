@@ -9,6 +9,7 @@ use tally_events::decode_str;
 
 use crate::{
     sql::{fold_into, upsert_many},
+    tally::TallyRow,
     AccountView, BusinessView, CardView, ContactView, PromotionView, Source, SqlView, WalletItemView,
 };
 
@@ -41,6 +42,7 @@ pub struct Views {
     promotions: HashMap<Vec<String>, PromotionView>,
     businesses: HashMap<Vec<String>, BusinessView>,
     wallet_items: HashMap<Vec<String>, WalletItemView>,
+    tally: HashMap<Vec<String>, TallyRow>,
 }
 
 impl Views {
@@ -50,7 +52,8 @@ impl Views {
             + self.accounts.len()
             + self.promotions.len()
             + self.businesses.len()
-            + self.wallet_items.len()) as u64
+            + self.wallet_items.len()
+            + self.tally.len()) as u64
     }
 }
 
@@ -89,6 +92,7 @@ impl Views {
             fold_into(&mut self.promotions, &source, &event);
             fold_into(&mut self.businesses, &source, &event);
             fold_into(&mut self.wallet_items, &source, &event);
+            fold_into(&mut self.tally, &source, &event);
         }
         Ok(page.len() as u64)
     }
@@ -136,6 +140,7 @@ pub async fn rebuild(read: &AnyPool, write: &AnyPool) -> Result<RebuildReport, R
         PromotionView::TABLE,
         BusinessView::TABLE,
         WalletItemView::TABLE,
+        TallyRow::TABLE,
     ] {
         sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
     }
@@ -146,6 +151,7 @@ pub async fn rebuild(read: &AnyPool, write: &AnyPool) -> Result<RebuildReport, R
     replace_table(&mut tx, &views.promotions).await?;
     replace_table(&mut tx, &views.businesses).await?;
     replace_table(&mut tx, &views.wallet_items).await?;
+    replace_table(&mut tx, &views.tally).await?;
     tx.commit().await?;
     Ok(RebuildReport { events, rows: views.rows() })
 }

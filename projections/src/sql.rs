@@ -99,6 +99,21 @@ impl SqlView for WalletItemView {
     }
 }
 
+impl SqlView for crate::tally::TallyRow {
+    const TABLE: &'static str = "tally_view";
+    const COLUMNS: &'static [&'static str] = &["tenant", "business_day", "business_id", "promotion_id", "doc"];
+    const KEY_LEN: usize = 4;
+    fn columns(&self) -> Vec<Option<String>> {
+        vec![
+            Some(self.tenant.clone()),
+            Some(self.business_day.to_string()),
+            Some(self.business_id.clone()),
+            Some(self.promotion_id.clone()),
+            Some(self.doc()),
+        ]
+    }
+}
+
 /// Keys per bulk load.
 const KEYS_PER_LOAD: usize = 128;
 /// Rows per bulk upsert.
@@ -200,7 +215,8 @@ pub async fn apply_batch(conn: &mut AnyConnection, batch: &[(Source<'_>, &[Event
     apply_view::<AccountView>(conn, batch).await?;
     apply_view::<PromotionView>(conn, batch).await?;
     apply_view::<BusinessView>(conn, batch).await?;
-    apply_view::<WalletItemView>(conn, batch).await
+    apply_view::<WalletItemView>(conn, batch).await?;
+    apply_view::<crate::tally::TallyRow>(conn, batch).await
 }
 
 /// Updates every inline view for the events one command appended.

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use tally_events::{
     BillingMode, BillingModeChanged, BusinessRegistered, CouponClipped, CouponScanRefused, CouponUseVoided, CouponUsed,
@@ -23,7 +23,7 @@ pub struct Promotion {
     pub ends_at: DateTime<Utc>,
     pub price_per_use: Decimal,
     pub price_per_clip: Decimal,
-    /// Uses counted and not voided, by identity, with the price each was counted at.
+    /// Uses counted and not voided, by identity, with what each added to the merchant's bill.
     pub uses: HashMap<String, Decimal>,
     pub clips: HashMap<String, Option<String>>,
 }
@@ -42,14 +42,17 @@ pub struct Scan {
     pub wallet_item_id: Option<String>,
     pub customer_key: Option<String>,
     pub internal_id: Option<String>,
+    /// Whether the merchant is billed per use (looked up by the handler).
+    pub billed: bool,
+    pub business_day: NaiveDate,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PromotionCommand {
     Publish(PromotionPublished),
-    Clip { wallet_item_id: String, customer_key: Option<String> },
+    Clip { wallet_item_id: String, customer_key: Option<String>, billed: bool, business_day: NaiveDate },
     Use(Scan),
-    Void { use_id: String, reason: Option<String> },
+    Void { use_id: String, reason: Option<String>, business_day: NaiveDate },
 }
 
 pub struct PromotionAggregate;
@@ -90,23 +93,28 @@ impl Aggregate for PromotionAggregate {
             (Some(promotion), command) => (promotion, command),
         };
         match promotion {
-            (promotion, PromotionCommand::Clip { wallet_item_id, customer_key }) => {
+            (promotion, PromotionCommand::Clip { wallet_item_id, customer_key, billed, business_day }) => {
                 if promotion.clips.contains_key(&wallet_item_id) {
                     return Ok(vec![]);
                 }
                 if context.now >= promotion.ends_at {
                     return Err(DomainError::PromotionEnded);
                 }
+                let price = promotion.price_per_clip;
+                let receivable = if billed { price } else { Decimal::ZERO };
                 Ok(vec![Event::CouponClipped(CouponClipped {
                     wallet_item_id,
                     customer_key,
-                    price: promotion.price_per_clip,
+                    business_day,
+                    price,
+                    receivable,
                 })])
             }
             (promotion, PromotionCommand::Use(scan)) => Ok(use_coupon(promotion, scan, context.now)),
-            (promotion, PromotionCommand::Void { use_id, reason }) => {
-                let price = *promotion.uses.get(&use_id).ok_or(DomainError::UseNotFound)?;
-                let mut events = vec![Event::CouponUseVoided(CouponUseVoided { use_id, reason, price })];
+            (promotion, PromotionCommand::Void { use_id, reason, business_day }) => {
+                let billed = *promotion.uses.get(&use_id).ok_or(DomainError::UseNotFound)?;
+                let voided = CouponUseVoided { use_id, reason, business_day, receivable: -billed };
+                let mut events = vec![Event::CouponUseVoided(voided)];
                 if promotion.used() == promotion.cap && context.now < promotion.ends_at {
                     events.push(Event::PromotionTurnedOn(PromotionTurnedOn {
                         used: promotion.used() - 1,
@@ -134,7 +142,7 @@ impl Aggregate for PromotionAggregate {
                 Some(promotion)
             }
             (Some(mut promotion), Event::CouponUsed(e)) => {
-                promotion.uses.insert(e.use_id.clone(), e.price);
+                promotion.uses.insert(e.use_id.clone(), e.receivable);
                 Some(promotion)
             }
             (Some(mut promotion), Event::CouponUseVoided(e)) => {
@@ -151,7 +159,7 @@ fn use_coupon(promotion: &Promotion, scan: Scan, now: DateTime<Utc>) -> Vec<Even
     if promotion.uses.contains_key(&scan.use_id) {
         return vec![];
     }
-    let Scan { use_id, channel, wallet_item_id, customer_key, internal_id } = scan;
+    let Scan { use_id, channel, wallet_item_id, customer_key, internal_id, billed, business_day } = scan;
     let refusal = if now >= promotion.ends_at {
         Some(RefusalReason::Ended)
     } else if promotion.used() >= promotion.cap {
@@ -160,12 +168,14 @@ fn use_coupon(promotion: &Promotion, scan: Scan, now: DateTime<Utc>) -> Vec<Even
         None
     };
     if let Some(reason) = refusal {
-        let refused = CouponScanRefused { channel, reason, wallet_item_id, customer_key, internal_id };
+        let refused = CouponScanRefused { channel, reason, wallet_item_id, customer_key, internal_id, business_day };
         return vec![Event::CouponScanRefused(refused)];
     }
     let price = promotion.price_per_use;
-    let mut events =
-        vec![Event::CouponUsed(CouponUsed { use_id, channel, wallet_item_id, customer_key, internal_id, price })];
+    let receivable = if billed { price } else { Decimal::ZERO };
+    let used =
+        CouponUsed { use_id, channel, wallet_item_id, customer_key, internal_id, business_day, price, receivable };
+    let mut events = vec![Event::CouponUsed(used)];
     if promotion.used() + 1 == promotion.cap {
         events.push(Event::PromotionTurnedOff(PromotionTurnedOff { reason: RefusalReason::CapReached }));
     }
@@ -252,8 +262,20 @@ mod tests {
         })
     }
 
+    fn day() -> NaiveDate {
+        now().date_naive()
+    }
+
     fn scan(use_id: &str, channel: ScanChannel) -> Scan {
-        Scan { use_id: use_id.into(), channel, wallet_item_id: None, customer_key: None, internal_id: None }
+        Scan {
+            use_id: use_id.into(),
+            channel,
+            wallet_item_id: None,
+            customer_key: None,
+            internal_id: None,
+            billed: true,
+            business_day: day(),
+        }
     }
 
     fn used(use_id: &str, channel: ScanChannel) -> Event {
@@ -263,7 +285,9 @@ mod tests {
             wallet_item_id: None,
             customer_key: None,
             internal_id: None,
+            business_day: day(),
             price: Decimal::new(150, 2),
+            receivable: Decimal::new(150, 2),
         })
     }
 
@@ -274,6 +298,7 @@ mod tests {
             wallet_item_id: None,
             customer_key: None,
             internal_id: None,
+            business_day: day(),
         })
     }
 
@@ -310,6 +335,19 @@ mod tests {
     }
 
     #[test]
+    fn a_use_not_billed_per_use_owes_nothing_and_its_void_takes_nothing_back() {
+        let unbilled = Scan { billed: false, ..scan("u1", ScanChannel::Mobile) };
+        let events = given::<PromotionAggregate>(&[published(3)]).when(PromotionCommand::Use(unbilled)).unwrap();
+        let Event::CouponUsed(used) = &events[0] else { panic!("{events:?}") };
+        assert_eq!(used.receivable, Decimal::ZERO);
+        let history = [published(3), events[0].clone()];
+        let voided = given::<PromotionAggregate>(&history)
+            .when(PromotionCommand::Void { use_id: "u1".into(), reason: None, business_day: day() })
+            .unwrap();
+        assert!(matches!(&voided[0], Event::CouponUseVoided(v) if v.receivable == Decimal::ZERO), "{voided:?}");
+    }
+
+    #[test]
     fn a_use_reported_by_both_channels_counts_once() {
         given::<PromotionAggregate>(&[published(5), used("wallet:W1", ScanChannel::Mobile)])
             .when(PromotionCommand::Use(scan("wallet:W1", ScanChannel::Pos)))
@@ -327,37 +365,35 @@ mod tests {
     #[test]
     fn a_void_gives_the_use_back_and_turns_a_capped_promotion_on() {
         let history = [published(1), used("u1", ScanChannel::Pos), off()];
-        given::<PromotionAggregate>(&history).when(PromotionCommand::Void { use_id: "u1".into(), reason: None }).then(
-            &[
-                Event::CouponUseVoided(CouponUseVoided {
-                    use_id: "u1".into(),
-                    reason: None,
-                    price: Decimal::new(150, 2),
-                }),
-                Event::PromotionTurnedOn(PromotionTurnedOn { used: 0, cap: 1 }),
-            ],
-        );
+        let void = |use_id: &str| PromotionCommand::Void { use_id: use_id.into(), reason: None, business_day: day() };
+        let voided = Event::CouponUseVoided(CouponUseVoided {
+            use_id: "u1".into(),
+            reason: None,
+            business_day: day(),
+            receivable: Decimal::new(-150, 2),
+        });
         given::<PromotionAggregate>(&history)
-            .when(PromotionCommand::Void { use_id: "nope".into(), reason: None })
-            .then_err(DomainError::UseNotFound);
+            .when(void("u1"))
+            .then(&[voided.clone(), Event::PromotionTurnedOn(PromotionTurnedOn { used: 0, cap: 1 })]);
+        given::<PromotionAggregate>(&history).when(void("nope")).then_err(DomainError::UseNotFound);
         // After the end date a void still leaves the tally, but the promotion stays off.
-        given::<PromotionAggregate>(&history)
-            .at(now() + Duration::days(8))
-            .when(PromotionCommand::Void { use_id: "u1".into(), reason: None })
-            .then(&[Event::CouponUseVoided(CouponUseVoided {
-                use_id: "u1".into(),
-                reason: None,
-                price: Decimal::new(150, 2),
-            })]);
+        given::<PromotionAggregate>(&history).at(now() + Duration::days(8)).when(void("u1")).then(&[voided]);
     }
 
     #[test]
     fn clips_are_recorded_once_and_not_after_the_end() {
-        let clip = PromotionCommand::Clip { wallet_item_id: "W1".into(), customer_key: Some("C1".into()) };
+        let clip = PromotionCommand::Clip {
+            wallet_item_id: "W1".into(),
+            customer_key: Some("C1".into()),
+            billed: true,
+            business_day: day(),
+        };
         let clipped = Event::CouponClipped(CouponClipped {
             wallet_item_id: "W1".into(),
             customer_key: Some("C1".into()),
+            business_day: day(),
             price: Decimal::new(10, 2),
+            receivable: Decimal::new(10, 2),
         });
         given::<PromotionAggregate>(&[published(1)]).when(clip.clone()).then(std::slice::from_ref(&clipped));
         given::<PromotionAggregate>(&[published(1), clipped]).when(clip.clone()).then(&[]);

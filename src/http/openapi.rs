@@ -190,6 +190,7 @@ fn endpoints(definitions: &mut Map<String, Value>) -> Vec<Endpoint> {
             "Void a use: it leaves the cap and the tally",
             Some(schema::<Void>(definitions)),
         ),
+        e("get", "/v1/tally/daily", "v1", "The merchant's daily tally (?date=YYYY-MM-DD, &format=csv for CSV)", None),
         e("get", "/healthz", "ops", "Liveness", None),
         e("get", "/readyz", "ops", "Readiness: the database answers", None),
         e("get", "/metrics", "ops", "Prometheus metrics", None),

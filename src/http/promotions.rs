@@ -2,18 +2,25 @@
 //! mobile device's uses, void uses, and read a promotion's live counters. Errors and idempotency as in `v1`.
 
 use axum::{
-    extract::{Path, State},
-    http::{HeaderMap, StatusCode},
-    response::Response,
+    extract::{rejection::QueryRejection, Path, Query, State},
+    http::{
+        header::{CONTENT_DISPOSITION, CONTENT_TYPE},
+        HeaderMap, StatusCode,
+    },
+    response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tally_events::{BusinessRegistered, PromotionPublished, ScanChannel};
-use tally_projections::{load_business, load_promotion, PromotionState, PromotionView};
+use tally_projections::{
+    load_business, load_promotion,
+    tally::{self, TallyRow},
+    PromotionState, PromotionView,
+};
 
 use super::{
     auth::Principal,
@@ -35,6 +42,7 @@ pub fn routes() -> Router<Shared> {
         .route("/promotions/{business_id}/{promotion_id}/clips", post(clip))
         .route("/promotions/{business_id}/{promotion_id}/uses", post(mobile_use))
         .route("/promotions/{business_id}/{promotion_id}/voids", post(void))
+        .route("/tally/daily", get(daily_tally))
 }
 
 fn check_id(text: &str, name: &str) -> Result<(), ApiError> {
@@ -161,7 +169,12 @@ async fn clip(
     let plan = async move |app: &App, principal: &Principal, clip: NewClip| {
         check_id(&clip.wallet_item_id, "wallet_item_id")?;
         own_promotion(app, principal, &business_id, &promotion_id).await?;
-        let command = PromotionCommand::Clip { wallet_item_id: clip.wallet_item_id, customer_key: clip.customer_key };
+        let command = PromotionCommand::Clip {
+            wallet_item_id: clip.wallet_item_id,
+            customer_key: clip.customer_key,
+            billed: !app.reads.bills_per_use(&app.db, &principal.tenant).await?,
+            business_day: scans::business_day(app, &principal.tenant, Utc::now()).await?,
+        };
         Ok(Target::Promotion { business_id, promotion_id, command })
     };
     write(&app, incoming, plan, |envelopes| {
@@ -221,7 +234,8 @@ async fn void(
 ) -> Response {
     let plan = async move |app: &App, principal: &Principal, void: Void| {
         own_promotion(app, principal, &business_id, &promotion_id).await?;
-        let command = PromotionCommand::Void { use_id: void.use_id, reason: void.reason };
+        let business_day = scans::business_day(app, &principal.tenant, Utc::now()).await?;
+        let command = PromotionCommand::Void { use_id: void.use_id, reason: void.reason, business_day };
         Ok(Target::Promotion { business_id, promotion_id, command })
     };
     write(&app, incoming, plan, |envelopes| {
@@ -267,4 +281,47 @@ async fn counters(
         clips: p.clips,
         ends_at: p.ends_at,
     }))
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TallyQuery {
+    /// The business day, YYYY-MM-DD, in the merchant's time zone.
+    pub date: NaiveDate,
+    /// `csv` for a CSV download; JSON otherwise.
+    pub format: Option<String>,
+}
+
+/// The caller's daily tally, from the projection: per promotion and in total.
+async fn daily_tally(
+    State(app): State<Shared>,
+    query: Result<Query<TallyQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let principal = authenticate(&app, &headers).await?;
+    let Query(query) = query.map_err(|e| ApiError::invalid(format!("{e}: use ?date=YYYY-MM-DD[&format=csv]")))?;
+    let mut conn = app.db.read.acquire().await.map_err(StoreError::from)?;
+    let rows = tally::projected(&mut conn, query.date, Some(&principal.tenant)).await.map_err(StoreError::from)?;
+    if query.format.as_deref() == Some("csv") {
+        let disposition = format!("attachment; filename=\"tally-{}-{}.csv\"", principal.tenant, query.date);
+        return Ok((
+            [(CONTENT_TYPE, "text/csv".to_owned()), (CONTENT_DISPOSITION, disposition)],
+            tally::csv(query.date, &rows),
+        )
+            .into_response());
+    }
+    let total = |f: fn(&TallyRow) -> u32| rows.iter().map(f).sum::<u32>();
+    let receivable: Decimal = rows.iter().map(|r| r.receivable).sum();
+    let body = serde_json::json!({
+        "business_day": query.date,
+        "merchant": principal.tenant,
+        "promotions": rows.iter().map(|r| serde_json::json!({
+            "business_id": r.business_id, "promotion_id": r.promotion_id, "uses": r.uses, "clips": r.clips,
+            "voids": r.voids, "refused": r.refused, "receivable": r.receivable.to_string(),
+        })).collect::<Vec<_>>(),
+        "total": {
+            "uses": total(|r| r.uses), "clips": total(|r| r.clips), "voids": total(|r| r.voids),
+            "refused": total(|r| r.refused), "receivable": receivable.to_string(),
+        },
+    });
+    Ok(Json(body).into_response())
 }
