@@ -323,3 +323,29 @@ async fn the_daily_tally_bills_clips_then_uses_and_the_ledger_replay_prints_the_
         (StatusCode::UNPROCESSABLE_ENTITY, Some("InvalidRequest"))
     );
 }
+
+#[tokio::test]
+async fn changing_a_promotion_raises_or_lowers_its_cap_but_never_below_the_uses() {
+    let app = with_business().await;
+    promotion(&app, "ITEM-8", 1).await;
+    scan_json(&app, json!({"src": BUSINESS, "id": "ITEM-8", "key": "A"})).await;
+    assert_eq!(counters(&app, "ITEM-8").await["state"], "off");
+    let path = format!("/v1/promotions/{BUSINESS}/ITEM-8");
+    let raise = app
+        .send(ADMIN, reqwest::Method::PATCH, &path, Some(json!({"cap": 2, "price_per_use": "2.00"})), Some("raise"))
+        .await;
+    assert_eq!(raise.status, StatusCode::OK, "{:?}", raise.body);
+    let counts = counters(&app, "ITEM-8").await;
+    assert_eq!(
+        (counts["state"].as_str(), counts["cap"].as_u64(), counts["remaining"].as_u64()),
+        (Some("on"), Some(2), Some(1))
+    );
+    let below = app.send(ADMIN, reqwest::Method::PATCH, &path, Some(json!({"cap": 0})), Some("zero")).await;
+    assert_eq!(
+        (below.status, below.body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("InvalidPromotion"))
+    );
+    let (_, second) = scan_json(&app, json!({"src": BUSINESS, "id": "ITEM-8", "key": "B"})).await;
+    assert_eq!(second["result"], "accepted");
+    assert_eq!(counters(&app, "ITEM-8").await["state"], "off");
+}

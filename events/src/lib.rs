@@ -96,6 +96,7 @@ event_catalogue! {
     RedemptionReversed(RedemptionReversed) = 1, "bonuses";
     BusinessRegistered(BusinessRegistered) = 1, "promotions";
     PromotionPublished(PromotionPublished) = 1, "promotions";
+    PromotionChanged(PromotionChanged) = 1, "promotions";
     CouponClipped(CouponClipped) = 1, "promotions";
     CouponUsed(CouponUsed) = 1, "promotions";
     CouponScanRefused(CouponScanRefused) = 1, "promotions";

@@ -59,6 +59,19 @@ pub struct PromotionPublished {
     pub price_per_clip: Decimal,
 }
 
+/// A promotion's terms changed; absent fields are unchanged. Prices apply to clips and uses from now on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PromotionChanged {
+    pub cap: Option<u32>,
+    pub ends_at: Option<DateTime<Utc>>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    #[schemars(with = "Option<String>")]
+    pub price_per_use: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    #[schemars(with = "Option<String>")]
+    pub price_per_clip: Option<Decimal>,
+}
+
 /// A customer saved the promotion's coupon to the wallet as item `wallet_item_id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CouponClipped {

@@ -56,6 +56,7 @@ impl View for PromotionView {
     fn key(source: &Source<'_>, event: &Event) -> Option<Vec<String>> {
         match event {
             Event::PromotionPublished(_)
+            | Event::PromotionChanged(_)
             | Event::CouponClipped(_)
             | Event::CouponUsed(_)
             | Event::CouponScanRefused(_)
@@ -88,6 +89,12 @@ impl View for PromotionView {
             }),
             (Some(mut p), event) => {
                 match event {
+                    Event::PromotionChanged(e) => {
+                        p.cap = e.cap.unwrap_or(p.cap);
+                        p.ends_at = e.ends_at.unwrap_or(p.ends_at);
+                        p.price_per_use = e.price_per_use.unwrap_or(p.price_per_use);
+                        p.price_per_clip = e.price_per_clip.unwrap_or(p.price_per_clip);
+                    }
                     Event::CouponClipped(_) => p.clips += 1,
                     Event::CouponUsed(_) => p.used += 1,
                     Event::CouponScanRefused(_) => p.refused += 1,

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use tally_events::{
     BillingMode, BillingModeChanged, BusinessRegistered, CouponClipped, CouponScanRefused, CouponUseVoided, CouponUsed,
-    Event, PromotionPublished, PromotionTurnedOff, PromotionTurnedOn, RefusalReason, ScanChannel,
+    Event, PromotionChanged, PromotionPublished, PromotionTurnedOff, PromotionTurnedOn, RefusalReason, ScanChannel,
 };
 
 use super::{account::MAX_AMOUNT, Aggregate, Context, DomainError};
@@ -50,6 +50,7 @@ pub struct Scan {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PromotionCommand {
     Publish(PromotionPublished),
+    Change(PromotionChanged),
     Clip { wallet_item_id: String, customer_key: Option<String>, billed: bool, business_day: NaiveDate },
     Use(Scan),
     Void { use_id: String, reason: Option<String>, business_day: NaiveDate },
@@ -111,6 +112,7 @@ impl Aggregate for PromotionAggregate {
                 })])
             }
             (promotion, PromotionCommand::Use(scan)) => Ok(use_coupon(promotion, scan, context.now)),
+            (promotion, PromotionCommand::Change(change)) => change_terms(promotion, change, context.now),
             (promotion, PromotionCommand::Void { use_id, reason, business_day }) => {
                 let billed = *promotion.uses.get(&use_id).ok_or(DomainError::UseNotFound)?;
                 let voided = CouponUseVoided { use_id, reason, business_day, receivable: -billed };
@@ -137,6 +139,13 @@ impl Aggregate for PromotionAggregate {
                 uses: HashMap::new(),
                 clips: HashMap::new(),
             }),
+            (Some(mut promotion), Event::PromotionChanged(e)) => {
+                promotion.cap = e.cap.unwrap_or(promotion.cap);
+                promotion.ends_at = e.ends_at.unwrap_or(promotion.ends_at);
+                promotion.price_per_use = e.price_per_use.unwrap_or(promotion.price_per_use);
+                promotion.price_per_clip = e.price_per_clip.unwrap_or(promotion.price_per_clip);
+                Some(promotion)
+            }
             (Some(mut promotion), Event::CouponClipped(e)) => {
                 promotion.clips.insert(e.wallet_item_id.clone(), e.customer_key.clone());
                 Some(promotion)
@@ -152,6 +161,44 @@ impl Aggregate for PromotionAggregate {
             (state, _) => state,
         }
     }
+}
+
+/// New terms: checked like a publication's; a cap below the uses counted is refused. A change that frees room turns a
+/// capped promotion on, one that meets the count turns it off.
+fn change_terms(
+    promotion: &Promotion,
+    change: PromotionChanged,
+    now: DateTime<Utc>,
+) -> Result<Vec<Event>, DomainError> {
+    let terms = PromotionPublished {
+        business_id: String::new(),
+        promotion_id: String::new(),
+        title: String::new(),
+        cap: change.cap.unwrap_or(promotion.cap),
+        ends_at: change.ends_at.unwrap_or(promotion.ends_at),
+        price_per_use: change.price_per_use.unwrap_or(promotion.price_per_use),
+        price_per_clip: change.price_per_clip.unwrap_or(promotion.price_per_clip),
+    };
+    check_publication(&terms, now)?;
+    if terms.cap < promotion.used() {
+        return Err(DomainError::InvalidPromotion(format!(
+            "cap may not go below the {} uses counted",
+            promotion.used()
+        )));
+    }
+    let was_capped = promotion.used() >= promotion.cap;
+    let capped = promotion.used() >= terms.cap;
+    let mut events = vec![Event::PromotionChanged(change)];
+    match (was_capped, capped) {
+        (true, false) => {
+            events.push(Event::PromotionTurnedOn(PromotionTurnedOn { used: promotion.used(), cap: terms.cap }))
+        }
+        (false, true) => {
+            events.push(Event::PromotionTurnedOff(PromotionTurnedOff { reason: RefusalReason::CapReached }))
+        }
+        _ => {}
+    }
+    Ok(events)
 }
 
 /// A use is counted once: a report of a use already counted (the other channel, or a retry) changes nothing.
@@ -345,6 +392,37 @@ mod tests {
             .when(PromotionCommand::Void { use_id: "u1".into(), reason: None, business_day: day() })
             .unwrap();
         assert!(matches!(&voided[0], Event::CouponUseVoided(v) if v.receivable == Decimal::ZERO), "{voided:?}");
+    }
+
+    #[test]
+    fn changing_the_cap_turns_the_promotion_on_or_off_and_never_below_the_uses() {
+        let change = |cap| {
+            PromotionCommand::Change(PromotionChanged {
+                cap: Some(cap),
+                ends_at: None,
+                price_per_use: None,
+                price_per_clip: None,
+            })
+        };
+        let changed = |cap| {
+            Event::PromotionChanged(PromotionChanged {
+                cap: Some(cap),
+                ends_at: None,
+                price_per_use: None,
+                price_per_clip: None,
+            })
+        };
+        let capped = [published(1), used("u1", ScanChannel::Pos), off()];
+        given::<PromotionAggregate>(&capped)
+            .when(change(3))
+            .then(&[changed(3), Event::PromotionTurnedOn(PromotionTurnedOn { used: 1, cap: 3 })]);
+        given::<PromotionAggregate>(&[published(5), used("u1", ScanChannel::Pos)])
+            .when(change(1))
+            .then(&[changed(1), off()]);
+        given::<PromotionAggregate>(&[published(5), used("u1", ScanChannel::Pos), used("u2", ScanChannel::Pos)])
+            .when(change(1))
+            .then_err(DomainError::InvalidPromotion("cap may not go below the 2 uses counted".into()));
+        given::<PromotionAggregate>(&[]).when(change(1)).then_err(DomainError::PromotionNotFound);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use schemars::{gen::SchemaSettings, JsonSchema};
 use serde_json::{json, Map, Value};
 
 use super::{
-    promotions::{MobileUse, NewBusiness, NewClip, NewPromotion, Void},
+    promotions::{ChangedTerms, MobileUse, NewBusiness, NewClip, NewPromotion, Void},
     v1::{Accrual, ContactFields, Reason, Redemption, RegisterCard, RegisterCards, Reversal},
 };
 
@@ -168,6 +168,13 @@ fn endpoints(definitions: &mut Map<String, Value>) -> Vec<Endpoint> {
             "v1",
             "A promotion's live counters: cap, used, remaining, state",
             None,
+        ),
+        e(
+            "patch",
+            "/v1/promotions/{business_id}/{promotion_id}",
+            "v1",
+            "Change a promotion's cap, end date or prices",
+            Some(schema::<ChangedTerms>(definitions)),
         ),
         e(
             "post",

@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tally_events::{BusinessRegistered, PromotionPublished, ScanChannel};
+use tally_events::{BusinessRegistered, PromotionChanged, PromotionPublished, ScanChannel};
 use tally_projections::{
     load_business, load_promotion,
     tally::{self, TallyRow},
@@ -38,7 +38,7 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/businesses", post(register_business))
         .route("/promotions", post(publish))
-        .route("/promotions/{business_id}/{promotion_id}", get(counters))
+        .route("/promotions/{business_id}/{promotion_id}", get(counters).patch(change))
         .route("/promotions/{business_id}/{promotion_id}/clips", post(clip))
         .route("/promotions/{business_id}/{promotion_id}/uses", post(mobile_use))
         .route("/promotions/{business_id}/{promotion_id}/voids", post(void))
@@ -151,6 +151,37 @@ async fn publish(State(app): State<Shared>, incoming: Incoming) -> Response {
         (StatusCode::CREATED, serde_json::json!({ "events": events_json(envelopes) }))
     })
     .await
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangedTerms {
+    pub cap: Option<u32>,
+    pub ends_at: Option<DateTime<Utc>>,
+    #[schemars(with = "Option<String>")]
+    pub price_per_use: Option<Decimal>,
+    #[schemars(with = "Option<String>")]
+    pub price_per_clip: Option<Decimal>,
+}
+
+/// New terms for a promotion: fields absent stay as they are.
+async fn change(
+    State(app): State<Shared>,
+    Path((business_id, promotion_id)): Path<(String, String)>,
+    incoming: Incoming,
+) -> Response {
+    let plan = async move |app: &App, principal: &Principal, terms: ChangedTerms| {
+        own_promotion(app, principal, &business_id, &promotion_id).await?;
+        let change = PromotionChanged {
+            cap: terms.cap,
+            ends_at: terms.ends_at,
+            price_per_use: terms.price_per_use,
+            price_per_clip: terms.price_per_clip,
+        };
+        Ok(Target::Promotion { business_id, promotion_id, command: PromotionCommand::Change(change) })
+    };
+    write(&app, incoming, plan, |envelopes| (StatusCode::OK, serde_json::json!({ "events": events_json(envelopes) })))
+        .await
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -91,13 +91,16 @@ impl IntoResponse for ApiError {
 impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> ApiError {
         let status = match &error {
-            DomainError::CardNotFound | DomainError::ContactNotFound | DomainError::NothingToReverse(_) => {
-                StatusCode::NOT_FOUND
-            }
+            DomainError::CardNotFound
+            | DomainError::ContactNotFound
+            | DomainError::NothingToReverse(_)
+            | DomainError::PromotionNotFound => StatusCode::NOT_FOUND,
             DomainError::BlockReasonNotAllowed { .. } | DomainError::UnblockReasonNotAllowed(_) => {
                 StatusCode::FORBIDDEN
             }
-            DomainError::InvalidAmount(_) | DomainError::InvalidDates(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            DomainError::InvalidAmount(_) | DomainError::InvalidDates(_) | DomainError::InvalidPromotion(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             _ => StatusCode::CONFLICT,
         };
         ApiError::new(status, error.code(), error.to_string())
