@@ -221,6 +221,6 @@ async fn main() -> anyhow::Result<()> {
             println!("{} lots burnt", server::expire_due(&app).await?);
             Ok(())
         }
-        Verb::Bench(args) => tally::bench::run(args).await,
+        Verb::Bench(args) => tally::bench::run(args, &url).await,
     }
 }

@@ -1,8 +1,13 @@
 //! `tally bench`: drives mixed card and bonus commands over HTTP against a Tally server on SQLite with durable
 //! commits, and the same load against a bare axum endpoint, printing throughput, p50/p99/p999 and the ratio; then
-//! rebuilds the projections from a ledger of generated events and prints the rate. Figures only, no assertions.
+//! rebuilds the projections from a ledger of generated events and prints the rate. `--scenario scans` runs the
+//! ScanTrack figures instead (see [`scans`]). Figures only, no assertions.
+
+mod scans;
 
 use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -48,6 +53,15 @@ pub struct BenchArgs {
     /// Events in the generated ledger for the rebuild benchmark (0 skips it).
     #[arg(long, default_value_t = 1_000_000)]
     pub rebuild_events: usize,
+    /// `cards` (card and bonus commands, then the rebuild) or `scans` (ScanTrack caps and mixed scans).
+    #[arg(long, default_value = "cards")]
+    pub scenario: String,
+    /// For `scans` when `--database-url` names PostgreSQL: how many `tally serve` processes share the database.
+    #[arg(long, default_value_t = 2)]
+    pub instances: usize,
+    /// For `scans`: the cap of the promotion all scanners race for.
+    #[arg(long, default_value_t = 10_000)]
+    pub cap: u32,
 }
 
 const TENANT: &str = "bench";
@@ -62,7 +76,15 @@ struct Customer {
     card: String,
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+/// Runs the benchmark. Only the `scans` scenario uses `database_url`, and only when it names PostgreSQL; every
+/// other run works on a temporary SQLite file and leaves `./data` alone.
+pub async fn run(args: BenchArgs, database_url: &str) -> anyhow::Result<()> {
+    let postgres = database_url.starts_with("postgres").then(|| database_url.to_owned());
+    match args.scenario.as_str() {
+        "cards" => {}
+        "scans" => return scans::run(&args, postgres).await,
+        other => anyhow::bail!("unknown scenario {other:?}: use cards or scans"),
+    }
     let dir = std::env::temp_dir().join(format!("tally-bench-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
     let result = run_in(&dir, &args).await;
@@ -94,10 +116,12 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
         args.seconds,
         customers.len()
     );
-    let tally = drive(tally_addr, &customers, args).await;
+    let tally =
+        drive(card_requests(tally_addr, customers.clone(), args.connections), args.connections, args.seconds).await;
     tally.print("tally ");
     print_writer_figures(&app.metrics.render());
-    let bare = drive(bare_addr, &customers, args).await;
+    let bare =
+        drive(card_requests(bare_addr, customers.clone(), args.connections), args.connections, args.seconds).await;
     bare.print("bare  ");
     println!(
         "ratio tally/bare: throughput {:.3}, p99 {:.1}x",
@@ -128,7 +152,7 @@ fn print_writer_figures(metrics: &str) {
     );
 }
 
-async fn spawn(router: Router) -> anyhow::Result<std::net::SocketAddr> {
+async fn spawn(router: Router) -> anyhow::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -210,6 +234,8 @@ struct Figures {
     elapsed: Duration,
     latencies: Vec<Duration>,
     errors: usize,
+    /// Answers by their `result` field, where they have one.
+    results: BTreeMap<String, usize>,
 }
 
 impl Figures {
@@ -239,76 +265,96 @@ impl Figures {
     }
 }
 
-/// The n-th request of a worker: accruals, redemptions, and block/unblock cycles through CashDesk.
-/// `visit` counts the worker's earlier rounds on this customer, so its block/unblock cycle starts with a block.
-fn request(
-    addr: std::net::SocketAddr,
-    worker: usize,
-    n: usize,
-    visit: usize,
-    customer: &Customer,
-    auth: &str,
-) -> Request<Full<Bytes>> {
-    let (path, body) = match n % 4 {
-        0 | 1 => (
-            format!("/v1/accounts/{}/accruals", customer.contact_id),
-            r#"{"amount":"1.50","bonus_type":"cash","reference":"bench"}"#.to_owned(),
-        ),
-        2 => (format!("/v1/accounts/{}/redemptions", customer.contact_id), r#"{"amount":"1.25"}"#.to_owned()),
-        _ if visit.is_multiple_of(2) => {
-            ("/api/card/block".to_owned(), format!(r#"{{"Number":"{}","BlockReasonCode":"0"}}"#, customer.card))
-        }
-        _ => ("/api/card/unblock".to_owned(), format!(r#"{{"Number":"{}","UnBlockReasonCode":"0"}}"#, customer.card)),
-    };
+/// Builds a worker's n-th request.
+type RequestMaker = Arc<dyn Fn(usize, usize) -> Request<Full<Bytes>> + Send + Sync>;
+
+/// The `Authorization` header of a bench client.
+fn basic(client: (&str, &str)) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{}:{}", client.0, client.1)))
+}
+
+/// Card and bonus commands: accruals, redemptions, and block/unblock cycles through CashDesk. Each worker owns a
+/// disjoint slice of customers and counts its visits to each, so its block/unblock cycle starts with a block.
+fn card_requests(addr: SocketAddr, customers: Vec<Customer>, connections: usize) -> RequestMaker {
+    let auth = basic(CLIENT);
+    let per_worker = (customers.len() / connections).max(1);
+    Arc::new(move |worker, n| {
+        let (round, visit) = ((n / 4) % per_worker, (n / 4) / per_worker);
+        let customer = &customers[(worker * per_worker + round) % customers.len()];
+        let (path, body) = match n % 4 {
+            0 | 1 => (
+                format!("/v1/accounts/{}/accruals", customer.contact_id),
+                r#"{"amount":"1.50","bonus_type":"cash","reference":"bench"}"#.to_owned(),
+            ),
+            2 => (format!("/v1/accounts/{}/redemptions", customer.contact_id), r#"{"amount":"1.25"}"#.to_owned()),
+            _ if visit.is_multiple_of(2) => {
+                ("/api/card/block".to_owned(), format!(r#"{{"Number":"{}","BlockReasonCode":"0"}}"#, customer.card))
+            }
+            _ => {
+                ("/api/card/unblock".to_owned(), format!(r#"{{"Number":"{}","UnBlockReasonCode":"0"}}"#, customer.card))
+            }
+        };
+        json_post(addr, &path, &auth, body)
+    })
+}
+
+/// A JSON POST with a fresh idempotency key.
+fn json_post(addr: SocketAddr, path: &str, auth: &str, body: String) -> Request<Full<Bytes>> {
     Request::post(format!("http://{addr}{path}"))
         .header("authorization", auth)
         .header("content-type", "application/json")
-        .header("idempotency-key", format!("bench-{worker}-{n}-{}", Uuid::now_v7().simple()))
+        .header("idempotency-key", format!("bench-{}", Uuid::now_v7().simple()))
         .body(Full::new(Bytes::from(body)))
         .expect("a valid request")
 }
 
-async fn drive(addr: std::net::SocketAddr, customers: &[Customer], args: &BenchArgs) -> Figures {
+/// Runs `connections` workers sending `make`'s requests back to back for `seconds`, counting the `result` field of
+/// JSON answers that carry one.
+async fn drive(make: RequestMaker, connections: usize, seconds: u64) -> Figures {
     let client: HttpClient = Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
-    let auth = Arc::new(format!("Basic {}", STANDARD.encode(format!("{}:{}", CLIENT.0, CLIENT.1))));
-    // Each worker owns a disjoint slice of customers, so its block/unblock cycle always alternates correctly.
-    let per_worker = (customers.len() / args.connections).max(1);
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut workers = Vec::new();
-    for worker in 0..args.connections {
-        let mine: Vec<Customer> = customers.iter().skip(worker * per_worker).take(per_worker).cloned().collect();
-        let (client, auth) = (client.clone(), auth.clone());
+    for worker in 0..connections {
+        let (client, make) = (client.clone(), make.clone());
         workers.push(tokio::spawn(async move {
-            let (mut latencies, mut errors) = (Vec::new(), 0usize);
+            let (mut latencies, mut errors, mut results) = (Vec::new(), 0usize, BTreeMap::new());
             let mut n = 0usize;
             while Instant::now() < deadline {
-                let (round, visit) = ((n / 4) % mine.len(), (n / 4) / mine.len());
-                let customer = &mine[round];
                 let sent = Instant::now();
-                let ok = match client.request(request(addr, worker, n, visit, customer, &auth)).await {
+                let answer = match client.request(make(worker, n)).await {
                     Ok(response) => {
                         let status = response.status();
-                        let _ = response.into_body().collect().await;
-                        status.is_success()
+                        let body = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        status.is_success().then_some(body)
                     }
-                    Err(_) => false,
+                    Err(_) => None,
                 };
-                if ok {
-                    latencies.push(sent.elapsed());
-                } else {
-                    errors += 1;
+                match answer {
+                    Some(body) => {
+                        latencies.push(sent.elapsed());
+                        let result = serde_json::from_slice::<serde_json::Value>(&body)
+                            .ok()
+                            .and_then(|v| v.get("result").and_then(|r| r.as_str()).map(str::to_owned));
+                        if let Some(result) = result {
+                            *results.entry(result).or_insert(0) += 1;
+                        }
+                    }
+                    None => errors += 1,
                 }
                 n += 1;
             }
-            (latencies, errors)
+            (latencies, errors, results)
         }));
     }
-    let mut figures = Figures { elapsed: Duration::ZERO, latencies: Vec::new(), errors: 0 };
+    let mut figures = Figures { elapsed: Duration::ZERO, latencies: Vec::new(), errors: 0, results: BTreeMap::new() };
     for worker in workers {
-        let (latencies, errors) = worker.await.expect("bench worker");
+        let (latencies, errors, results) = worker.await.expect("bench worker");
         figures.latencies.extend(latencies);
         figures.errors += errors;
+        for (result, count) in results {
+            *figures.results.entry(result).or_insert(0) += count;
+        }
     }
     figures.elapsed = started.elapsed();
     figures.latencies.sort_unstable();
