@@ -6,13 +6,15 @@ use std::{sync::Arc, time::Duration};
 use chrono::{Duration as Days, Utc};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use rust_decimal::Decimal;
-use tally_events::{Actor, BonusType, CardCategory, CardType, ContactDetails, Role};
+use tally_events::{
+    Actor, BonusType, BusinessRegistered, CardCategory, CardType, ContactDetails, PromotionPublished, Role,
+};
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
 use crate::{
     commands::{Command, Executor, Outcome, Target},
-    domain::{account::AccountCommand, card::CardCommand, contact::ContactCommand},
+    domain::{account::AccountCommand, card::CardCommand, contact::ContactCommand, promotion::PromotionCommand},
     http::{self, auth::Authenticator, App, Shared},
     store::{
         merchants::{self, Merchant},
@@ -188,10 +190,32 @@ async fn seed_demo(app: &App) -> anyhow::Result<()> {
         };
         run(Target::Account { contact_id: anna, command }).await?;
     }
+    let business = BusinessRegistered { business_id: "CB-1001".into(), name: "Demo Coffee".into() };
+    run(Target::Business { business_id: "CB-1001".into(), command: business }).await?;
+    let promotion =
+        |command| Target::Promotion { business_id: "CB-1001".into(), promotion_id: "ITEM-77".into(), command };
+    run(promotion(PromotionCommand::Publish(PromotionPublished {
+        business_id: "CB-1001".into(),
+        promotion_id: "ITEM-77".into(),
+        title: "Second coffee free".into(),
+        cap: 500,
+        ends_at: Utc::now() + Days::days(365),
+        price_per_use: Decimal::new(150, 2),
+        price_per_clip: Decimal::new(10, 2),
+    })))
+    .await?;
+    let clip = PromotionCommand::Clip {
+        wallet_item_id: "W-9001".into(),
+        customer_key: Some("CUST-42".into()),
+        billed: true,
+        business_day: Utc::now().date_naive(),
+    };
+    run(promotion(clip)).await?;
     println!("First start: created the demo merchant `demo` with these API clients (Basic auth):");
     for (client_id, secret, role) in DEMO_CLIENTS {
         println!("  {client_id}:{secret}  (role {})", role.as_str());
     }
     println!("Demo cards 7000000000001..05 are New; 7000000000010 is Active for Anna (+79990000001, code DEMO-1).");
+    println!("Demo business CB-1001 has promotion ITEM-77 (cap 500); wallet item W-9001 is a clip of it.");
     Ok(())
 }
