@@ -12,7 +12,7 @@ use std::{
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tally::{http::Shared, server, server::Settings};
+use tally::http::Shared;
 
 /// A `tally serve` child process, killed when dropped.
 struct Instance {
@@ -67,14 +67,7 @@ async fn setup() -> (String, Shared) {
         std::env::var("TALLY_TEST_DATABASE_URL").is_ok(),
         "set TALLY_TEST_DATABASE_URL to a PostgreSQL server (scripts/test.sh does)"
     );
-    let (database_url, _) = common::fresh_database().await;
-    let settings = Settings {
-        database_url: database_url.clone(),
-        listen: String::new(),
-        log_requests: false,
-        expiry_interval: Duration::from_secs(3600),
-    };
-    let app = server::app(&settings).await.expect("migrated");
+    let (app, database_url) = common::core_app().await;
     common::seed_principals(&app).await;
     (database_url, app)
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::{collections::BTreeMap, time::Duration};
+use std::collections::BTreeMap;
 
 use chrono::Utc;
 use proptest::prelude::*;
@@ -20,7 +20,6 @@ use tally::{
         roles::{BLOCK_REASONS, UNBLOCK_REASONS},
     },
     http::Shared,
-    server::{self, Settings},
 };
 use tally_events::{Actor, BonusType, CardCategory, CardStatus, CardType, ContactDetails, Event, Role};
 use tally_projections::{AccountView, CardView};
@@ -90,16 +89,7 @@ fn actor(role: Role) -> Actor {
 
 impl World {
     async fn new() -> World {
-        let (database_url, dir) = common::fresh_database().await;
-        // The temp dir must outlive the app; leak it for the duration of the test process.
-        std::mem::forget(dir);
-        let settings = Settings {
-            database_url,
-            listen: String::new(),
-            log_requests: false,
-            expiry_interval: Duration::from_secs(3600),
-        };
-        let app = server::app(&settings).await.expect("app");
+        let (app, _) = common::core_app().await;
         let contacts: Vec<Uuid> = (0..CONTACTS).map(|_| Uuid::now_v7()).collect();
         let mut world = World { app, contacts, movements: Vec::new() };
         let cards = (0..CARDS)

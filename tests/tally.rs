@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::{collections::BTreeMap, time::Duration};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
@@ -14,7 +14,6 @@ use tally::{
     domain::promotion::{PromotionCommand, Scan},
     http::Shared,
     scans::day_in_zone,
-    server::{self, Settings},
     store::merchants::{self, Merchant},
 };
 use tally_events::{Actor, BusinessRegistered, Event, PromotionPublished, Role, ScanChannel};
@@ -75,15 +74,7 @@ async fn run(app: &Shared, tenant: &str, target: Target) -> Vec<Event> {
 }
 
 async fn setup() -> Shared {
-    let (database_url, dir) = common::fresh_database().await;
-    std::mem::forget(dir);
-    let settings = Settings {
-        database_url,
-        listen: String::new(),
-        log_requests: false,
-        expiry_interval: Duration::from_secs(3600),
-    };
-    let app = server::app(&settings).await.unwrap();
+    let (app, _) = common::core_app().await;
     for (tenant, zone, business, promotion, cap, per_use, per_clip) in SHOPS {
         let merchant = Merchant {
             tenant: tenant.into(),

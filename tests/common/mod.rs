@@ -22,7 +22,6 @@ pub struct TestApp {
     pub app: Shared,
     pub database_url: String,
     pub http: reqwest::Client,
-    _dir: Option<tempfile::TempDir>,
 }
 
 /// A response: status, JSON body (Null when not JSON) and headers.
@@ -82,21 +81,28 @@ pub async fn seed_principals(app: &Shared) {
     .expect("client");
 }
 
-pub async fn spawn_app() -> TestApp {
+/// The core without HTTP on a fresh database: the command writer and the pools. The database (a temp file on
+/// SQLite) lives as long as the test process.
+pub async fn core_app() -> (Shared, String) {
     let (database_url, dir) = fresh_database().await;
+    std::mem::forget(dir);
     let settings = Settings {
         database_url: database_url.clone(),
         listen: String::new(),
         log_requests: false,
         expiry_interval: Duration::from_secs(3600),
     };
-    let app = server::app(&settings).await.expect("app starts");
+    (server::app(&settings).await.expect("app starts"), database_url)
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (app, database_url) = core_app().await;
     seed_principals(&app).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = tally::http::router(app.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
-    TestApp { base, app, database_url, http: reqwest::Client::new(), _dir: dir }
+    TestApp { base, app, database_url, http: reqwest::Client::new() }
 }
 
 impl TestApp {
