@@ -15,13 +15,16 @@ pub enum BonusType {
     Status,
 }
 
-/// An amount taken from, or given back to, one lot.
+/// An amount taken from, or given back to, one lot, with the lot's dates, so that a reader that has let go of an
+/// emptied lot can bring it back when a reversal refills it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LotAllocation {
     pub lot_id: Uuid,
     #[serde(with = "rust_decimal::serde::str")]
     #[schemars(with = "String")]
     pub amount: Decimal,
+    pub active_from: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Bonuses were accrued as a new lot.

@@ -24,7 +24,8 @@ pub struct AccountView {
     pub tenant: String,
     pub contact_id: Uuid,
     pub frozen: bool,
-    /// Every lot with what is left of it (a reversed redemption may refill an emptied lot).
+    /// The lots with something left. An emptied lot is let go, so the document stays as small as the live
+    /// balance; a reversed redemption brings its lots back from the dates its allocations carry.
     pub lots: BTreeMap<Uuid, LotView>,
     /// Burnt by expiry, per bonus type.
     pub burnt: BTreeMap<BonusType, Decimal>,
@@ -102,21 +103,33 @@ impl AccountView {
         self.lots.values().filter(|lot| lot.remaining > Decimal::ZERO).filter_map(|lot| lot.expires_at).min()
     }
 
-    fn move_allocations(&mut self, allocations: &[LotAllocation], sign: Decimal) {
+    fn spend(&mut self, allocations: &[LotAllocation]) {
         for allocation in allocations {
-            if let Some(lot) = self.lots.get_mut(&allocation.lot_id) {
-                lot.remaining += sign * allocation.amount;
-            }
+            self.take(allocation.lot_id, allocation.amount);
         }
     }
 
-    fn burn(&mut self, lot_id: Uuid, amount: Decimal, counts_as_burnt: bool) {
-        if let Some(lot) = self.lots.get_mut(&lot_id) {
-            lot.remaining -= amount;
-            if counts_as_burnt {
-                *self.burnt.entry(lot.bonus_type).or_default() += amount;
-            }
+    fn refill(&mut self, bonus_type: BonusType, allocations: &[LotAllocation]) {
+        for allocation in allocations {
+            let lot = self.lots.entry(allocation.lot_id).or_insert_with(|| LotView {
+                bonus_type,
+                remaining: Decimal::ZERO,
+                active_from: allocation.active_from,
+                expires_at: allocation.expires_at,
+            });
+            lot.remaining += allocation.amount;
         }
+    }
+
+    /// Takes `amount` from a lot, letting the lot go once it is empty.
+    fn take(&mut self, lot_id: Uuid, amount: Decimal) -> Option<BonusType> {
+        let lot = self.lots.get_mut(&lot_id)?;
+        lot.remaining -= amount;
+        let bonus_type = lot.bonus_type;
+        if lot.remaining <= Decimal::ZERO {
+            self.lots.remove(&lot_id);
+        }
+        Some(bonus_type)
     }
 }
 
@@ -158,14 +171,70 @@ impl View for AccountView {
                 };
                 account.lots.insert(e.lot_id, lot);
             }
-            Event::BonusRedeemed(e) => account.move_allocations(&e.allocations, -Decimal::ONE),
-            Event::RedemptionReversed(e) => account.move_allocations(&e.allocations, Decimal::ONE),
+            Event::BonusRedeemed(e) => account.spend(&e.allocations),
+            Event::RedemptionReversed(e) => account.refill(e.bonus_type, &e.allocations),
             Event::BonusesFrozen(_) => account.frozen = true,
             Event::BonusesUnfrozen(_) => account.frozen = false,
-            Event::BonusExpired(e) => account.burn(e.lot_id, e.amount, true),
-            Event::AccrualReversed(e) => account.burn(e.lot_id, e.amount, false),
+            Event::BonusExpired(e) => {
+                if let Some(bonus_type) = account.take(e.lot_id, e.amount) {
+                    *account.burnt.entry(bonus_type).or_default() += e.amount;
+                }
+            }
+            Event::AccrualReversed(e) => {
+                account.take(e.lot_id, e.amount);
+            }
             _ => {}
         }
         Some(account)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use tally_events::{BonusAccrued, BonusRedeemed, RedemptionReversed};
+
+    use super::*;
+
+    #[test]
+    fn an_emptied_lot_is_let_go_and_comes_back_whole_when_its_redemption_is_reversed() {
+        let (lot_id, expires_at) = (Uuid::from_u128(1), Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
+        let contact = Uuid::from_u128(9);
+        let stream_id = stream::account("shop", contact);
+        let source = Source { tenant: "shop", stream_id: &stream_id };
+        let amount = Decimal::new(1000, 2);
+        let allocations = vec![LotAllocation { lot_id, amount, active_from: None, expires_at: Some(expires_at) }];
+        let events = [
+            Event::BonusAccrued(BonusAccrued {
+                lot_id,
+                amount,
+                bonus_type: BonusType::Cash,
+                active_from: None,
+                expires_at: Some(expires_at),
+                reference: None,
+            }),
+            Event::BonusRedeemed(BonusRedeemed {
+                redemption_id: Uuid::from_u128(2),
+                bonus_type: BonusType::Cash,
+                amount,
+                allocations: allocations.clone(),
+                reference: None,
+            }),
+        ];
+        let spent = events.iter().fold(None, |view, event| AccountView::apply(view, &source, event)).unwrap();
+        assert!(spent.lots.is_empty(), "the emptied lot is let go: {spent:?}");
+        let reversed = Event::RedemptionReversed(RedemptionReversed {
+            redemption_id: Uuid::from_u128(2),
+            original_event_id: Uuid::from_u128(3),
+            bonus_type: BonusType::Cash,
+            amount,
+            allocations,
+            reason: None,
+        });
+        let back = AccountView::apply(Some(spent), &source, &reversed).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+        assert_eq!(back.next_expiry(), Some(expires_at));
+        let nearest = back.buckets(now).into_iter().find(|b| b.status == BucketStatus::NearestExpiry).unwrap();
+        assert_eq!((nearest.amount, nearest.expire_date), (amount, Some(expires_at)));
     }
 }

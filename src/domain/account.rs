@@ -262,7 +262,12 @@ fn allocate(
             break;
         }
         let part = left.min(lot.remaining);
-        allocations.push(LotAllocation { lot_id: *lot_id, amount: part });
+        allocations.push(LotAllocation {
+            lot_id: *lot_id,
+            amount: part,
+            active_from: lot.active_from,
+            expires_at: lot.expires_at,
+        });
         left -= part;
     }
     Ok(allocations)
@@ -380,9 +385,19 @@ mod tests {
             bonus_type: BonusType::Cash,
             amount: dec("12"),
             allocations: vec![
-                LotAllocation { lot_id: lot(3), amount: dec("4") },
-                LotAllocation { lot_id: lot(2), amount: dec("5") },
-                LotAllocation { lot_id: lot(1), amount: dec("3") },
+                LotAllocation {
+                    lot_id: lot(3),
+                    amount: dec("4"),
+                    active_from: None,
+                    expires_at: Some(now() + Duration::days(10)),
+                },
+                LotAllocation {
+                    lot_id: lot(2),
+                    amount: dec("5"),
+                    active_from: None,
+                    expires_at: Some(now() + Duration::days(60)),
+                },
+                LotAllocation { lot_id: lot(1), amount: dec("3"), active_from: None, expires_at: None },
             ],
             reference: None,
         })]);
@@ -459,7 +474,7 @@ mod tests {
             redemption_id: lot(100),
             bonus_type: BonusType::Cash,
             amount: dec("4"),
-            allocations: vec![LotAllocation { lot_id: lot(1), amount: dec("4") }],
+            allocations: vec![LotAllocation { lot_id: lot(1), amount: dec("4"), active_from: None, expires_at: None }],
             reference: None,
         });
         given::<AccountAggregate>(&[accrued(1, dec("10"), None), spent])
@@ -473,7 +488,7 @@ mod tests {
             redemption_id: lot(100),
             bonus_type: BonusType::Cash,
             amount: dec("4"),
-            allocations: vec![LotAllocation { lot_id: lot(1), amount: dec("4") }],
+            allocations: vec![LotAllocation { lot_id: lot(1), amount: dec("4"), active_from: None, expires_at: None }],
             reference: None,
         });
         let reverse = AccountCommand::Reverse {
