@@ -8,6 +8,7 @@
 //!   merchant (cut in its IANA time zone);
 //! - else (no `aid`, no `key`): nothing ties two reports together, so each report is a use of its own.
 
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use tally_events::ScanChannel;
@@ -51,6 +52,21 @@ pub enum ScanError {
     WalletItemMismatch,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl ScanError {
+    /// The HTTP status and stable code the surfaces report this error with (each in its own envelope).
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ScanError::Invalid(_) => (StatusCode::BAD_REQUEST, "InvalidRequest"),
+            ScanError::UnknownBusiness => (StatusCode::NOT_FOUND, "UnknownBusiness"),
+            ScanError::NotYourBusiness => (StatusCode::FORBIDDEN, "NotYourBusiness"),
+            ScanError::UnknownPromotion => (StatusCode::NOT_FOUND, "UnknownPromotion"),
+            ScanError::UnknownWalletItem => (StatusCode::NOT_FOUND, "UnknownWalletItem"),
+            ScanError::WalletItemMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "WalletItemMismatch"),
+            ScanError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable"),
+        }
+    }
 }
 
 /// A network id: 1 to 64 of `A-Z a-z 0-9 _ . -` (it sits inside stream ids).

@@ -59,6 +59,40 @@ pub struct PromotionPublished {
     pub price_per_clip: Decimal,
 }
 
+/// A promotion's terms as published and changed since. Not an event: the value deciders and read models fold the
+/// publication and its changes into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionTerms {
+    pub cap: u32,
+    pub ends_at: DateTime<Utc>,
+    pub price_per_use: Decimal,
+    pub price_per_clip: Decimal,
+}
+
+impl PromotionPublished {
+    /// The terms the promotion is published with.
+    pub fn terms(&self) -> PromotionTerms {
+        PromotionTerms {
+            cap: self.cap,
+            ends_at: self.ends_at,
+            price_per_use: self.price_per_use,
+            price_per_clip: self.price_per_clip,
+        }
+    }
+}
+
+impl PromotionChanged {
+    /// `terms` with every field present in this change overlaid: how a `PromotionChanged` applies.
+    pub fn overlay(&self, terms: &PromotionTerms) -> PromotionTerms {
+        PromotionTerms {
+            cap: self.cap.unwrap_or(terms.cap),
+            ends_at: self.ends_at.unwrap_or(terms.ends_at),
+            price_per_use: self.price_per_use.unwrap_or(terms.price_per_use),
+            price_per_clip: self.price_per_clip.unwrap_or(terms.price_per_clip),
+        }
+    }
+}
+
 /// A promotion's terms changed; absent fields are unchanged. Prices apply to clips and uses from now on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PromotionChanged {

@@ -2,9 +2,8 @@
 //! owns a business, and which promotion a wallet item belongs to.
 
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use tally_events::{Event, RefusalReason};
+use tally_events::{Event, PromotionTerms, RefusalReason};
 
 use crate::{stream, Source, View};
 
@@ -14,10 +13,7 @@ pub struct PromotionView {
     pub business_id: String,
     pub promotion_id: String,
     pub title: String,
-    pub cap: u32,
-    pub ends_at: DateTime<Utc>,
-    pub price_per_use: Decimal,
-    pub price_per_clip: Decimal,
+    pub terms: PromotionTerms,
     /// Uses counted and not voided.
     pub used: u32,
     pub voided: u32,
@@ -38,11 +34,11 @@ pub enum PromotionState {
 
 impl PromotionView {
     pub fn remaining(&self) -> u32 {
-        self.cap.saturating_sub(self.used)
+        self.terms.cap.saturating_sub(self.used)
     }
 
     pub fn state(&self, now: DateTime<Utc>) -> PromotionState {
-        if now >= self.ends_at {
+        if now >= self.terms.ends_at {
             PromotionState::Ended
         } else if self.capped {
             PromotionState::Off
@@ -77,10 +73,7 @@ impl View for PromotionView {
                 business_id: e.business_id.clone(),
                 promotion_id: e.promotion_id.clone(),
                 title: e.title.clone(),
-                cap: e.cap,
-                ends_at: e.ends_at,
-                price_per_use: e.price_per_use,
-                price_per_clip: e.price_per_clip,
+                terms: e.terms(),
                 used: 0,
                 voided: 0,
                 refused: 0,
@@ -89,12 +82,7 @@ impl View for PromotionView {
             }),
             (Some(mut p), event) => {
                 match event {
-                    Event::PromotionChanged(e) => {
-                        p.cap = e.cap.unwrap_or(p.cap);
-                        p.ends_at = e.ends_at.unwrap_or(p.ends_at);
-                        p.price_per_use = e.price_per_use.unwrap_or(p.price_per_use);
-                        p.price_per_clip = e.price_per_clip.unwrap_or(p.price_per_clip);
-                    }
+                    Event::PromotionChanged(e) => p.terms = e.overlay(&p.terms),
                     Event::CouponClipped(_) => p.clips += 1,
                     Event::CouponUsed(_) => p.used += 1,
                     Event::CouponScanRefused(_) => p.refused += 1,

@@ -9,7 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use tally_events::{
     BillingMode, BillingModeChanged, BusinessRegistered, CouponClipped, CouponScanRefused, CouponUseVoided, CouponUsed,
-    Event, PromotionChanged, PromotionPublished, PromotionTurnedOff, PromotionTurnedOn, RefusalReason, ScanChannel,
+    Event, PromotionChanged, PromotionPublished, PromotionTerms, PromotionTurnedOff, PromotionTurnedOn, RefusalReason,
+    ScanChannel,
 };
 
 use super::{account::MAX_AMOUNT, Aggregate, Context, DomainError};
@@ -19,10 +20,7 @@ pub const MAX_CAP: u32 = 10_000_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Promotion {
-    pub cap: u32,
-    pub ends_at: DateTime<Utc>,
-    pub price_per_use: Decimal,
-    pub price_per_clip: Decimal,
+    pub terms: PromotionTerms,
     /// Uses counted and not voided, by identity, with what each added to the merchant's bill.
     pub uses: HashMap<String, Decimal>,
     pub clips: HashMap<String, Option<String>>,
@@ -58,7 +56,7 @@ pub enum PromotionCommand {
 
 pub struct PromotionAggregate;
 
-fn check_publication(p: &PromotionPublished, now: DateTime<Utc>) -> Result<(), DomainError> {
+fn check_terms(p: &PromotionTerms, now: DateTime<Utc>) -> Result<(), DomainError> {
     if p.cap == 0 || p.cap > MAX_CAP {
         return Err(DomainError::InvalidPromotion(format!("cap must be 1 to {MAX_CAP}")));
     }
@@ -86,7 +84,7 @@ impl Aggregate for PromotionAggregate {
     ) -> Result<Vec<Event>, DomainError> {
         let promotion = match (state, command) {
             (None, PromotionCommand::Publish(publication)) => {
-                check_publication(&publication, context.now)?;
+                check_terms(&publication.terms(), context.now)?;
                 return Ok(vec![Event::PromotionPublished(publication)]);
             }
             (Some(_), PromotionCommand::Publish(_)) => return Err(DomainError::PromotionAlreadyPublished),
@@ -98,10 +96,10 @@ impl Aggregate for PromotionAggregate {
                 if promotion.clips.contains_key(&wallet_item_id) {
                     return Ok(vec![]);
                 }
-                if context.now >= promotion.ends_at {
+                if context.now >= promotion.terms.ends_at {
                     return Err(DomainError::PromotionEnded);
                 }
-                let price = promotion.price_per_clip;
+                let price = promotion.terms.price_per_clip;
                 let receivable = if billed { price } else { Decimal::ZERO };
                 Ok(vec![Event::CouponClipped(CouponClipped {
                     wallet_item_id,
@@ -117,10 +115,10 @@ impl Aggregate for PromotionAggregate {
                 let billed = *promotion.uses.get(&use_id).ok_or(DomainError::UseNotFound)?;
                 let voided = CouponUseVoided { use_id, reason, business_day, receivable: -billed };
                 let mut events = vec![Event::CouponUseVoided(voided)];
-                if promotion.used() == promotion.cap && context.now < promotion.ends_at {
+                if promotion.used() == promotion.terms.cap && context.now < promotion.terms.ends_at {
                     events.push(Event::PromotionTurnedOn(PromotionTurnedOn {
                         used: promotion.used() - 1,
-                        cap: promotion.cap,
+                        cap: promotion.terms.cap,
                     }));
                 }
                 Ok(events)
@@ -131,19 +129,11 @@ impl Aggregate for PromotionAggregate {
 
     fn evolve(state: Option<Promotion>, event: &Event) -> Option<Promotion> {
         match (state, event) {
-            (None, Event::PromotionPublished(e)) => Some(Promotion {
-                cap: e.cap,
-                ends_at: e.ends_at,
-                price_per_use: e.price_per_use,
-                price_per_clip: e.price_per_clip,
-                uses: HashMap::new(),
-                clips: HashMap::new(),
-            }),
+            (None, Event::PromotionPublished(e)) => {
+                Some(Promotion { terms: e.terms(), uses: HashMap::new(), clips: HashMap::new() })
+            }
             (Some(mut promotion), Event::PromotionChanged(e)) => {
-                promotion.cap = e.cap.unwrap_or(promotion.cap);
-                promotion.ends_at = e.ends_at.unwrap_or(promotion.ends_at);
-                promotion.price_per_use = e.price_per_use.unwrap_or(promotion.price_per_use);
-                promotion.price_per_clip = e.price_per_clip.unwrap_or(promotion.price_per_clip);
+                promotion.terms = e.overlay(&promotion.terms);
                 Some(promotion)
             }
             (Some(mut promotion), Event::CouponClipped(e)) => {
@@ -170,23 +160,15 @@ fn change_terms(
     change: PromotionChanged,
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>, DomainError> {
-    let terms = PromotionPublished {
-        business_id: String::new(),
-        promotion_id: String::new(),
-        title: String::new(),
-        cap: change.cap.unwrap_or(promotion.cap),
-        ends_at: change.ends_at.unwrap_or(promotion.ends_at),
-        price_per_use: change.price_per_use.unwrap_or(promotion.price_per_use),
-        price_per_clip: change.price_per_clip.unwrap_or(promotion.price_per_clip),
-    };
-    check_publication(&terms, now)?;
+    let terms = change.overlay(&promotion.terms);
+    check_terms(&terms, now)?;
     if terms.cap < promotion.used() {
         return Err(DomainError::InvalidPromotion(format!(
             "cap may not go below the {} uses counted",
             promotion.used()
         )));
     }
-    let was_capped = promotion.used() >= promotion.cap;
+    let was_capped = promotion.used() >= promotion.terms.cap;
     let capped = promotion.used() >= terms.cap;
     let mut events = vec![Event::PromotionChanged(change)];
     match (was_capped, capped) {
@@ -207,9 +189,9 @@ fn use_coupon(promotion: &Promotion, scan: Scan, now: DateTime<Utc>) -> Vec<Even
         return vec![];
     }
     let Scan { use_id, channel, wallet_item_id, customer_key, internal_id, billed, business_day } = scan;
-    let refusal = if now >= promotion.ends_at {
+    let refusal = if now >= promotion.terms.ends_at {
         Some(RefusalReason::Ended)
-    } else if promotion.used() >= promotion.cap {
+    } else if promotion.used() >= promotion.terms.cap {
         Some(RefusalReason::CapReached)
     } else {
         None
@@ -218,12 +200,12 @@ fn use_coupon(promotion: &Promotion, scan: Scan, now: DateTime<Utc>) -> Vec<Even
         let refused = CouponScanRefused { channel, reason, wallet_item_id, customer_key, internal_id, business_day };
         return vec![Event::CouponScanRefused(refused)];
     }
-    let price = promotion.price_per_use;
+    let price = promotion.terms.price_per_use;
     let receivable = if billed { price } else { Decimal::ZERO };
     let used =
         CouponUsed { use_id, channel, wallet_item_id, customer_key, internal_id, business_day, price, receivable };
     let mut events = vec![Event::CouponUsed(used)];
-    if promotion.used() + 1 == promotion.cap {
+    if promotion.used() + 1 == promotion.terms.cap {
         events.push(Event::PromotionTurnedOff(PromotionTurnedOff { reason: RefusalReason::CapReached }));
     }
     events

@@ -55,17 +55,15 @@ fn check_id(text: &str, name: &str) -> Result<(), ApiError> {
 
 impl From<ScanError> for ApiError {
     fn from(error: ScanError) -> ApiError {
-        let message = error.to_string();
-        let (status, code) = match error {
-            ScanError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest"),
-            ScanError::UnknownBusiness => (StatusCode::NOT_FOUND, "UnknownBusiness"),
-            ScanError::NotYourBusiness => (StatusCode::FORBIDDEN, "NotYourBusiness"),
-            ScanError::UnknownPromotion => (StatusCode::NOT_FOUND, "UnknownPromotion"),
-            ScanError::UnknownWalletItem => (StatusCode::NOT_FOUND, "UnknownWalletItem"),
-            ScanError::WalletItemMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "WalletItemMismatch"),
-            ScanError::Store(error) => return error.into(),
-        };
-        ApiError::new(status, code, message)
+        match error {
+            ScanError::Store(error) => error.into(),
+            // The native API answers every invalid request with 422.
+            ScanError::Invalid(message) => ApiError::invalid(message),
+            error => {
+                let (status, code) = error.status_and_code();
+                ApiError::new(status, code, error.to_string())
+            }
+        }
     }
 }
 
@@ -305,12 +303,12 @@ async fn counters(
         business_id: p.business_id,
         promotion_id: p.promotion_id,
         title: p.title,
-        cap: p.cap,
+        cap: p.terms.cap,
         used: p.used,
         refused: p.refused,
         voided: p.voided,
         clips: p.clips,
-        ends_at: p.ends_at,
+        ends_at: p.terms.ends_at,
     }))
 }
 

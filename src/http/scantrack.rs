@@ -107,17 +107,13 @@ fn fault(status: StatusCode, reason: &str, message: impl Into<String>, format: F
 }
 
 fn scan_fault(error: ScanError, format: Format) -> StoredResponse {
-    let message = error.to_string();
-    let (status, reason) = match error {
-        ScanError::Invalid(_) => (StatusCode::BAD_REQUEST, "InvalidRequest"),
-        ScanError::UnknownBusiness => (StatusCode::NOT_FOUND, "UnknownBusiness"),
-        ScanError::NotYourBusiness => (StatusCode::FORBIDDEN, "NotYourBusiness"),
-        ScanError::UnknownPromotion => (StatusCode::NOT_FOUND, "UnknownPromotion"),
-        ScanError::UnknownWalletItem => (StatusCode::NOT_FOUND, "UnknownWalletItem"),
-        ScanError::WalletItemMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "WalletItemMismatch"),
-        ScanError::Store(error) => return unavailable(error, format),
-    };
-    fault(status, reason, message, format)
+    match error {
+        ScanError::Store(error) => unavailable(error, format),
+        error => {
+            let (status, reason) = error.status_and_code();
+            fault(status, reason, error.to_string(), format)
+        }
+    }
 }
 
 fn unavailable(error: StoreError, format: Format) -> StoredResponse {
