@@ -4,6 +4,7 @@ pub mod bench;
 pub mod commands;
 pub mod domain;
 pub mod http;
+pub mod kafka;
 pub mod queries;
 pub mod scans;
 pub mod server;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use tally::{
+    kafka::{consume, KafkaSettings},
     server::{self, Settings},
     store::{
         merchants::{self, Merchant, CONTACT_FIELDS},
@@ -12,6 +13,7 @@ use tally::{
     },
 };
 use tally_events::Role;
+use tally_projections::rebuild::Views;
 
 #[derive(Parser)]
 #[command(name = "tally", version, about = "Event-sourced ledger for loyalty cards, bonuses and POS dialects")]
@@ -19,8 +21,39 @@ struct Cli {
     /// sqlite://path (the embedded default) or postgres://user:pass@host/db.
     #[arg(long, env = "TALLY_DATABASE_URL", default_value = "sqlite://data/tally.db", global = true)]
     database_url: String,
+    #[command(flatten)]
+    kafka: KafkaArgs,
     #[command(subcommand)]
     command: Option<Verb>,
+}
+
+/// Kafka: off unless brokers are given.
+#[derive(clap::Args)]
+struct KafkaArgs {
+    /// Kafka bootstrap servers (host:port,…): `serve` publishes every ledger event to them; `tail` and `replay`
+    /// read from them.
+    #[arg(long, env = "TALLY_KAFKA_BROKERS", global = true)]
+    kafka_brokers: Option<String>,
+    /// Prefix of the topic names: <prefix><family>.
+    #[arg(long, env = "TALLY_KAFKA_TOPIC_PREFIX", default_value = "tally.", global = true)]
+    kafka_topic_prefix: String,
+    /// Partitions of the topics the relay creates when they are missing.
+    #[arg(long, env = "TALLY_KAFKA_PARTITIONS", default_value_t = 6, global = true)]
+    kafka_partitions: i32,
+}
+
+impl KafkaArgs {
+    fn settings(&self) -> Option<KafkaSettings> {
+        self.kafka_brokers.as_ref().map(|brokers| KafkaSettings {
+            brokers: brokers.clone(),
+            topic_prefix: self.kafka_topic_prefix.clone(),
+            partitions: self.kafka_partitions.max(1),
+        })
+    }
+
+    fn required(&self) -> anyhow::Result<KafkaSettings> {
+        self.settings().context("no brokers: give --kafka-brokers or TALLY_KAFKA_BROKERS")
+    }
 }
 
 #[derive(Subcommand)]
@@ -49,6 +82,24 @@ enum Verb {
         #[command(subcommand)]
         action: ReportAction,
     },
+    /// Print the events on Kafka as JSON lines (the published envelopes).
+    Tail {
+        /// Start at the beginning of the topics instead of with new events.
+        #[arg(long)]
+        from_beginning: bool,
+        /// Only these families (repeatable; default all): cards, contacts, bonuses, promotions.
+        #[arg(long = "family")]
+        families: Vec<String>,
+        /// Stop after this many events.
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// Rebuild the read models from Kafka (each event once, by event_id) or from the ledger, in memory, and compare
+    /// them with the live projection; exits non-zero when they differ.
+    Replay {
+        #[arg(long, value_enum)]
+        source: ReplaySource,
+    },
     /// Burn expired bonus lots now and exit.
     Expire,
     /// Load generator and rebuild benchmark; prints figures.
@@ -72,6 +123,12 @@ struct ServeArgs {
 enum ProjectionAction {
     /// Drop the inline read models and replay the ledger into them.
     Rebuild,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReplaySource {
+    Kafka,
+    Ledger,
 }
 
 #[derive(Subcommand)]
@@ -145,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let url = cli.database_url;
+    let kafka = cli.kafka;
     match cli.command.unwrap_or(Verb::Serve(ServeArgs {
         listen: "127.0.0.1:8080".into(),
         expiry_interval_secs: 60,
@@ -156,6 +214,7 @@ async fn main() -> anyhow::Result<()> {
                 listen: args.listen,
                 log_requests: args.log_requests,
                 expiry_interval: Duration::from_secs(args.expiry_interval_secs.max(1)),
+                kafka: kafka.settings(),
             })
             .await
         }
@@ -210,12 +269,43 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", tally_projections::tally::csv(date, &rows));
             Ok(())
         }
+        Verb::Tail { from_beginning, families, limit } => {
+            let settings = kafka.required()?;
+            let topics = consume::topics_of(&settings, &families)?;
+            Ok(consume::tail(&settings, &topics, from_beginning, limit, &mut std::io::stdout().lock()).await?)
+        }
+        Verb::Replay { source } => {
+            let db = Db::connect(&url).await?;
+            let started = std::time::Instant::now();
+            let (views, read, events) = match source {
+                ReplaySource::Ledger => {
+                    let (views, events, _) = tally_projections::rebuild::fold_ledger(&db.read).await?;
+                    (views, events, events)
+                }
+                ReplaySource::Kafka => consume::replay(&kafka.required()?).await?,
+            };
+            println!("replayed {events} events ({read} read) in {:.2}s", started.elapsed().as_secs_f64());
+            let live = Views::load_live(&mut *db.read.acquire().await?).await?;
+            let mut differ = 0;
+            for (table, rows, equal) in views.compare(&live) {
+                println!(
+                    "{table:<18} {rows:>9} rows  {}",
+                    if equal { "equal to the live projection" } else { "DIFFER from the live projection" }
+                );
+                differ += usize::from(!equal);
+            }
+            if differ > 0 {
+                bail!("{differ} read models differ from the live projection");
+            }
+            Ok(())
+        }
         Verb::Expire => {
             let app = server::app(&Settings {
                 database_url: url,
                 listen: String::new(),
                 log_requests: false,
                 expiry_interval: Duration::from_secs(60),
+                kafka: None,
             })
             .await?;
             println!("{} lots burnt", server::expire_due(&app).await?);

@@ -16,6 +16,7 @@ use crate::{
     commands::{Command, Executor, Outcome, Target},
     domain::{account::AccountCommand, card::CardCommand, contact::ContactCommand, promotion::PromotionCommand},
     http::{self, auth::Authenticator, App, Shared},
+    kafka::{relay, KafkaSettings},
     store::{
         merchants::{self, Merchant},
         Db, Dialect, StoreError,
@@ -29,6 +30,8 @@ pub struct Settings {
     pub listen: String,
     pub log_requests: bool,
     pub expiry_interval: Duration,
+    /// Publish the ledger to Kafka (off in the embedded default).
+    pub kafka: Option<KafkaSettings>,
 }
 
 /// The process-wide Prometheus recorder (installed once; tests start several apps in one process).
@@ -45,11 +48,15 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Connects, migrates and starts the writer; the app is ready to serve.
+/// Connects, migrates and starts the writer (and the Kafka relay when brokers are configured); the app is ready to
+/// serve.
 pub async fn app(settings: &Settings) -> Result<Shared, StoreError> {
     let db = Db::connect(&settings.database_url).await?;
     db.checkpoint_in_background().await?;
     let executor = Executor::start(db.clone());
+    if let Some(kafka) = &settings.kafka {
+        tokio::spawn(relay::run(db.clone(), kafka.clone(), relay::holder_id()));
+    }
     Ok(Arc::new(App {
         db,
         executor,

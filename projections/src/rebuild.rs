@@ -5,10 +5,10 @@
 use std::collections::{HashMap, VecDeque};
 
 use sqlx::{AnyConnection, AnyPool};
-use tally_events::decode_str;
+use tally_events::{decode_str, Event};
 
 use crate::{
-    sql::{fold_into, upsert_many},
+    sql::{fold_into, load_all, upsert_many},
     tally::TallyRow,
     AccountView, BusinessView, CardView, ContactView, PromotionView, Source, SqlView, WalletItemView,
 };
@@ -34,7 +34,7 @@ pub enum RebuildError {
 }
 
 /// The views in memory, folded from events.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Views {
     cards: HashMap<Vec<String>, CardView>,
     contacts: HashMap<Vec<String>, ContactView>,
@@ -80,21 +80,52 @@ async fn read_range_from(pool: AnyPool, after: i64, up_to: i64) -> Result<Vec<St
 }
 
 impl Views {
+    /// Folds one event into every view. A view's row depends on one stream only, so events of different streams
+    /// may come in any order (as from Kafka partitions); a stream's own events must come in order.
+    pub fn apply(&mut self, source: &Source<'_>, event: &Event) {
+        fold_into(&mut self.cards, source, event);
+        fold_into(&mut self.contacts, source, event);
+        fold_into(&mut self.accounts, source, event);
+        fold_into(&mut self.promotions, source, event);
+        fold_into(&mut self.businesses, source, event);
+        fold_into(&mut self.wallet_items, source, event);
+        fold_into(&mut self.tally, source, event);
+    }
+
     /// Folds a page of events, in order; returns how many.
     fn fold(&mut self, page: &[StoredEvent]) -> Result<u64, RebuildError> {
         for (position, tenant, stream_id, event_type, schema_version, payload) in page {
             let event = decode_str(event_type, *schema_version, payload.get())
                 .map_err(|source| RebuildError::Decode { position: *position, source })?;
-            let source = Source { tenant, stream_id };
-            fold_into(&mut self.cards, &source, &event);
-            fold_into(&mut self.contacts, &source, &event);
-            fold_into(&mut self.accounts, &source, &event);
-            fold_into(&mut self.promotions, &source, &event);
-            fold_into(&mut self.businesses, &source, &event);
-            fold_into(&mut self.wallet_items, &source, &event);
-            fold_into(&mut self.tally, &source, &event);
+            self.apply(&Source { tenant, stream_id }, &event);
         }
         Ok(page.len() as u64)
+    }
+
+    /// The live projection: every row of the inline views as stored.
+    pub async fn load_live(conn: &mut AnyConnection) -> Result<Views, sqlx::Error> {
+        Ok(Views {
+            cards: load_all(conn).await?,
+            contacts: load_all(conn).await?,
+            accounts: load_all(conn).await?,
+            promotions: load_all(conn).await?,
+            businesses: load_all(conn).await?,
+            wallet_items: load_all(conn).await?,
+            tally: load_all(conn).await?,
+        })
+    }
+
+    /// Per view: its table, this side's row count, and whether the other side has exactly the same rows.
+    pub fn compare(&self, other: &Views) -> Vec<(&'static str, usize, bool)> {
+        vec![
+            (CardView::TABLE, self.cards.len(), self.cards == other.cards),
+            (ContactView::TABLE, self.contacts.len(), self.contacts == other.contacts),
+            (AccountView::TABLE, self.accounts.len(), self.accounts == other.accounts),
+            (PromotionView::TABLE, self.promotions.len(), self.promotions == other.promotions),
+            (BusinessView::TABLE, self.businesses.len(), self.businesses == other.businesses),
+            (WalletItemView::TABLE, self.wallet_items.len(), self.wallet_items == other.wallet_items),
+            (TallyRow::TABLE, self.tally.len(), self.tally == other.tally),
+        ]
     }
 }
 

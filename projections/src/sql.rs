@@ -160,6 +160,18 @@ async fn load_many<V: SqlView>(
     Ok(rows)
 }
 
+/// Every row of a view's table, keyed as in memory.
+pub(crate) async fn load_all<V: SqlView>(conn: &mut AnyConnection) -> Result<HashMap<Vec<String>, V>, sqlx::Error> {
+    let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT doc FROM {}", V::TABLE)).fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|(doc,)| {
+            let view: V = serde_json::from_str(doc).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            let key = view.columns().into_iter().take(V::KEY_LEN).map(Option::unwrap_or_default).collect();
+            Ok((key, view))
+        })
+        .collect()
+}
+
 /// Inserts or replaces rows, many per statement.
 pub(crate) async fn upsert_many<V: SqlView>(conn: &mut AnyConnection, rows: &[&V]) -> Result<(), sqlx::Error> {
     let width = V::COLUMNS.len();

@@ -103,6 +103,7 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
         listen: String::new(),
         log_requests: false,
         expiry_interval: Duration::from_secs(3600),
+        kafka: None,
     };
     let app = server::app(&settings).await?;
     let customers = prepare(&app, args.customers).await?;

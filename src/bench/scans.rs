@@ -74,6 +74,7 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs, postgres: Option<String
             listen: String::new(),
             log_requests: false,
             expiry_interval: Duration::from_secs(3600),
+            kafka: None,
         };
         vec![spawn(crate::http::router(server::app(&settings).await?)).await?]
     };

@@ -198,3 +198,19 @@ pub async fn find_event(conn: &mut AnyConnection, event_id: Uuid) -> Result<Opti
         .await?;
     row.as_ref().map(envelope_from_row).transpose()
 }
+
+/// Up to `limit` envelopes after `after_position`, in global order: what the Kafka relay publishes next.
+pub async fn read_after(
+    conn: &mut AnyConnection,
+    after_position: i64,
+    limit: i64,
+) -> Result<Vec<Envelope>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ENVELOPE_COLUMNS} FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2"
+    ))
+    .bind(after_position)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(envelope_from_row).collect()
+}

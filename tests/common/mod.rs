@@ -91,6 +91,7 @@ pub async fn core_app() -> (Shared, String) {
         listen: String::new(),
         log_requests: false,
         expiry_interval: Duration::from_secs(3600),
+        kafka: None,
     };
     (server::app(&settings).await.expect("app starts"), database_url)
 }
