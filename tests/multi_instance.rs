@@ -4,63 +4,10 @@
 
 mod common;
 
-use std::{
-    net::TcpListener,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
-
+use common::{post_to as post, Instance};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use tally::http::Shared;
-
-/// A `tally serve` child process, killed when dropped.
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn start(database_url: &str) -> Instance {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .args(["--database-url", database_url, "serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("tally starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while reqwest::get(format!("{base}/readyz")).await.map(|r| r.status() != StatusCode::OK).unwrap_or(true) {
-        assert!(Instant::now() < deadline, "tally on {port} did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Instance { child, base }
-}
-
-async fn post(base: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let (id, secret) = common::credentials("administrator");
-    let response = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .basic_auth(id, Some(secret))
-        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 async fn setup() -> (String, Shared) {
     assert!(
@@ -76,7 +23,7 @@ async fn setup() -> (String, Shared) {
 #[ignore = "needs TALLY_TEST_DATABASE_URL; scripts/test.sh runs it against PostgreSQL"]
 async fn two_instances_never_overdraw_an_account() {
     let (database_url, app) = setup().await;
-    let (a, b) = (start(&database_url).await, start(&database_url).await);
+    let (a, b) = (Instance::start(&database_url, &[]).await, Instance::start(&database_url, &[]).await);
     let (status, contact) =
         post(&a.base, "/v1/contacts", json!({"name": "Race", "mobile_number": "+79990000077"})).await;
     assert_eq!(status, StatusCode::CREATED, "{contact}");
@@ -116,7 +63,7 @@ async fn two_instances_never_overdraw_an_account() {
 #[ignore = "needs TALLY_TEST_DATABASE_URL; scripts/test.sh runs it against PostgreSQL"]
 async fn two_instances_bind_at_most_one_live_card_per_contact() {
     let (database_url, _app) = setup().await;
-    let (a, b) = (start(&database_url).await, start(&database_url).await);
+    let (a, b) = (Instance::start(&database_url, &[]).await, Instance::start(&database_url, &[]).await);
     let mobile = "+79990000088";
     let (status, _) = post(&a.base, "/v1/contacts", json!({"name": "Twice", "mobile_number": mobile})).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -155,7 +102,7 @@ async fn two_instances_bind_at_most_one_live_card_per_contact() {
 #[ignore = "needs TALLY_TEST_DATABASE_URL; scripts/test.sh runs it against PostgreSQL"]
 async fn two_instances_accept_exactly_the_cap_of_a_promotion() {
     let (database_url, _app) = setup().await;
-    let (a, b) = (start(&database_url).await, start(&database_url).await);
+    let (a, b) = (Instance::start(&database_url, &[]).await, Instance::start(&database_url, &[]).await);
     let (status, body) = post(&a.base, "/v1/businesses", json!({"business_id": "CB-9", "name": "Shared"})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let ends_at = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();

@@ -9,6 +9,7 @@ use std::{
 use rdkafka::{
     consumer::{Consumer, StreamConsumer},
     error::KafkaError,
+    message::BorrowedMessage,
     Message, Offset, TopicPartitionList,
 };
 use tally_events::Envelope;
@@ -78,9 +79,12 @@ pub async fn tail(
     Ok(())
 }
 
-/// Reads every topic from its beginning up to where it ended when the read started, and hands each event to `each`
-/// once: a message whose `event_id` was seen already (a relay retry) is skipped. Returns (messages, events).
-pub async fn read_all(settings: &KafkaSettings, mut each: impl FnMut(Envelope)) -> Result<(u64, u64), ConsumeError> {
+/// Reads every topic from its beginning up to where it ended when the read started, handing each message to `each`
+/// in partition order. Returns how many messages were read.
+pub async fn read_topics(
+    settings: &KafkaSettings,
+    mut each: impl FnMut(&BorrowedMessage<'_>) -> Result<(), ConsumeError>,
+) -> Result<u64, ConsumeError> {
     let consumer = reader(settings, true)?;
     let mut assignment = TopicPartitionList::new();
     let mut remaining: HashMap<(String, i32), i64> = HashMap::new();
@@ -95,7 +99,7 @@ pub async fn read_all(settings: &KafkaSettings, mut each: impl FnMut(Envelope)) 
         }
     }
     consumer.assign(&assignment)?;
-    let (mut messages, mut seen) = (0u64, HashSet::new());
+    let mut messages = 0u64;
     while !remaining.is_empty() {
         let message = consumer.recv().await?;
         let at = (message.topic().to_owned(), message.partition());
@@ -103,34 +107,38 @@ pub async fn read_all(settings: &KafkaSettings, mut each: impl FnMut(Envelope)) 
         if message.offset() >= end {
             continue;
         }
-        messages += 1;
-        let envelope: Envelope = serde_json::from_slice(message.payload().unwrap_or_default()).map_err(|source| {
-            ConsumeError::NotAnEnvelope { topic: at.0.clone(), partition: at.1, offset: message.offset(), source }
-        })?;
         if message.offset() + 1 >= end {
             remaining.remove(&at);
         }
-        if seen.insert(envelope.event_id) {
-            each(envelope);
-        }
+        messages += 1;
+        each(&message)?;
     }
-    Ok((messages, seen.len() as u64))
+    Ok(messages)
+}
+
+/// The envelope a message carries.
+pub fn envelope_of(message: &BorrowedMessage<'_>) -> Result<Envelope, ConsumeError> {
+    serde_json::from_slice(message.payload().unwrap_or_default()).map_err(|source| ConsumeError::NotAnEnvelope {
+        topic: message.topic().to_owned(),
+        partition: message.partition(),
+        offset: message.offset(),
+        source,
+    })
 }
 
 /// Folds every event on the topics (each once) into fresh read models, as `tally replay --source kafka` does.
 /// Returns the views, the messages read and the distinct events folded.
 pub async fn replay(settings: &KafkaSettings) -> Result<(Views, u64, u64), ConsumeError> {
-    let mut views = Views::default();
-    let mut undecodable = None;
-    let (messages, events) = read_all(settings, |envelope| match envelope.event() {
-        Ok(event) => views.apply(&Source { tenant: &envelope.tenant, stream_id: &envelope.stream_id }, &event),
-        Err(error) => {
-            undecodable.get_or_insert((envelope.event_id, error));
+    let (mut views, mut seen) = (Views::default(), HashSet::new());
+    let messages = read_topics(settings, |message| {
+        let envelope = envelope_of(message)?;
+        if seen.insert(envelope.event_id) {
+            let event =
+                envelope.event().map_err(|source| ConsumeError::Decode { event_id: envelope.event_id, source })?;
+            views.apply(&Source { tenant: &envelope.tenant, stream_id: &envelope.stream_id }, &event);
         }
+        Ok(())
     })
     .await?;
-    match undecodable {
-        Some((event_id, source)) => Err(ConsumeError::Decode { event_id, source }),
-        None => Ok((views, messages, events)),
-    }
+    Ok((views, messages, seen.len() as u64))
 }

@@ -3,12 +3,18 @@
 //! `acme` (required contact fields: name, mobile_number), merchant `other`, and one API client per role.
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
 
 use reqwest::{header::HeaderMap, Method, StatusCode};
 use serde_json::Value;
 use tally::{
     http::Shared,
+    kafka::KafkaSettings,
     server::{self, Settings},
     store::merchants::{self, Merchant},
 };
@@ -84,6 +90,11 @@ pub async fn seed_principals(app: &Shared) {
 /// The core without HTTP on a fresh database: the command writer and the pools. The database (a temp file on
 /// SQLite) lives as long as the test process.
 pub async fn core_app() -> (Shared, String) {
+    core_app_with(None).await
+}
+
+/// [`core_app`], publishing to Kafka when `kafka` is given.
+pub async fn core_app_with(kafka: Option<KafkaSettings>) -> (Shared, String) {
     let (database_url, dir) = fresh_database().await;
     std::mem::forget(dir);
     let settings = Settings {
@@ -91,13 +102,18 @@ pub async fn core_app() -> (Shared, String) {
         listen: String::new(),
         log_requests: false,
         expiry_interval: Duration::from_secs(3600),
-        kafka: None,
+        kafka,
     };
     (server::app(&settings).await.expect("app starts"), database_url)
 }
 
 pub async fn spawn_app() -> TestApp {
-    let (app, database_url) = core_app().await;
+    spawn_app_with(None).await
+}
+
+/// [`spawn_app`], publishing to Kafka when `kafka` is given.
+pub async fn spawn_app_with(kafka: Option<KafkaSettings>) -> TestApp {
+    let (app, database_url) = core_app_with(kafka).await;
     seed_principals(&app).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -186,5 +202,152 @@ impl TestApp {
     pub async fn event_count(&self) -> i64 {
         let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events").fetch_one(&self.app.db.read).await.unwrap();
         row.0
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A `tally serve` child process, killed when dropped.
+pub struct Instance {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Instance {
+    /// Starts `tally serve` on `database_url` with `extra` global arguments, and waits until it is ready.
+    pub async fn start(database_url: &str, extra: &[&str]) -> Instance {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_tally"))
+            .args(["--database-url", database_url])
+            .args(extra)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("tally starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while reqwest::get(format!("{base}/readyz")).await.map(|r| r.status() != StatusCode::OK).unwrap_or(true) {
+            assert!(Instant::now() < deadline, "tally on {port} did not become ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Instance { child, base }
+    }
+
+    /// Kills the process at once (SIGKILL): no shutdown, whatever it was doing.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("reaped");
+    }
+
+    /// The process's Prometheus metrics.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.base)).await.expect("metrics").text().await.expect("text")
+    }
+}
+
+/// A POST as `acme-administrator` with a fresh idempotency key to a process at `base`.
+pub async fn post_to(base: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let (id, secret) = credentials("administrator");
+    let response = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .basic_auth(id, Some(secret))
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The `tansu` binary: `TALLY_TEST_TANSU`, else on PATH, else in ~/.cargo/bin.
+fn tansu() -> PathBuf {
+    if let Some(path) = std::env::var_os("TALLY_TEST_TANSU") {
+        return path.into();
+    }
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .chain(std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo/bin")))
+        .map(|dir| dir.join("tansu"))
+        .find(|path| path.is_file());
+    on_path.expect("the tansu broker is needed: cargo install tansu --locked --features dynostore,libsql")
+}
+
+/// A real Kafka-protocol broker (tansu) on loopback, storing its log in a temp SQLite file, so that it can be
+/// stopped and started again without losing what it acknowledged. Killed when dropped.
+pub struct Broker {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Broker {
+    pub async fn start() -> Broker {
+        let mut broker = Broker { port: free_port(), dir: tempfile::tempdir().expect("temp dir"), child: None };
+        broker.resume().await;
+        broker
+    }
+
+    /// Starts the broker again on the same port and storage.
+    pub async fn resume(&mut self) {
+        assert!(self.child.is_none(), "the broker is running");
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let log = std::fs::File::options().create(true).append(true).open(self.dir.path().join("tansu.log")).unwrap();
+        let child = Command::new(tansu())
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine"])
+            // tansu reads the path of a sqlite:// URL relative to its working directory.
+            .arg("sqlite://tansu.db")
+            .current_dir(self.dir.path())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("tansu starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
+            assert!(Instant::now() < deadline, "tansu did not listen on {}", self.port);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Kills the broker (SIGKILL).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the broker: connections stay open, nothing is answered meanwhile.
+    pub fn freeze(&self, frozen: bool) {
+        let pid = self.child.as_ref().expect("the broker is running").id().to_string();
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        assert!(Command::new("kill").args([signal, &pid]).status().expect("kill runs").success());
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Client settings for this broker: topics `<prefix><family>` with 3 partitions.
+    pub fn settings(&self) -> KafkaSettings {
+        KafkaSettings { brokers: self.address(), topic_prefix: "tally.".into(), partitions: 3 }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -1,0 +1,348 @@
+//! Every ledger event on Kafka, against a real broker (tansu, started per test): exactly once after de-duplication
+//! by `event_id`, in stream order per key, through a broker outage, a killed relay, and a relay that moves between
+//! two processes on PostgreSQL; replay from Kafka equals replay from the ledger equals the live projection.
+
+mod common;
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use common::{Broker, Instance, TestApp};
+use rdkafka::message::{Headers, Message};
+use reqwest::StatusCode;
+use serde_json::json;
+use tally::{
+    commands::{Command, Outcome, Target},
+    domain::card::CardCommand,
+    kafka::{consume, KafkaSettings},
+    store::Db,
+};
+use tally_events::{Actor, CardCategory, CardType, Envelope, Role};
+use tally_projections::rebuild::{fold_ledger, Views};
+
+/// A message as it came off a partition.
+struct Published {
+    topic: String,
+    key: String,
+    headers: HashMap<String, String>,
+    envelope: Envelope,
+}
+
+/// Every message on the topics, in partition order.
+async fn published(settings: &KafkaSettings) -> Vec<Published> {
+    let mut all = Vec::new();
+    consume::read_topics(settings, |message| {
+        let headers = message.headers().map_or_else(HashMap::new, |headers| {
+            headers
+                .iter()
+                .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                .collect()
+        });
+        all.push(Published {
+            topic: message.topic().to_owned(),
+            key: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
+            headers,
+            envelope: consume::envelope_of(message)?,
+        });
+        Ok(())
+    })
+    .await
+    .expect("the topics are readable");
+    all
+}
+
+/// The relay's checkpoint and the ledger's last position.
+async fn progress(db: &Db) -> (i64, i64) {
+    let (checkpoint,): (i64,) = sqlx::query_as("SELECT position FROM relay").fetch_one(&db.read).await.unwrap();
+    let (last,): (Option<i64>,) =
+        sqlx::query_as("SELECT MAX(global_position) FROM events").fetch_one(&db.read).await.unwrap();
+    (checkpoint, last.unwrap_or(0))
+}
+
+/// Waits until the relay has published the whole ledger.
+async fn wait_published(db: &Db, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let (checkpoint, last) = progress(db).await;
+        if checkpoint == last {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the relay is stuck at {checkpoint} of {last}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Asserts the topics hold every ledger event, each once after de-duplication by `event_id`, on its family's topic
+/// with the stream as key and the contract's headers, and each stream's events in order. Returns how many messages
+/// were read (duplicates included).
+async fn assert_exactly_the_ledger(db: &Db, settings: &KafkaSettings) -> usize {
+    let messages = published(settings).await;
+    let ledger: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT event_id, stream_id, stream_version FROM events ORDER BY global_position")
+            .fetch_all(&db.read)
+            .await
+            .unwrap();
+    let mut seen = HashSet::new();
+    let mut versions: HashMap<String, Vec<i64>> = HashMap::new();
+    for message in &messages {
+        let envelope = &message.envelope;
+        let family = tally_events::family_of(&envelope.event_type).expect("a known event type");
+        assert_eq!(message.topic, settings.topic(family));
+        assert_eq!(message.key, envelope.stream_id);
+        let id = envelope.event_id.to_string();
+        assert_eq!(message.headers.get("event_id"), Some(&id));
+        assert_eq!(message.headers.get("event_type"), Some(&envelope.event_type));
+        assert_eq!(message.headers.get("schema_version"), Some(&envelope.schema_version.to_string()));
+        assert_eq!(message.headers.get("tenant"), Some(&envelope.tenant));
+        assert_eq!(message.headers.get("correlation_id"), Some(&envelope.correlation_id.to_string()));
+        if seen.insert(id) {
+            versions.entry(envelope.stream_id.clone()).or_default().push(envelope.stream_version);
+        }
+    }
+    let expected: HashSet<String> = ledger.iter().map(|(id, _, _)| id.clone()).collect();
+    assert_eq!(seen.len(), expected.len(), "distinct events on Kafka vs in the ledger");
+    assert_eq!(seen, expected, "the same events");
+    let mut streams: HashMap<String, i64> = HashMap::new();
+    for (_, stream, version) in &ledger {
+        streams.entry(stream.clone()).and_modify(|v| *v = (*v).max(*version)).or_insert(*version);
+    }
+    for (stream, last) in streams {
+        assert_eq!(versions[&stream], (1..=last).collect::<Vec<_>>(), "{stream} arrives in order");
+    }
+    messages.len()
+}
+
+/// Concurrent accruals and redemptions through `/v1` on `contacts`, by `workers` until `stop`; returns how many
+/// succeeded, and panics on any failure.
+fn load(app: &TestApp, contacts: &[String], workers: usize, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<usize> {
+    let done = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..workers)
+        .map(|worker| {
+            let (http, base, contacts, stop, done) =
+                (app.http.clone(), app.base.clone(), contacts.to_vec(), stop.clone(), done.clone());
+            tokio::spawn(async move {
+                let (id, secret) = common::credentials("administrator");
+                let mut n = worker;
+                while !stop.load(Ordering::Relaxed) {
+                    let contact = &contacts[n % contacts.len()];
+                    // Every third visit to a contact redeems half of what one accrual gives.
+                    let (path, body) = if (n / contacts.len()) % 3 == 2 {
+                        (format!("/v1/accounts/{contact}/redemptions"), json!({"amount": "0.50"}))
+                    } else {
+                        (format!("/v1/accounts/{contact}/accruals"), json!({"amount": "1.00", "bonus_type": "cash"}))
+                    };
+                    let response = http
+                        .post(format!("{base}{path}"))
+                        .basic_auth(&id, Some(&secret))
+                        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+                        .json(&body)
+                        .send()
+                        .await
+                        .expect("the command is answered");
+                    let status = response.status();
+                    assert_eq!(status, StatusCode::CREATED, "{}", response.text().await.unwrap_or_default());
+                    done.fetch_add(1, Ordering::Relaxed);
+                    n += workers;
+                }
+            })
+        })
+        .collect();
+    tokio::spawn(async move {
+        for task in tasks {
+            task.await.expect("no command failed");
+        }
+        done.load(Ordering::Relaxed)
+    })
+}
+
+/// Contacts with 100 bonuses each, so that the load's redemptions are covered.
+async fn contacts(app: &TestApp, count: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let id =
+            app.register_contact(json!({"name": format!("Kafka {n}"), "mobile_number": format!("+7999100{n:04}")}));
+        let id = id.await;
+        let reply = app
+            .post(
+                "administrator",
+                &format!("/v1/accounts/{id}/accruals"),
+                json!({"amount": "100", "bonus_type": "cash"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        ids.push(id);
+    }
+    ids
+}
+
+/// Some promotions traffic (a clip and scans up to the cap and past it), so that the promotions topic, the wallet
+/// items and the daily tally take part.
+async fn scans(app: &TestApp) {
+    let reply = app.post("administrator", "/v1/businesses", json!({"business_id": "KB-1", "name": "Kafka Cafe"})).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    let ends_at = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let promotion = json!({"business_id": "KB-1", "promotion_id": "P1", "title": "Kafka", "cap": 5,
+        "ends_at": ends_at, "price_per_use": "0.75", "price_per_clip": "0.05"});
+    let reply = app.post("administrator", "/v1/promotions", promotion).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    let clip = app.post("administrator", "/v1/promotions/KB-1/P1/clips", json!({"wallet_item_id": "KW-1"})).await;
+    assert_eq!(clip.status, StatusCode::CREATED, "{:?}", clip.body);
+    for n in 0..8 {
+        let barcode = json!({"barcode": {"src": "KB-1", "id": "P1", "key": format!("C{n}")}});
+        let reply = app.post("cc_operator", "/scantrack", barcode).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn every_event_arrives_once_in_stream_order_and_replays_to_the_live_projection() {
+    let broker = Broker::start().await;
+    let settings = broker.settings();
+    let app = common::spawn_app_with(Some(settings.clone())).await;
+    let contacts = contacts(&app, 12).await;
+    app.bound_card("7100000000001", "+79991009999", true).await;
+    scans(&app).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let running = load(&app, &contacts, 16, stop.clone());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.store(true, Ordering::Relaxed);
+    let commands = running.await.unwrap();
+    assert!(commands > 100, "the load ran ({commands} commands)");
+    wait_published(&app.app.db, Duration::from_secs(30)).await;
+    assert_exactly_the_ledger(&app.app.db, &settings).await;
+
+    let (from_kafka, _, events) = consume::replay(&settings).await.expect("replay from Kafka");
+    let (from_ledger, ledger_events, _) = fold_ledger(&app.app.db.read).await.unwrap();
+    let live = Views::load_live(&mut app.app.db.read.acquire().await.unwrap()).await.unwrap();
+    assert_eq!(events, ledger_events);
+    assert_eq!(from_kafka, from_ledger, "replay from Kafka equals replay from the ledger");
+    assert_eq!(from_kafka, live, "and both equal the live projection");
+    assert!(from_kafka.compare(&live).iter().all(|(_, rows, equal)| *rows > 0 && *equal), "every view has rows");
+
+    // `tally tail` prints the published envelopes of the families asked for.
+    let tail = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["--kafka-brokers", &settings.brokers, "tail", "--from-beginning", "--family", "promotions"])
+        .args(["--limit", "5"])
+        .output()
+        .expect("tally tail runs");
+    assert!(tail.status.success(), "{}", String::from_utf8_lossy(&tail.stderr));
+    let lines: Vec<Envelope> =
+        String::from_utf8(tail.stdout).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(lines.len(), 5);
+    assert!(lines.iter().all(|e| tally_events::family_of(&e.event_type) == Some("promotions")));
+}
+
+#[tokio::test]
+async fn a_broker_outage_fails_no_command_and_loses_nothing() {
+    let mut broker = Broker::start().await;
+    let settings = broker.settings();
+    let app = common::spawn_app_with(Some(settings.clone())).await;
+    let contacts = contacts(&app, 8).await;
+    wait_published(&app.app.db, Duration::from_secs(30)).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let running = load(&app, &contacts, 8, stop.clone());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    broker.stop();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (stalled_at, during) = progress(&app.app.db).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (still_at, after) = progress(&app.app.db).await;
+    assert_eq!(stalled_at, still_at, "nothing is published while the broker is away");
+    assert!(after > during, "commands go on while the broker is away ({during} -> {after})");
+    broker.resume().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::Relaxed);
+    running.await.expect("no command failed during the outage");
+    wait_published(&app.app.db, Duration::from_secs(60)).await;
+    assert_exactly_the_ledger(&app.app.db, &settings).await;
+}
+
+/// Registers `count` cards numbered from `first`, in batches of 1,000 (one event each), straight through the writer.
+async fn register_cards(app: &tally::http::Shared, first: usize, count: usize) {
+    let actor = Actor { principal: "kafka-test".into(), role: Role::System };
+    for batch in (first..first + count).step_by(1000) {
+        let cards = (batch..(batch + 1000).min(first + count))
+            .map(|n| CardCommand::Register {
+                number: format!("5{n:012}"),
+                category: CardCategory::Virtual,
+                card_type: CardType::Bonus,
+            })
+            .collect();
+        let command = Command::new(common::TENANT, actor.clone(), Target::RegisterCards(cards));
+        assert!(matches!(app.executor.execute(command).await.unwrap(), Outcome::Executed { result: Ok(_), .. }));
+    }
+}
+
+#[tokio::test]
+async fn a_relay_killed_mid_batch_loses_nothing_when_started_again() {
+    let broker = Broker::start().await;
+    let settings = broker.settings();
+    let (app, database_url) = common::core_app().await;
+    common::seed_principals(&app).await;
+    register_cards(&app, 0, 2_000).await;
+    let kafka = ["--kafka-brokers", &settings.brokers, "--kafka-partitions", "3"];
+    let mut relay = Instance::start(&database_url, &kafka).await;
+    wait_published(&app.db, Duration::from_secs(60)).await;
+    // With the broker frozen, the next events are handed to the producer and never acknowledged: the relay is
+    // mid-batch when it is killed. The broker may still write what reached its socket before the kill.
+    broker.freeze(true);
+    register_cards(&app, 2_000, 3_000).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    relay.kill();
+    broker.freeze(false);
+    let (checkpoint, last) = progress(&app.db).await;
+    assert_eq!(checkpoint, 2_000, "the unacknowledged batch left the checkpoint where it was");
+    assert_eq!(last, 5_000);
+    let _relay = Instance::start(&database_url, &kafka).await;
+    wait_published(&app.db, Duration::from_secs(60)).await;
+    assert_exactly_the_ledger(&app.db, &settings).await;
+}
+
+/// The lease holder a process reports in its metrics, if it holds the lease.
+fn holds_lease(metrics: &str) -> bool {
+    metrics.lines().any(|line| line.starts_with("tally_relay_lease_held{") && line.ends_with(" 1"))
+}
+
+#[tokio::test]
+#[ignore = "needs TALLY_TEST_DATABASE_URL; scripts/test.sh runs it against PostgreSQL"]
+async fn one_relay_publishes_across_two_processes_and_the_other_takes_over() {
+    assert!(std::env::var("TALLY_TEST_DATABASE_URL").is_ok(), "set TALLY_TEST_DATABASE_URL to a PostgreSQL server");
+    let broker = Broker::start().await;
+    let settings = broker.settings();
+    let (app, database_url) = common::core_app().await;
+    common::seed_principals(&app).await;
+    let kafka = ["--kafka-brokers", &settings.brokers, "--kafka-partitions", "3"];
+    let a = Instance::start(&database_url, &kafka).await;
+    let b = Instance::start(&database_url, &kafka).await;
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let base = if n % 2 == 0 { &a.base } else { &b.base };
+        let (status, body) = common::post_to(
+            base,
+            "/v1/contacts",
+            json!({"name": format!("Lease {n}"), "mobile_number": format!("+7999200{n:04}")}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        ids.push(body["contact_id"].as_str().unwrap().to_owned());
+    }
+    wait_published(&app.db, Duration::from_secs(30)).await;
+    let (a_holds, b_holds) = (holds_lease(&a.metrics().await), holds_lease(&b.metrics().await));
+    assert!(a_holds != b_holds, "exactly one process holds the lease (a: {a_holds}, b: {b_holds})");
+    let (mut holder, survivor) = if a_holds { (a, b) } else { (b, a) };
+    holder.kill();
+    for id in &ids {
+        let (status, body) =
+            common::post_to(&survivor.base, &format!("/v1/accounts/{id}/accruals"), json!({"amount": "2.00"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    wait_published(&app.db, Duration::from_secs(30)).await;
+    assert!(holds_lease(&survivor.metrics().await), "the survivor took the lease over");
+    assert_exactly_the_ledger(&app.db, &settings).await;
+}
