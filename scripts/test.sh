@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite: every test on SQLite, then the integration tests again against a real PostgreSQL server that
 # this script starts on loopback (and stops, whatever happens). Needs PostgreSQL's server binaries
-# (Debian: apt-get install postgresql).
+# (Debian: apt-get install postgresql), and the tansu broker for the Kafka tests (each test starts its own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v tansu >/dev/null 2>&1; then
+    echo "the Kafka tests need the tansu broker: cargo install tansu --locked --features dynostore,libsql" >&2
+    exit 1
+fi
 
 echo "== tests on SQLite"
 cargo test --workspace

@@ -311,6 +311,6 @@ async fn main() -> anyhow::Result<()> {
             println!("{} lots burnt", server::expire_due(&app).await?);
             Ok(())
         }
-        Verb::Bench(args) => tally::bench::run(args, &url).await,
+        Verb::Bench(args) => tally::bench::run(args, &url, kafka.settings()).await,
     }
 }

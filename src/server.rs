@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::{Duration as Days, Utc};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use rust_decimal::Decimal;
 use tally_events::{
     Actor, BonusType, BusinessRegistered, CardCategory, CardType, ContactDetails, PromotionPublished, Role,
@@ -34,12 +34,20 @@ pub struct Settings {
     pub kafka: Option<KafkaSettings>,
 }
 
+/// Bounds (seconds) of the relay's delivery lag histogram.
+const LAG_BUCKETS: [f64; 14] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+
 /// The process-wide Prometheus recorder (installed once; tests start several apps in one process).
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
+            // The relay's lag is a histogram (cumulative buckets add up across instances and over any period);
+            // the rest are summaries.
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full("tally_relay_delivery_lag_seconds".into()), &LAG_BUCKETS)
+                .expect("the buckets are not empty")
+                .build_recorder();
             let handle = recorder.handle();
             // Another recorder may be installed already (an embedding program's); ours still renders its own.
             let _ = metrics::set_global_recorder(recorder);

@@ -31,6 +31,7 @@ use crate::{
         contact::ContactCommand,
         Aggregate, Context,
     },
+    kafka::KafkaSettings,
     server::{self, Settings},
     store::{
         ledger::{self, CommandMeta},
@@ -78,7 +79,7 @@ struct Customer {
 
 /// Runs the benchmark. Only the `scans` scenario uses `database_url`, and only when it names PostgreSQL; every
 /// other run works on a temporary SQLite file and leaves `./data` alone.
-pub async fn run(args: BenchArgs, database_url: &str) -> anyhow::Result<()> {
+pub async fn run(args: BenchArgs, database_url: &str, kafka: Option<KafkaSettings>) -> anyhow::Result<()> {
     let postgres = database_url.starts_with("postgres").then(|| database_url.to_owned());
     match args.scenario.as_str() {
         "cards" => {}
@@ -87,7 +88,12 @@ pub async fn run(args: BenchArgs, database_url: &str) -> anyhow::Result<()> {
     }
     let dir = std::env::temp_dir().join(format!("tally-bench-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
-    let result = run_in(&dir, &args).await;
+    // Fresh topics per run, so that a run's figures and read-backs never mix with an earlier run's.
+    let kafka = kafka.map(|kafka| KafkaSettings {
+        topic_prefix: format!("{}bench-{}.", kafka.topic_prefix, &Uuid::new_v4().simple().to_string()[..8]),
+        ..kafka
+    });
+    let result = run_in(&dir, &args, kafka).await;
     if std::env::var_os("TALLY_BENCH_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     } else {
@@ -96,17 +102,24 @@ pub async fn run(args: BenchArgs, database_url: &str) -> anyhow::Result<()> {
     result
 }
 
-async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
+async fn run_in(dir: &std::path::Path, args: &BenchArgs, kafka: Option<KafkaSettings>) -> anyhow::Result<()> {
     let url = format!("sqlite://{}", dir.join("bench.db").display());
     let settings = Settings {
         database_url: url.clone(),
         listen: String::new(),
         log_requests: false,
         expiry_interval: Duration::from_secs(3600),
-        kafka: None,
+        kafka: kafka.clone(),
     };
     let app = server::app(&settings).await?;
     let customers = prepare(&app, args.customers).await?;
+    let lag_before = match kafka {
+        Some(_) => {
+            caught_up(&app.db).await?;
+            lag_buckets(&app.metrics.render())
+        }
+        None => Vec::new(),
+    };
     let tally_addr = spawn(crate::http::router(app.clone())).await?;
     let bare_addr =
         spawn(Router::new().route("/{*path}", any(|| async { r#"{"Status":true,"Key":"OK","Value":""}"# }))).await?;
@@ -121,6 +134,25 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
         drive(card_requests(tally_addr, customers.clone(), args.connections), args.connections, args.seconds).await;
     tally.print("tally ");
     print_writer_figures(&app.metrics.render());
+    if kafka.is_some() {
+        let behind = Instant::now();
+        caught_up(&app.db).await?;
+        let catch_up = behind.elapsed().as_secs_f64();
+        let during: Vec<(f64, u64)> = lag_buckets(&app.metrics.render())
+            .into_iter()
+            .zip(&lag_before)
+            .map(|((bound, after), (_, before))| (bound, after - before))
+            .collect();
+        let total = during.last().map_or(0, |(_, count)| *count);
+        let within = |share: f64| during.iter().find(|(_, count)| *count as f64 >= share * total as f64).map(|b| b.0);
+        let ms = |bound: Option<f64>| bound.map_or("> 60 s".to_owned(), |b| format!("<= {:.0} ms", b * 1000.0));
+        println!(
+            "       Kafka relay during the load: {total} events published, lag (commit to broker ack) p50 {}, \
+             p99 {}; caught up {catch_up:.2} s after the load",
+            ms(within(0.5)),
+            ms(within(0.99))
+        );
+    }
     let bare =
         drive(card_requests(bare_addr, customers.clone(), args.connections), args.connections, args.seconds).await;
     bare.print("bare  ");
@@ -130,21 +162,69 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
         tally.percentile(0.99).as_secs_f64() / bare.percentile(0.99).as_secs_f64().max(1e-9)
     );
     if args.rebuild_events > 0 {
-        rebuild_bench(dir, args.rebuild_events).await?;
+        let db = rebuild_bench(dir, args.rebuild_events).await?;
+        if let Some(kafka) = kafka {
+            relay_bench(&db, kafka).await?;
+        }
     }
+    Ok(())
+}
+
+/// A quantile of a summary in rendered metrics (NaN when absent).
+fn metric(metrics: &str, name: &str, quantile: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|line| line.starts_with(name) && line.contains(&format!("quantile=\"{quantile}\"")))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse::<f64>().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// The relay's delivery lag histogram: (bucket bound in seconds, cumulative count), the `+Inf` bucket last.
+fn lag_buckets(metrics: &str) -> Vec<(f64, u64)> {
+    metrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("tally_relay_delivery_lag_seconds_bucket{le=\""))
+        .filter_map(|rest| {
+            let (bound, count) = rest.split_once("\"} ")?;
+            Some((bound.parse().unwrap_or(f64::INFINITY), count.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Waits until the relay has published the whole ledger; returns the checkpoint.
+async fn caught_up(db: &Db) -> anyhow::Result<i64> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let (checkpoint,): (i64,) = sqlx::query_as("SELECT position FROM relay").fetch_one(&db.read).await?;
+        let (last,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(global_position) FROM events").fetch_one(&db.read).await?;
+        if checkpoint >= last.unwrap_or(0) {
+            return Ok(checkpoint);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the relay did not catch up ({checkpoint} of {last:?})");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Publishes the generated ledger from its start and prints the relay's rate.
+async fn relay_bench(db: &Db, kafka: KafkaSettings) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let relay = tokio::spawn(crate::kafka::relay::run(db.clone(), kafka, crate::kafka::relay::holder_id()));
+    let published = caught_up(db).await;
+    relay.abort();
+    let published = published?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "relay: published {published} events to Kafka in {seconds:.2}s = {:.0} events/s",
+        published as f64 / seconds
+    );
     Ok(())
 }
 
 /// The writer's group-commit figures from the metrics: commands per group and seconds per group commit.
 fn print_writer_figures(metrics: &str) {
-    let figure = |name: &str, quantile: &str| {
-        metrics
-            .lines()
-            .find(|line| line.starts_with(name) && line.contains(&format!("quantile=\"{quantile}\"")))
-            .and_then(|line| line.rsplit(' ').next())
-            .and_then(|value| value.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    };
+    let figure = |name: &str, quantile: &str| metric(metrics, name, quantile);
     println!(
         "       group commit: {:.0} commands per group (p50), {:.2} ms per group p50, {:.2} ms p99",
         figure("tally_commit_batch_size", "0.5"),
@@ -363,7 +443,7 @@ async fn drive(make: RequestMaker, connections: usize, seconds: u64) -> Figures 
 }
 
 /// Generates a ledger of `count` valid bonus events (decided by the real decider) and times a rebuild.
-async fn rebuild_bench(dir: &std::path::Path, count: usize) -> anyhow::Result<()> {
+async fn rebuild_bench(dir: &std::path::Path, count: usize) -> anyhow::Result<Db> {
     let url = format!("sqlite://{}", dir.join("rebuild.db").display());
     let db = Db::connect(&url).await?;
     let accounts = 10_000usize;
@@ -426,5 +506,5 @@ async fn rebuild_bench(dir: &std::path::Path, count: usize) -> anyhow::Result<()
         report.rows,
         report.events as f64 / seconds
     );
-    Ok(())
+    Ok(db)
 }
