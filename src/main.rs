@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use tally::{
-    kafka::{consume, KafkaSettings},
+    kafka::{consume, follow, KafkaSettings},
     server::{self, Settings},
     store::{
         merchants::{self, Merchant, CONTACT_FIELDS},
@@ -123,6 +123,13 @@ struct ServeArgs {
 enum ProjectionAction {
     /// Drop the inline read models and replay the ledger into them.
     Rebuild,
+    /// Keep the read models of this database (one without a ledger of its own) up to date from Kafka, as a member
+    /// of a consumer group; offsets are stored with the read models, in the same transaction.
+    Follow {
+        /// The Kafka consumer group.
+        #[arg(long, default_value = "tally-projections")]
+        group: String,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -235,6 +242,11 @@ async fn main() -> anyhow::Result<()> {
                 report.events as f64 / seconds.max(1e-9)
             );
             Ok(())
+        }
+        Verb::Projections { action: ProjectionAction::Follow { group } } => {
+            let db = Db::connect(&url).await?;
+            tracing::info!(%group, "following the Kafka topics into this database's read models");
+            Ok(follow::follow(&db, &kafka.required()?, &group).await?)
         }
         Verb::Merchants { action: MerchantAction::Create { id, name, time_zone, required_fields } } => {
             let db = Db::connect(&url).await?;

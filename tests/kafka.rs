@@ -20,7 +20,7 @@ use serde_json::json;
 use tally::{
     commands::{Command, Outcome, Target},
     domain::card::CardCommand,
-    kafka::{consume, KafkaSettings},
+    kafka::{consume, follow, KafkaSettings},
     store::Db,
 };
 use tally_events::{Actor, CardCategory, CardType, Envelope, Role};
@@ -345,4 +345,65 @@ async fn one_relay_publishes_across_two_processes_and_the_other_takes_over() {
     wait_published(&app.db, Duration::from_secs(30)).await;
     assert!(holds_lease(&survivor.metrics().await), "the survivor took the lease over");
     assert_exactly_the_ledger(&app.db, &settings).await;
+}
+
+/// Waits until the read models of `follower` equal the live projection of `primary`.
+async fn wait_equal(primary: &Db, follower: &Db, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let live = Views::load_live(&mut primary.read.acquire().await.unwrap()).await.unwrap();
+        let followed = Views::load_live(&mut follower.read.acquire().await.unwrap()).await.unwrap();
+        if live == followed {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the runner's read models never matched: {:?}", followed.compare(&live));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_projection_runner_follows_into_its_own_database_and_resumes_without_skipping_or_double_applying() {
+    let broker = Broker::start().await;
+    let settings = broker.settings();
+    let app = common::spawn_app_with(Some(settings.clone())).await;
+    let contacts = contacts(&app, 6).await;
+    // Scans add up in the daily tally: applying one twice would show.
+    scans(&app).await;
+    let (follower_url, _dir) = common::fresh_database().await;
+    let follower = Db::connect(&follower_url).await.unwrap();
+    let own_ledger = follow::follow(&app.app.db, &settings, "refused").await;
+    assert!(matches!(own_ledger, Err(follow::FollowError::HasLedger)), "{own_ledger:?}");
+
+    let runner = tokio::spawn({
+        let (follower, settings) = (follower.clone(), settings.clone());
+        async move { follow::follow(&follower, &settings, "runner-a").await }
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let running = load(&app, &contacts, 6, stop.clone());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, Ordering::Relaxed);
+    running.await.unwrap();
+    wait_published(&app.app.db, Duration::from_secs(30)).await;
+    wait_equal(&app.app.db, &follower, Duration::from_secs(60)).await;
+    runner.abort();
+
+    // More events while no runner runs; then a runner in a new group, which Kafka starts from the beginning of every
+    // partition: the offsets stored with the read models skip what was applied, and the rest is applied once.
+    let stop = Arc::new(AtomicBool::new(false));
+    let running = load(&app, &contacts, 6, stop.clone());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::Relaxed);
+    running.await.unwrap();
+    wait_published(&app.app.db, Duration::from_secs(30)).await;
+    let runner = tokio::spawn({
+        let (follower, settings) = (follower.clone(), settings.clone());
+        async move { follow::follow(&follower, &settings, "runner-b").await }
+    });
+    wait_equal(&app.app.db, &follower, Duration::from_secs(60)).await;
+    runner.abort();
+    let (streams,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM follow_streams").fetch_one(&follower.read).await.unwrap();
+    let (ledger_streams,): (i64,) =
+        sqlx::query_as("SELECT COUNT(DISTINCT stream_id) FROM events").fetch_one(&app.app.db.read).await.unwrap();
+    assert_eq!(streams, ledger_streams, "every stream is followed");
 }

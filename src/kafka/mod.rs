@@ -1,5 +1,5 @@
 //! Kafka: the relay that publishes every ledger event (the transactional outbox of DESIGN.md point 3), the topic
-//! contract, and the consumers built on it (`tally tail`, `tally replay --source kafka`).
+//! contract, and the consumers built on it (`tally tail`, `tally replay --source kafka`, `tally projections follow`).
 //!
 //! The topic contract: one topic per event family (`Event::CATALOGUE`), named `<prefix><family>`; the key is the
 //! stream id, so a stream's events stay in order on one partition; the value is the JSON envelope; the headers are
@@ -7,6 +7,7 @@
 //! de-duplicate by `event_id`.
 
 pub mod consume;
+pub mod follow;
 pub mod relay;
 
 use std::{collections::BTreeSet, time::Duration};
