@@ -161,6 +161,23 @@ fn load(app: &TestApp, contacts: &[String], workers: usize, stop: Arc<AtomicBool
     })
 }
 
+/// [`load`] for `duration`; returns how many commands succeeded.
+async fn load_for(app: &TestApp, contacts: &[String], workers: usize, duration: Duration) -> usize {
+    let stop = Arc::new(AtomicBool::new(false));
+    let running = load(app, contacts, workers, stop.clone());
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    running.await.expect("no command failed")
+}
+
+/// A broker, and Tally publishing to it.
+async fn served() -> (Broker, KafkaSettings, TestApp) {
+    let broker = Broker::start().await;
+    let settings = broker.settings();
+    let app = common::spawn_app_with(Some(settings.clone())).await;
+    (broker, settings, app)
+}
+
 /// Contacts with 100 bonuses each, so that the load's redemptions are covered.
 async fn contacts(app: &TestApp, count: usize) -> Vec<String> {
     let mut ids = Vec::new();
@@ -202,17 +219,11 @@ async fn scans(app: &TestApp) {
 
 #[tokio::test]
 async fn every_event_arrives_once_in_stream_order_and_replays_to_the_live_projection() {
-    let broker = Broker::start().await;
-    let settings = broker.settings();
-    let app = common::spawn_app_with(Some(settings.clone())).await;
+    let (_broker, settings, app) = served().await;
     let contacts = contacts(&app, 12).await;
     app.bound_card("7100000000001", "+79991009999", true).await;
     scans(&app).await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let running = load(&app, &contacts, 16, stop.clone());
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    stop.store(true, Ordering::Relaxed);
-    let commands = running.await.unwrap();
+    let commands = load_for(&app, &contacts, 16, Duration::from_secs(3)).await;
     assert!(commands > 100, "the load ran ({commands} commands)");
     wait_published(&app.app.db, Duration::from_secs(30)).await;
     assert_exactly_the_ledger(&app.app.db, &settings).await;
@@ -240,9 +251,7 @@ async fn every_event_arrives_once_in_stream_order_and_replays_to_the_live_projec
 
 #[tokio::test]
 async fn a_broker_outage_fails_no_command_and_loses_nothing() {
-    let mut broker = Broker::start().await;
-    let settings = broker.settings();
-    let app = common::spawn_app_with(Some(settings.clone())).await;
+    let (mut broker, settings, app) = served().await;
     let contacts = contacts(&app, 8).await;
     wait_published(&app.app.db, Duration::from_secs(30)).await;
     let stop = Arc::new(AtomicBool::new(false));
@@ -363,9 +372,7 @@ async fn wait_equal(primary: &Db, follower: &Db, within: Duration) {
 
 #[tokio::test]
 async fn a_projection_runner_follows_into_its_own_database_and_resumes_without_skipping_or_double_applying() {
-    let broker = Broker::start().await;
-    let settings = broker.settings();
-    let app = common::spawn_app_with(Some(settings.clone())).await;
+    let (_broker, settings, app) = served().await;
     let contacts = contacts(&app, 6).await;
     // Scans add up in the daily tally: applying one twice would show.
     scans(&app).await;
@@ -378,22 +385,14 @@ async fn a_projection_runner_follows_into_its_own_database_and_resumes_without_s
         let (follower, settings) = (follower.clone(), settings.clone());
         async move { follow::follow(&follower, &settings, "runner-a").await }
     });
-    let stop = Arc::new(AtomicBool::new(false));
-    let running = load(&app, &contacts, 6, stop.clone());
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    stop.store(true, Ordering::Relaxed);
-    running.await.unwrap();
+    load_for(&app, &contacts, 6, Duration::from_secs(2)).await;
     wait_published(&app.app.db, Duration::from_secs(30)).await;
     wait_equal(&app.app.db, &follower, Duration::from_secs(60)).await;
     runner.abort();
 
     // More events while no runner runs; then a runner in a new group, which Kafka starts from the beginning of every
     // partition: the offsets stored with the read models skip what was applied, and the rest is applied once.
-    let stop = Arc::new(AtomicBool::new(false));
-    let running = load(&app, &contacts, 6, stop.clone());
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    stop.store(true, Ordering::Relaxed);
-    running.await.unwrap();
+    load_for(&app, &contacts, 6, Duration::from_secs(1)).await;
     wait_published(&app.app.db, Duration::from_secs(30)).await;
     let runner = tokio::spawn({
         let (follower, settings) = (follower.clone(), settings.clone());
