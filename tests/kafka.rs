@@ -20,7 +20,7 @@ use serde_json::json;
 use tally::{
     commands::{Command, Outcome, Target},
     domain::card::CardCommand,
-    kafka::{consume, follow, KafkaSettings},
+    kafka::{consume, follow, relay, KafkaSettings},
     store::Db,
 };
 use tally_events::{Actor, CardCategory, CardType, Envelope, Role};
@@ -59,10 +59,7 @@ async fn published(settings: &KafkaSettings) -> Vec<Published> {
 
 /// The relay's checkpoint and the ledger's last position.
 async fn progress(db: &Db) -> (i64, i64) {
-    let (checkpoint,): (i64,) = sqlx::query_as("SELECT position FROM relay").fetch_one(&db.read).await.unwrap();
-    let (last,): (Option<i64>,) =
-        sqlx::query_as("SELECT MAX(global_position) FROM events").fetch_one(&db.read).await.unwrap();
-    (checkpoint, last.unwrap_or(0))
+    relay::progress(db).await.expect("the relay's progress reads")
 }
 
 /// Waits until the relay has published the whole ledger.

@@ -196,13 +196,11 @@ fn lag_buckets(metrics: &str) -> Vec<(f64, u64)> {
 async fn caught_up(db: &Db) -> anyhow::Result<i64> {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let (checkpoint,): (i64,) = sqlx::query_as("SELECT position FROM relay").fetch_one(&db.read).await?;
-        let (last,): (Option<i64>,) =
-            sqlx::query_as("SELECT MAX(global_position) FROM events").fetch_one(&db.read).await?;
-        if checkpoint >= last.unwrap_or(0) {
+        let (checkpoint, last) = crate::kafka::relay::progress(db).await?;
+        if checkpoint >= last {
             return Ok(checkpoint);
         }
-        anyhow::ensure!(Instant::now() < deadline, "the relay did not catch up ({checkpoint} of {last:?})");
+        anyhow::ensure!(Instant::now() < deadline, "the relay did not catch up ({checkpoint} of {last})");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -92,6 +92,13 @@ async fn checkpoint(db: &Db) -> Result<i64, sqlx::Error> {
     Ok(position)
 }
 
+/// How far the relay is: its checkpoint and the ledger's last position (equal when everything is published).
+pub async fn progress(db: &Db) -> Result<(i64, i64), sqlx::Error> {
+    let position = checkpoint(db).await?;
+    let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(global_position) FROM events").fetch_one(&db.read).await?;
+    Ok((position, last.unwrap_or(0)))
+}
+
 /// Moves the checkpoint, if this process still holds the lease.
 async fn advance(db: &Db, holder: &str, position: i64) -> Result<(), RelayError> {
     let moved = sqlx::query("UPDATE relay SET position = $1 WHERE name = 'kafka' AND holder = $2 AND position < $1")
@@ -150,8 +157,7 @@ async fn keep_lease(db: Db, holder: String, lost: watch::Sender<bool>) {
 /// Sets `tally_relay_lag_events` (events in the ledger not yet published) and `tally_relay_lag_seconds` (the age
 /// of the oldest of them).
 async fn measure_lag(db: &Db) -> Result<(), sqlx::Error> {
-    let position = checkpoint(db).await?;
-    let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(global_position) FROM events").fetch_one(&db.read).await?;
+    let (position, last) = progress(db).await?;
     let oldest: Option<(String,)> =
         sqlx::query_as("SELECT recorded_at FROM events WHERE global_position > $1 ORDER BY global_position LIMIT 1")
             .bind(position)
@@ -161,7 +167,7 @@ async fn measure_lag(db: &Db) -> Result<(), sqlx::Error> {
         Some((recorded_at,)) => (Utc::now() - parse_timestamp(&recorded_at)?).num_milliseconds() as f64 / 1000.0,
         None => 0.0,
     };
-    metrics::gauge!("tally_relay_lag_events").set((last.unwrap_or(0) - position).max(0) as f64);
+    metrics::gauge!("tally_relay_lag_events").set((last - position).max(0) as f64);
     metrics::gauge!("tally_relay_lag_seconds").set(age.max(0.0));
     Ok(())
 }
