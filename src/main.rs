@@ -5,6 +5,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use tally::{
+    app::{self, App},
+    jobs,
     kafka::{consume, follow, KafkaSettings},
     server::{self, Settings},
     store::{
@@ -210,18 +212,15 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let url = cli.database_url;
     let kafka = cli.kafka;
-    match cli.command.unwrap_or(Verb::Serve(ServeArgs {
-        listen: "127.0.0.1:8080".into(),
-        expiry_interval_secs: 60,
-        ..Default::default()
-    })) {
+    let serve_default =
+        || Verb::Serve(ServeArgs { listen: "127.0.0.1:8080".into(), expiry_interval_secs: 60, ..Default::default() });
+    match cli.command.unwrap_or_else(serve_default) {
         Verb::Serve(args) => {
             server::serve(Settings {
-                database_url: url,
+                app: app::Settings { database_url: url, kafka: kafka.settings() },
                 listen: args.listen,
                 log_requests: args.log_requests,
                 expiry_interval: Duration::from_secs(args.expiry_interval_secs.max(1)),
-                kafka: kafka.settings(),
             })
             .await
         }
@@ -230,50 +229,17 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Verb::Projections { action: ProjectionAction::Rebuild } => {
-            let db = Db::connect(&url).await?;
-            let started = std::time::Instant::now();
-            let report = tally_projections::rebuild::rebuild(&db.read, &db.write).await?;
-            let seconds = started.elapsed().as_secs_f64();
-            println!(
-                "rebuilt {} rows from {} events in {seconds:.2}s ({:.0} events/s)",
-                report.rows,
-                report.events,
-                report.events as f64 / seconds.max(1e-9)
-            );
-            Ok(())
-        }
+        Verb::Projections { action: ProjectionAction::Rebuild } => rebuild(&url).await,
         Verb::Projections { action: ProjectionAction::Follow { group } } => {
             let db = Db::connect(&url).await?;
             tracing::info!(%group, "following the Kafka topics into this database's read models");
             Ok(follow::follow(&db, &kafka.required()?, &group).await?)
         }
         Verb::Merchants { action: MerchantAction::Create { id, name, time_zone, required_fields } } => {
-            let db = Db::connect(&url).await?;
-            let merchant = merchant(&id, name, time_zone, &required_fields)?;
-            if !merchants::create(&db.write, &merchant).await? {
-                bail!("merchant {id} exists already");
-            }
-            println!("merchant {id} created");
-            Ok(())
+            create_merchant(&url, &id, name, time_zone, &required_fields).await
         }
-        Verb::Clients { action: ClientAction::Create { merchant: id, role } } => {
-            let role = Role::parse(&role).filter(|r| *r != Role::System).with_context(|| {
-                format!(
-                    "unknown role {role:?}: client, cc_operator, marketer, senior_employee, director, administrator"
-                )
-            })?;
-            let db = Db::connect(&url).await?;
-            if merchants::get(&db.read, &id).await?.is_none() {
-                merchants::create(&db.write, &merchant(&id, None, "UTC".into(), "name,mobile_number")?).await?;
-                eprintln!("merchant {id} did not exist and was created with default settings");
-            }
-            let (client_id, secret) = merchants::new_credentials();
-            merchants::create_client(&db.write, &client_id, &secret, &id, role).await?;
-            println!(
-                "client_id: {client_id}\nsecret:    {secret}\n(the secret is stored hashed and cannot be shown again)"
-            );
-            Ok(())
+        Verb::Clients { action: ClientAction::Create { merchant, role } } => {
+            create_client(&url, &merchant, &role).await
         }
         Verb::Report { action: ReportAction::Daily { date, merchant } } => {
             let db = Db::connect(&url).await?;
@@ -286,43 +252,84 @@ async fn main() -> anyhow::Result<()> {
             let topics = consume::topics_of(&settings, &families)?;
             Ok(consume::tail(&settings, &topics, from_beginning, limit, &mut std::io::stdout().lock()).await?)
         }
-        Verb::Replay { source } => {
-            let db = Db::connect(&url).await?;
-            let started = std::time::Instant::now();
-            let (views, read, events) = match source {
-                ReplaySource::Ledger => {
-                    let (views, events, _) = tally_projections::rebuild::fold_ledger(&db.read).await?;
-                    (views, events, events)
-                }
-                ReplaySource::Kafka => consume::replay(&kafka.required()?).await?,
-            };
-            println!("replayed {events} events ({read} read) in {:.2}s", started.elapsed().as_secs_f64());
-            let live = Views::load_live(&mut *db.read.acquire().await?).await?;
-            let mut differ = 0;
-            for (table, rows, equal) in views.compare(&live) {
-                println!(
-                    "{table:<18} {rows:>9} rows  {}",
-                    if equal { "equal to the live projection" } else { "DIFFER from the live projection" }
-                );
-                differ += usize::from(!equal);
-            }
-            if differ > 0 {
-                bail!("{differ} read models differ from the live projection");
-            }
-            Ok(())
-        }
+        Verb::Replay { source } => replay(&url, source, &kafka).await,
         Verb::Expire => {
-            let app = server::app(&Settings {
-                database_url: url,
-                listen: String::new(),
-                log_requests: false,
-                expiry_interval: Duration::from_secs(60),
-                kafka: None,
-            })
-            .await?;
-            println!("{} lots burnt", server::expire_due(&app).await?);
+            let app = App::start(&app::Settings { database_url: url, kafka: None }).await?;
+            println!("{} lots burnt", jobs::expire_due(&app).await?);
             Ok(())
         }
         Verb::Bench(args) => tally::bench::run(args, &url, kafka.settings()).await,
     }
+}
+
+async fn rebuild(url: &str) -> anyhow::Result<()> {
+    let db = Db::connect(url).await?;
+    let started = std::time::Instant::now();
+    let report = db.rebuild_views().await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "rebuilt {} rows from {} events in {seconds:.2}s ({:.0} events/s)",
+        report.rows,
+        report.events,
+        report.events as f64 / seconds.max(1e-9)
+    );
+    Ok(())
+}
+
+async fn create_merchant(
+    url: &str,
+    id: &str,
+    name: Option<String>,
+    time_zone: String,
+    required_fields: &str,
+) -> anyhow::Result<()> {
+    let db = Db::connect(url).await?;
+    let merchant = merchant(id, name, time_zone, required_fields)?;
+    if !merchants::create(&db.write, &merchant).await? {
+        bail!("merchant {id} exists already");
+    }
+    println!("merchant {id} created");
+    Ok(())
+}
+
+async fn create_client(url: &str, id: &str, role: &str) -> anyhow::Result<()> {
+    let role = Role::parse(role).filter(|r| *r != Role::System).with_context(|| {
+        format!("unknown role {role:?}: client, cc_operator, marketer, senior_employee, director, administrator")
+    })?;
+    let db = Db::connect(url).await?;
+    if merchants::get(&db.read, id).await?.is_none() {
+        merchants::create(&db.write, &merchant(id, None, "UTC".into(), "name,mobile_number")?).await?;
+        eprintln!("merchant {id} did not exist and was created with default settings");
+    }
+    let (client_id, secret) = merchants::new_credentials();
+    merchants::create_client(&db.write, &client_id, &secret, id, role).await?;
+    println!("client_id: {client_id}\nsecret:    {secret}\n(the secret is stored hashed and cannot be shown again)");
+    Ok(())
+}
+
+/// Folds the read models from Kafka or the ledger and compares them with the live projection.
+async fn replay(url: &str, source: ReplaySource, kafka: &KafkaArgs) -> anyhow::Result<()> {
+    let db = Db::connect(url).await?;
+    let started = std::time::Instant::now();
+    let (views, read, events) = match source {
+        ReplaySource::Ledger => {
+            let (views, events, _) = tally_projections::rebuild::fold_ledger(&db.read).await?;
+            (views, events, events)
+        }
+        ReplaySource::Kafka => consume::replay(&kafka.required()?).await?,
+    };
+    println!("replayed {events} events ({read} read) in {:.2}s", started.elapsed().as_secs_f64());
+    let live = Views::load_live(&mut *db.read.acquire().await?).await?;
+    let mut differ = 0;
+    for (table, rows, equal) in views.compare(&live) {
+        println!(
+            "{table:<18} {rows:>9} rows  {}",
+            if equal { "equal to the live projection" } else { "DIFFER from the live projection" }
+        );
+        differ += usize::from(!equal);
+    }
+    if differ > 0 {
+        bail!("{differ} read models differ from the live projection");
+    }
+    Ok(())
 }

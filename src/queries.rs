@@ -47,8 +47,6 @@ const MAX_KNOWN_CONTACTS: usize = 1_000_000;
 pub struct ReadCache {
     merchants: RwLock<HashMap<String, (Instant, Option<merchants::Merchant>)>>,
     known_contacts: RwLock<HashSet<(String, Uuid)>>,
-    /// Merchants known to be billed per use (a switch that is never undone).
-    pay_per_use: RwLock<HashSet<String>>,
 }
 
 impl ReadCache {
@@ -69,36 +67,6 @@ impl ReadCache {
         let required = self.merchant(db, &contact.tenant).await?.map(|m| m.required_contact_fields).unwrap_or_default();
         let filled = contact.filled_fields();
         Ok(required.iter().all(|field| filled.contains(&field.as_str())))
-    }
-
-    /// Records, once per merchant and process, that the merchant reports through ScanTrack: the billing stream
-    /// switches to pay-per-use on the first report and ignores the rest.
-    pub async fn switch_to_pay_per_use(&self, app: &crate::http::App, tenant: &str) -> Result<(), StoreError> {
-        if self.pay_per_use.read().expect("lock").contains(tenant) {
-            return Ok(());
-        }
-        let actor = tally_events::Actor { principal: "scantrack".into(), role: tally_events::Role::System };
-        let target = crate::commands::Target::Billing(crate::domain::promotion::ReportedThroughScanTrack);
-        app.executor.execute(crate::commands::Command::new(tenant, actor, target)).await?;
-        self.pay_per_use.write().expect("lock").insert(tenant.to_owned());
-        Ok(())
-    }
-
-    /// Whether the merchant is billed per use: it has reported through ScanTrack (read from its billing stream,
-    /// and remembered once true, as the switch is never undone).
-    pub async fn bills_per_use(&self, db: &Db, tenant: &str) -> Result<bool, StoreError> {
-        if self.pay_per_use.read().expect("lock").contains(tenant) {
-            return Ok(true);
-        }
-        let stream_id = tally_projections::stream::billing(tenant);
-        let events = crate::store::ledger::read_stream(&mut *db.read.acquire().await?, &stream_id, 0).await?;
-        let switched = events.iter().any(|(_, event)| {
-            matches!(event, tally_events::Event::BillingModeChanged(e) if e.mode == tally_events::BillingMode::PayPerUse)
-        });
-        if switched {
-            self.pay_per_use.write().expect("lock").insert(tenant.to_owned());
-        }
-        Ok(switched)
     }
 
     /// Whether the contact is registered.

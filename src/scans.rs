@@ -8,7 +8,6 @@
 //!   merchant (cut in its IANA time zone);
 //! - else (no `aid`, no `key`): nothing ties two reports together, so each report is a use of its own.
 
-use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use tally_events::ScanChannel;
@@ -16,9 +15,9 @@ use tally_projections::{load_business, load_promotion, load_wallet_item, Promoti
 use uuid::Uuid;
 
 use crate::{
-    commands::Target,
-    domain::promotion::{PromotionCommand, Scan},
-    http::App,
+    app::App,
+    commands::{Stream, Target},
+    domain::promotion::{PromotionAggregate, PromotionCommand, Scan},
     store::StoreError,
 };
 
@@ -52,21 +51,6 @@ pub enum ScanError {
     WalletItemMismatch,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl ScanError {
-    /// The HTTP status and stable code the surfaces report this error with (each in its own envelope).
-    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
-        match self {
-            ScanError::Invalid(_) => (StatusCode::BAD_REQUEST, "InvalidRequest"),
-            ScanError::UnknownBusiness => (StatusCode::NOT_FOUND, "UnknownBusiness"),
-            ScanError::NotYourBusiness => (StatusCode::FORBIDDEN, "NotYourBusiness"),
-            ScanError::UnknownPromotion => (StatusCode::NOT_FOUND, "UnknownPromotion"),
-            ScanError::UnknownWalletItem => (StatusCode::NOT_FOUND, "UnknownWalletItem"),
-            ScanError::WalletItemMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "WalletItemMismatch"),
-            ScanError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable"),
-        }
-    }
 }
 
 /// A network id: 1 to 64 of `A-Z a-z 0-9 _ . -` (it sits inside stream ids).
@@ -163,15 +147,12 @@ pub async fn use_command(
 ) -> Result<UseCommand, ScanError> {
     let (promotion, scan) = resolve(app, tenant, report).await?;
     if channel == ScanChannel::Pos {
-        app.reads.switch_to_pay_per_use(app, tenant).await?;
+        app.billing.switch_to_pay_per_use(&app.executor, tenant).await?;
     }
-    let billed = app.reads.bills_per_use(&app.db, tenant).await?;
+    let billed = app.billing.bills_per_use(&app.db, tenant).await?;
     let use_id = scan.use_id.clone();
-    let target = Target::Promotion {
-        business_id: promotion.business_id.clone(),
-        promotion_id: promotion.promotion_id.clone(),
-        command: PromotionCommand::Use(Scan { channel, billed, ..scan }),
-    };
+    let key = (promotion.business_id.clone(), promotion.promotion_id.clone());
+    let target = PromotionAggregate::target(key, PromotionCommand::Use(Scan { channel, billed, ..scan }));
     Ok(UseCommand { promotion, use_id, target })
 }
 

@@ -18,8 +18,8 @@ use rdkafka::message::{Headers, Message};
 use reqwest::StatusCode;
 use serde_json::json;
 use tally::{
-    commands::{Command, Outcome, Target},
-    domain::card::CardCommand,
+    commands::{Command, Outcome, Stream, Target},
+    domain::card::{CardAggregate, CardCommand},
     kafka::{consume, follow, relay, KafkaSettings},
     store::Db,
 };
@@ -270,17 +270,19 @@ async fn a_broker_outage_fails_no_command_and_loses_nothing() {
 }
 
 /// Registers `count` cards numbered from `first`, in batches of 1,000 (one event each), straight through the writer.
-async fn register_cards(app: &tally::http::Shared, first: usize, count: usize) {
+async fn register_cards(app: &common::Core, first: usize, count: usize) {
     let actor = Actor { principal: "kafka-test".into(), role: Role::System };
     for batch in (first..first + count).step_by(1000) {
-        let cards = (batch..(batch + 1000).min(first + count))
-            .map(|n| CardCommand::Register {
-                number: format!("5{n:012}"),
+        let cards = (batch..(batch + 1000).min(first + count)).map(|n| {
+            let number = format!("5{n:012}");
+            let command = CardCommand::Register {
+                number: number.clone(),
                 category: CardCategory::Virtual,
                 card_type: CardType::Bonus,
-            })
-            .collect();
-        let command = Command::new(common::TENANT, actor.clone(), Target::RegisterCards(cards));
+            };
+            CardAggregate::target(number, command)
+        });
+        let command = Command::new(common::TENANT, actor.clone(), Target::all(cards));
         assert!(matches!(app.executor.execute(command).await.unwrap(), Outcome::Executed { result: Ok(_), .. }));
     }
 }

@@ -4,10 +4,10 @@
 
 mod common;
 
+use common::Core as Shared;
 use common::{post_to as post, Instance};
 use reqwest::StatusCode;
 use serde_json::json;
-use tally::http::Shared;
 
 async fn setup() -> (String, Shared) {
     assert!(
@@ -52,7 +52,7 @@ async fn two_instances_never_overdraw_an_account() {
     // The stream's versions are contiguous: every append was decided on the version before it.
     let versions: Vec<(i64,)> =
         sqlx::query_as("SELECT stream_version FROM events WHERE stream_id = $1 ORDER BY stream_version")
-            .bind(tally_projections::stream::account(common::TENANT, contact_id.parse().unwrap()))
+            .bind(tally_events::stream::account(common::TENANT, contact_id.parse().unwrap()))
             .fetch_all(&app.db.read)
             .await
             .unwrap();

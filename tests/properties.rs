@@ -8,18 +8,19 @@ mod common;
 use std::collections::BTreeMap;
 
 use chrono::Utc;
+use common::Core;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use sqlx::Row;
 use tally::{
-    commands::{Command, Outcome, Target},
+    commands::{Command, Outcome, Stream, Target},
     domain::{
-        account::{AccountCommand, Original},
-        card::CardCommand,
-        contact::ContactCommand,
+        account::{AccountAggregate, AccountCommand, Original},
+        card::{CardAggregate, CardCommand},
+        contact::{ContactAggregate, ContactCommand, ContactError},
         roles::{BLOCK_REASONS, UNBLOCK_REASONS},
+        Refusal,
     },
-    http::Shared,
 };
 use tally_events::{Actor, BonusType, CardCategory, CardStatus, CardType, ContactDetails, Event, Role};
 use tally_projections::{AccountView, CardView};
@@ -73,7 +74,7 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 struct World {
-    app: Shared,
+    app: Core,
     contacts: Vec<Uuid>,
     /// (contact index, event id, original) of every accrual and redemption so far.
     movements: Vec<(usize, Uuid, Original)>,
@@ -92,18 +93,19 @@ impl World {
         let (app, _) = common::core_app().await;
         let contacts: Vec<Uuid> = (0..CONTACTS).map(|_| Uuid::now_v7()).collect();
         let mut world = World { app, contacts, movements: Vec::new() };
-        let cards = (0..CARDS)
-            .map(|i| CardCommand::Register {
+        let cards = (0..CARDS).map(|i| {
+            let command = CardCommand::Register {
                 number: card_number(i),
                 category: CardCategory::Plastic,
                 card_type: CardType::Bonus,
-            })
-            .collect();
-        world.run(Role::System, Target::RegisterCards(cards)).await;
+            };
+            CardAggregate::target(card_number(i), command)
+        });
+        world.run(Role::System, Target::all(cards)).await;
         for (i, contact_id) in world.contacts.clone().into_iter().enumerate() {
             let details = ContactDetails { name: Some(format!("P{i}")), ..Default::default() };
             let command = ContactCommand::Register { contact_id, code: format!("P{i}"), details };
-            world.run(Role::System, Target::Contact { contact_id, command }).await;
+            world.run(Role::System, ContactAggregate::target(contact_id, command)).await;
         }
         world
     }
@@ -121,8 +123,8 @@ impl World {
     }
 
     async fn apply(&mut self, step: Step) {
-        let card = |i: usize, command| Target::Card { number: card_number(i), command };
-        let account = |contacts: &[Uuid], p: usize, command| Target::Account { contact_id: contacts[p], command };
+        let card = |i: usize, command| CardAggregate::target(card_number(i), command);
+        let account = |contacts: &[Uuid], p: usize, command| AccountAggregate::target(contacts[p], command);
         match step {
             Step::Issue(c) => {
                 self.run(Role::CcOperator, card(c, CardCommand::Issue)).await;
@@ -252,7 +254,7 @@ impl World {
     }
 
     async fn ledger_net(&self, contact_id: Uuid) -> Decimal {
-        let stream_id = tally_projections::stream::account(TENANT, contact_id);
+        let stream_id = tally_events::stream::account(TENANT, contact_id);
         let rows = sqlx::query("SELECT event_type, schema_version, payload FROM events WHERE stream_id = $1")
             .bind(stream_id)
             .fetch_all(&self.app.db.read)
@@ -287,7 +289,7 @@ proptest! {
                 world.check_invariants().await;
             }
             let incremental = world.snapshot().await;
-            tally_projections::rebuild::rebuild(&world.app.db.read, &world.app.db.write).await.expect("rebuild");
+            world.app.db.rebuild_views().await.expect("rebuild");
             assert_eq!(world.snapshot().await, incremental, "the rebuild differs from the incremental projections");
         });
     }
@@ -307,11 +309,7 @@ async fn concurrent_groups_keep_the_invariants_and_rebuild_equal() {
     for i in 0..CARDS {
         submit(
             &mut handles,
-            Command::new(
-                TENANT,
-                actor(Role::CcOperator),
-                Target::Card { number: card_number(i), command: CardCommand::Issue },
-            ),
+            Command::new(TENANT, actor(Role::CcOperator), CardAggregate::target(card_number(i), CardCommand::Issue)),
         );
     }
     for _ in 0..20 {
@@ -333,7 +331,7 @@ async fn concurrent_groups_keep_the_invariants_and_rebuild_equal() {
             for command in [accrue, redeem] {
                 submit(
                     &mut handles,
-                    Command::new(TENANT, actor(Role::CcOperator), Target::Account { contact_id: *contact_id, command }),
+                    Command::new(TENANT, actor(Role::CcOperator), AccountAggregate::target(*contact_id, command)),
                 );
             }
         }
@@ -343,7 +341,10 @@ async fn concurrent_groups_keep_the_invariants_and_rebuild_equal() {
         let contact_id = Uuid::now_v7();
         let details = ContactDetails { mobile_number: Some("+79995550000".into()), ..Default::default() };
         let command = ContactCommand::Register { contact_id, code: format!("DUP{n}"), details };
-        submit(&mut handles, Command::new(TENANT, actor(Role::CcOperator), Target::Contact { contact_id, command }));
+        submit(
+            &mut handles,
+            Command::new(TENANT, actor(Role::CcOperator), ContactAggregate::target(contact_id, command)),
+        );
     }
     // One key, one request, sent twice at once: applied once.
     let key = tally::store::idempotency::IdempotencyKey::new("prop", "same-key", "POST", "/x", b"{}");
@@ -351,7 +352,7 @@ async fn concurrent_groups_keep_the_invariants_and_rebuild_equal() {
         let mut command = Command::new(
             TENANT,
             actor(Role::CcOperator),
-            Target::Account { contact_id: world.contacts[0], command: AccountCommand::Freeze { reason: None } },
+            AccountAggregate::target(world.contacts[0], AccountCommand::Freeze { reason: None }),
         );
         command.idempotency = Some(key.clone());
         command.render = Some(Box::new(|result| tally::store::idempotency::StoredResponse {
@@ -371,7 +372,9 @@ async fn concurrent_groups_keep_the_invariants_and_rebuild_equal() {
         .count();
     let taken = outcomes
         .iter()
-        .filter(|o| matches!(o, Outcome::Executed { result: Err(tally::domain::DomainError::MobileNumberTaken), .. }))
+        .filter(|o| {
+            matches!(o, Outcome::Executed { result: Err(Refusal::Contact(ContactError::MobileNumberTaken)), .. })
+        })
         .count();
     assert_eq!((registered, taken), (1, 1), "exactly one of two contacts with one mobile number is registered");
     let frozen: Vec<&Outcome> = outcomes
@@ -386,6 +389,6 @@ async fn concurrent_groups_keep_the_invariants_and_rebuild_equal() {
     assert_eq!(frozen.iter().filter(|o| matches!(o, Outcome::Replayed(_))).count(), 1);
     world.check_invariants().await;
     let incremental = world.snapshot().await;
-    tally_projections::rebuild::rebuild(&world.app.db.read, &world.app.db.write).await.expect("rebuild");
+    world.app.db.rebuild_views().await.expect("rebuild");
     assert_eq!(world.snapshot().await, incremental);
 }

@@ -255,7 +255,7 @@ async fn promotion_views_rebuilt_from_the_ledger_equal_the_live_ones() {
         scan_json(&app, json!({"src": BUSINESS, "id": "ITEM-6", "key": key})).await;
     }
     let before = counters(&app, "ITEM-6").await;
-    tally_projections::rebuild::rebuild(&app.app.db.read, &app.app.db.write).await.unwrap();
+    app.app.db.rebuild_views().await.unwrap();
     assert_eq!(counters(&app, "ITEM-6").await, before);
     let (status, body) = scan_json(&app, json!({"src": BUSINESS, "aid": "W-6"})).await;
     assert_eq!(

@@ -57,7 +57,7 @@ async fn projections_rebuilt_from_the_ledger_equal_the_live_ones() {
         .await;
     assert_eq!(accrual.status, StatusCode::CREATED, "{:?}", accrual.body);
     let balance_before = app.get("cc_operator", "/api/card/balance/by/7000000000003").await.body;
-    let report = tally_projections::rebuild::rebuild(&app.app.db.read, &app.app.db.write).await.unwrap();
+    let report = app.app.db.rebuild_views().await.unwrap();
     assert_eq!(report.events, app.event_count().await as u64);
     assert_eq!(app.get("cc_operator", "/api/card/balance/by/7000000000003").await.body, balance_before);
 }

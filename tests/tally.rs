@@ -7,12 +7,12 @@ mod common;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use common::Core;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use tally::{
-    commands::{Command, Outcome, Target},
-    domain::promotion::{PromotionCommand, Scan},
-    http::Shared,
+    commands::{Command, Outcome, Stream, Target},
+    domain::promotion::{BusinessAggregate, PromotionAggregate, PromotionCommand, Scan},
     scans::day_in_zone,
     store::merchants::{self, Merchant},
 };
@@ -63,7 +63,7 @@ fn model_row(model: &mut Model, shop: usize, day: NaiveDate) -> &mut TallyRow {
     })
 }
 
-async fn run(app: &Shared, tenant: &str, target: Target) -> Vec<Event> {
+async fn run(app: &Core, tenant: &str, target: Target) -> Vec<Event> {
     let actor = Actor { principal: "tally-test".into(), role: Role::System };
     match app.executor.execute(Command::new(tenant, actor, target)).await.expect("the store works") {
         Outcome::Executed { result, .. } => {
@@ -73,7 +73,7 @@ async fn run(app: &Shared, tenant: &str, target: Target) -> Vec<Event> {
     }
 }
 
-async fn setup() -> Shared {
+async fn setup() -> Core {
     let (app, _) = common::core_app().await;
     for (tenant, zone, business, promotion, cap, per_use, per_clip) in SHOPS {
         let merchant = Merchant {
@@ -84,7 +84,7 @@ async fn setup() -> Shared {
         };
         merchants::create(&app.db.write, &merchant).await.unwrap();
         let registered = BusinessRegistered { business_id: business.into(), name: tenant.into() };
-        run(&app, tenant, Target::Business { business_id: business.into(), command: registered }).await;
+        run(&app, tenant, BusinessAggregate::target(business.into(), registered)).await;
         let publication = PromotionPublished {
             business_id: business.into(),
             promotion_id: promotion.into(),
@@ -94,11 +94,8 @@ async fn setup() -> Shared {
             price_per_use: Decimal::new(per_use, 2),
             price_per_clip: Decimal::new(per_clip, 2),
         };
-        let target = Target::Promotion {
-            business_id: business.into(),
-            promotion_id: promotion.into(),
-            command: PromotionCommand::Publish(publication),
-        };
+        let target =
+            PromotionAggregate::target((business.into(), promotion.into()), PromotionCommand::Publish(publication));
         assert_eq!(run(&app, tenant, target).await.len(), 1);
     }
     app
@@ -137,7 +134,7 @@ async fn check(steps: Vec<Step>) {
                 None => continue,
             },
         };
-        let target = Target::Promotion { business_id: business.into(), promotion_id: promotion.into(), command };
+        let target = PromotionAggregate::target((business.into(), promotion.into()), command);
         for event in run(&app, tenant, target).await {
             let row = model_row(&mut model, shop, day);
             match event {

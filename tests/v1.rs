@@ -558,7 +558,7 @@ async fn expired_lots_are_burnt_on_request() {
 async fn the_expiry_job_burns_expired_lots() {
     let (app, id) = with_customer().await;
     let lot = expired(&app, &id, "4.5", &[]).await;
-    let burnt = tally::server::expire_due(&app.app).await.expect("job");
+    let burnt = tally::jobs::expire_due(&app.app).await.expect("job");
     assert_eq!(burnt, 1);
     let shown = balance(&app, &id).await;
     assert_eq!(cash(&shown, "burnt"), dec("4.5"));

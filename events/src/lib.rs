@@ -10,6 +10,7 @@ mod contact;
 mod envelope;
 mod promotion;
 pub mod schema;
+pub mod stream;
 
 pub use account::*;
 pub use card::*;

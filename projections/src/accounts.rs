@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use tally_events::{BonusType, Event, LotAllocation};
+use tally_events::{stream, BonusType, Event, LotAllocation};
 use uuid::Uuid;
 
-use crate::{stream, Source, View};
+use crate::{Source, View};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LotView {

@@ -6,24 +6,21 @@ mod cards;
 mod contacts;
 mod promotions;
 pub mod rebuild;
+mod registry;
 mod sql;
-pub mod stream;
 pub mod tally;
 
 pub use accounts::{AccountView, BonusBucket, BucketStatus, LotView};
 pub use cards::CardView;
 pub use contacts::ContactView;
 pub use promotions::{BusinessView, PromotionState, PromotionView, WalletItemView};
+pub use registry::{apply_batch, Views};
 pub use sql::{
-    accounts_due, apply_batch, apply_inline, find_contact_by_code, find_contact_by_mobile, find_live_card,
-    load_account, load_business, load_card, load_contact, load_promotion, load_wallet_item, SqlView,
+    accounts_due, find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_business, load_card,
+    load_contact, load_promotion, load_wallet_item, SqlView,
 };
 
 use tally_events::Event;
-
-/// Key of the PostgreSQL advisory lock that appends hold (so that global positions follow commit order) and that a
-/// rebuild takes to see a ledger nobody is appending to.
-pub const APPEND_LOCK: i64 = 0x7a11_1ed9;
 
 /// Where an event was recorded: all a view needs besides the event itself.
 #[derive(Debug, Clone, Copy)]

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tally_events::{Event, PromotionTerms, RefusalReason};
+use tally_events::{stream, Event, PromotionTerms, RefusalReason};
 
-use crate::{stream, Source, View};
+use crate::{Source, View};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PromotionView {

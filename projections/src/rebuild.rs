@@ -2,16 +2,13 @@
 //! memory with the same folds the inline path uses, and written back in one transaction, so readers see either the
 //! old views or the new ones.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use sqlx::{AnyConnection, AnyPool};
-use tally_events::{decode_str, Event};
+use tally_events::decode_str;
 
-use crate::{
-    sql::{fold_into, load_all, upsert_many},
-    tally::TallyRow,
-    AccountView, BusinessView, CardView, ContactView, PromotionView, Source, SqlView, WalletItemView,
-};
+pub use crate::registry::Views;
+use crate::{registry::TABLES, Source};
 
 /// Positions read per page.
 const PAGE: i64 = 20_000;
@@ -31,30 +28,6 @@ pub enum RebuildError {
     Database(#[from] sqlx::Error),
     #[error("event at position {position} cannot be decoded: {source}")]
     Decode { position: i64, source: tally_events::DecodeError },
-}
-
-/// The views in memory, folded from events.
-#[derive(Debug, Default, PartialEq)]
-pub struct Views {
-    cards: HashMap<Vec<String>, CardView>,
-    contacts: HashMap<Vec<String>, ContactView>,
-    accounts: HashMap<Vec<String>, AccountView>,
-    promotions: HashMap<Vec<String>, PromotionView>,
-    businesses: HashMap<Vec<String>, BusinessView>,
-    wallet_items: HashMap<Vec<String>, WalletItemView>,
-    tally: HashMap<Vec<String>, TallyRow>,
-}
-
-impl Views {
-    pub fn rows(&self) -> u64 {
-        (self.cards.len()
-            + self.contacts.len()
-            + self.accounts.len()
-            + self.promotions.len()
-            + self.businesses.len()
-            + self.wallet_items.len()
-            + self.tally.len()) as u64
-    }
 }
 
 /// One stored event as the rebuild reads it: position, tenant, stream id, type, schema version, payload.
@@ -79,54 +52,14 @@ async fn read_range_from(pool: AnyPool, after: i64, up_to: i64) -> Result<Vec<St
     read_range(&mut *pool.acquire().await?, after, up_to).await
 }
 
-impl Views {
-    /// Folds one event into every view. A view's row depends on one stream only, so events of different streams
-    /// may come in any order (as from Kafka partitions); a stream's own events must come in order.
-    pub fn apply(&mut self, source: &Source<'_>, event: &Event) {
-        fold_into(&mut self.cards, source, event);
-        fold_into(&mut self.contacts, source, event);
-        fold_into(&mut self.accounts, source, event);
-        fold_into(&mut self.promotions, source, event);
-        fold_into(&mut self.businesses, source, event);
-        fold_into(&mut self.wallet_items, source, event);
-        fold_into(&mut self.tally, source, event);
+/// Folds a page of events, in order; returns how many.
+fn fold(views: &mut Views, page: &[StoredEvent]) -> Result<u64, RebuildError> {
+    for (position, tenant, stream_id, event_type, schema_version, payload) in page {
+        let event = decode_str(event_type, *schema_version, payload.get())
+            .map_err(|source| RebuildError::Decode { position: *position, source })?;
+        views.apply(&Source { tenant, stream_id }, &event);
     }
-
-    /// Folds a page of events, in order; returns how many.
-    fn fold(&mut self, page: &[StoredEvent]) -> Result<u64, RebuildError> {
-        for (position, tenant, stream_id, event_type, schema_version, payload) in page {
-            let event = decode_str(event_type, *schema_version, payload.get())
-                .map_err(|source| RebuildError::Decode { position: *position, source })?;
-            self.apply(&Source { tenant, stream_id }, &event);
-        }
-        Ok(page.len() as u64)
-    }
-
-    /// The live projection: every row of the inline views as stored.
-    pub async fn load_live(conn: &mut AnyConnection) -> Result<Views, sqlx::Error> {
-        Ok(Views {
-            cards: load_all(conn).await?,
-            contacts: load_all(conn).await?,
-            accounts: load_all(conn).await?,
-            promotions: load_all(conn).await?,
-            businesses: load_all(conn).await?,
-            wallet_items: load_all(conn).await?,
-            tally: load_all(conn).await?,
-        })
-    }
-
-    /// Per view: its table, this side's row count, and whether the other side has exactly the same rows.
-    pub fn compare(&self, other: &Views) -> Vec<(&'static str, usize, bool)> {
-        vec![
-            (CardView::TABLE, self.cards.len(), self.cards == other.cards),
-            (ContactView::TABLE, self.contacts.len(), self.contacts == other.contacts),
-            (AccountView::TABLE, self.accounts.len(), self.accounts == other.accounts),
-            (PromotionView::TABLE, self.promotions.len(), self.promotions == other.promotions),
-            (BusinessView::TABLE, self.businesses.len(), self.businesses == other.businesses),
-            (WalletItemView::TABLE, self.wallet_items.len(), self.wallet_items == other.wallet_items),
-            (TallyRow::TABLE, self.tally.len(), self.tally == other.tally),
-        ]
-    }
+    Ok(page.len() as u64)
 }
 
 /// Reads the ledger up to its current end and folds it into fresh views; returns them, the number of events and
@@ -146,43 +79,21 @@ pub async fn fold_ledger(pool: &AnyPool) -> Result<(Views, u64, i64), RebuildErr
         }
         let Some(page) = reading.pop_front() else { break };
         let page = page.await.map_err(|e| sqlx::Error::Protocol(format!("a ledger reader failed: {e}")))??;
-        events += views.fold(&page)?;
+        events += fold(&mut views, &page)?;
     }
     Ok((views, events, last))
 }
 
-async fn replace_table<V: SqlView>(tx: &mut AnyConnection, rows: &HashMap<Vec<String>, V>) -> Result<(), sqlx::Error> {
-    upsert_many(tx, &rows.values().collect::<Vec<_>>()).await
-}
-
-/// Drops the inline views and replays the ledger into them, while the service may be running: after the bulk of
-/// the ledger is folded, the rebuild takes the ledger's write lock (SQLite's by its first delete, PostgreSQL's append
-/// lock), folds what was appended meanwhile, and replaces the views in that one transaction.
-pub async fn rebuild(read: &AnyPool, write: &AnyPool) -> Result<RebuildReport, RebuildError> {
+/// Drops the views and replays the ledger into them, while the service may be running. After the bulk of the ledger
+/// is folded from `read`, the caller's transaction `tx` must hold the ledger's write lock (the store takes
+/// PostgreSQL's append lock; SQLite's comes with the first delete): what was appended meanwhile is folded, and the
+/// views are replaced in that one transaction, so readers see either the old views or the new ones.
+pub async fn rebuild(read: &AnyPool, tx: &mut AnyConnection) -> Result<RebuildReport, RebuildError> {
     let (mut views, mut events, last) = fold_ledger(read).await?;
-    let mut tx = write.begin().await?;
-    if tx.backend_name() == "PostgreSQL" {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(crate::APPEND_LOCK).execute(&mut *tx).await?;
-    }
-    for table in [
-        CardView::TABLE,
-        ContactView::TABLE,
-        AccountView::TABLE,
-        PromotionView::TABLE,
-        BusinessView::TABLE,
-        WalletItemView::TABLE,
-        TallyRow::TABLE,
-    ] {
+    for table in TABLES {
         sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
     }
-    events += views.fold(&read_range(&mut tx, last, i64::MAX).await?)?;
-    replace_table(&mut tx, &views.cards).await?;
-    replace_table(&mut tx, &views.contacts).await?;
-    replace_table(&mut tx, &views.accounts).await?;
-    replace_table(&mut tx, &views.promotions).await?;
-    replace_table(&mut tx, &views.businesses).await?;
-    replace_table(&mut tx, &views.wallet_items).await?;
-    replace_table(&mut tx, &views.tally).await?;
-    tx.commit().await?;
+    events += fold(&mut views, &read_range(tx, last, i64::MAX).await?)?;
+    views.write(tx).await?;
     Ok(RebuildReport { events, rows: views.rows() })
 }

@@ -198,7 +198,10 @@ pub(crate) async fn upsert_many<V: SqlView>(conn: &mut AnyConnection, rows: &[&V
 }
 
 /// Applies events to one view: loads the rows they touch, folds, and writes back the rows that changed.
-async fn apply_view<V: SqlView>(conn: &mut AnyConnection, batch: &[(Source<'_>, &[Event])]) -> Result<(), sqlx::Error> {
+pub(crate) async fn apply_view<V: SqlView>(
+    conn: &mut AnyConnection,
+    batch: &[(Source<'_>, &[Event])],
+) -> Result<(), sqlx::Error> {
     let touched: Vec<(Vec<String>, &Source<'_>, &Event)> = batch
         .iter()
         .flat_map(|(source, events)| events.iter().map(move |event| (source, event)))
@@ -216,24 +219,6 @@ async fn apply_view<V: SqlView>(conn: &mut AnyConnection, batch: &[(Source<'_>, 
     }
     let touched_rows: Vec<&V> = keys.iter().filter_map(|key| rows.get(*key)).collect();
     upsert_many(conn, &touched_rows).await
-}
-
-/// Updates every inline view for the events of a group of commands, in the append's transaction: a few statements
-/// per view whatever the group's size. A unique constraint of a view (one live card per contact, one contact per
-/// mobile number or code) fails the whole call.
-pub async fn apply_batch(conn: &mut AnyConnection, batch: &[(Source<'_>, &[Event])]) -> Result<(), sqlx::Error> {
-    apply_view::<CardView>(conn, batch).await?;
-    apply_view::<ContactView>(conn, batch).await?;
-    apply_view::<AccountView>(conn, batch).await?;
-    apply_view::<PromotionView>(conn, batch).await?;
-    apply_view::<BusinessView>(conn, batch).await?;
-    apply_view::<WalletItemView>(conn, batch).await?;
-    apply_view::<crate::tally::TallyRow>(conn, batch).await
-}
-
-/// Updates every inline view for the events one command appended.
-pub async fn apply_inline(conn: &mut AnyConnection, source: &Source<'_>, events: &[Event]) -> Result<(), sqlx::Error> {
-    apply_batch(conn, &[(*source, events)]).await
 }
 
 /// Runs a query selecting one `doc` column with text binds and decodes the row's view.

@@ -8,9 +8,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, AnyPool, Row};
-use tally_events::{decode_str, Event};
+use tally_events::{decode_str, stream, Event};
 
-use crate::{stream, Source, View};
+use crate::{Source, View};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TallyRow {

@@ -24,15 +24,15 @@ use tokio::net::TcpListener;
 use uuid::Uuid;
 
 use crate::{
-    commands::{Command, Outcome, Target},
+    app::{self, App},
+    commands::{Command, Outcome, Stream, Target},
     domain::{
         account::{Account, AccountAggregate, AccountCommand},
-        card::CardCommand,
-        contact::ContactCommand,
+        card::{CardAggregate, CardCommand},
+        contact::{ContactAggregate, ContactCommand},
         Aggregate, Context,
     },
     kafka::KafkaSettings,
-    server::{self, Settings},
     store::{
         ledger::{self, CommandMeta},
         merchants::{self, Merchant},
@@ -104,14 +104,7 @@ pub async fn run(args: BenchArgs, database_url: &str, kafka: Option<KafkaSetting
 
 async fn run_in(dir: &std::path::Path, args: &BenchArgs, kafka: Option<KafkaSettings>) -> anyhow::Result<()> {
     let url = format!("sqlite://{}", dir.join("bench.db").display());
-    let settings = Settings {
-        database_url: url.clone(),
-        listen: String::new(),
-        log_requests: false,
-        expiry_interval: Duration::from_secs(3600),
-        kafka: kafka.clone(),
-    };
-    let app = server::app(&settings).await?;
+    let app = App::start(&app::Settings { database_url: url.clone(), kafka: kafka.clone() }).await?;
     let customers = prepare(&app, args.customers).await?;
     let lag_before = match kafka {
         Some(_) => {
@@ -120,7 +113,7 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs, kafka: Option<KafkaSett
         }
         None => Vec::new(),
     };
-    let tally_addr = spawn(crate::http::router(app.clone())).await?;
+    let tally_addr = spawn(crate::http::router(app.clone(), false)).await?;
     let bare_addr =
         spawn(Router::new().route("/{*path}", any(|| async { r#"{"Status":true,"Key":"OK","Value":""}"# }))).await?;
 
@@ -239,7 +232,7 @@ async fn spawn(router: Router) -> anyhow::Result<SocketAddr> {
 }
 
 /// A merchant, an operator client, and customers with a bound, active card and some bonuses.
-async fn prepare(app: &crate::http::App, count: usize) -> anyhow::Result<Vec<Customer>> {
+async fn prepare(app: &App, count: usize) -> anyhow::Result<Vec<Customer>> {
     let merchant = Merchant {
         tenant: TENANT.into(),
         name: "Bench".into(),
@@ -251,25 +244,25 @@ async fn prepare(app: &crate::http::App, count: usize) -> anyhow::Result<Vec<Cus
     let actor = Actor { principal: "bench-setup".into(), role: Role::System };
     let customers: Vec<Customer> =
         (0..count).map(|i| Customer { contact_id: Uuid::now_v7(), card: format!("9{:012}", i) }).collect();
-    let registrations = customers
-        .iter()
-        .map(|c| CardCommand::Register {
+    let registrations = customers.iter().map(|c| {
+        let command = CardCommand::Register {
             number: c.card.clone(),
             category: CardCategory::Virtual,
             card_type: CardType::Bonus,
-        })
-        .collect();
+        };
+        CardAggregate::target(c.card.clone(), command)
+    });
     let setup = |target| Command::new(TENANT, actor.clone(), target);
     // Phases: within one phase no two commands touch the same stream, so they may run in any order.
-    let mut phase = vec![setup(Target::RegisterCards(registrations))];
+    let mut phase = vec![setup(Target::all(registrations))];
     for (i, customer) in customers.iter().enumerate() {
         let contact_id = customer.contact_id;
         let details = ContactDetails { name: Some(format!("Customer {i}")), ..Default::default() };
         let command = ContactCommand::Register { contact_id, code: format!("B{i}"), details };
-        phase.push(setup(Target::Contact { contact_id, command }));
+        phase.push(setup(ContactAggregate::target(contact_id, command)));
     }
     run_phase(app, phase).await?;
-    let card = |customer: &Customer, command| setup(Target::Card { number: customer.card.clone(), command });
+    let card = |customer: &Customer, command| setup(CardAggregate::target(customer.card.clone(), command));
     run_phase(app, customers.iter().map(|c| card(c, CardCommand::Issue)).collect()).await?;
     let bind = |c: &Customer| card(c, CardCommand::BindTo { contact_id: c.contact_id, contact_live_card: None });
     run_phase(app, customers.iter().map(bind).collect()).await?;
@@ -284,14 +277,14 @@ async fn prepare(app: &crate::http::App, count: usize) -> anyhow::Result<Vec<Cus
             expires_at: None,
             reference: None,
         };
-        setup(Target::Account { contact_id: c.contact_id, command })
+        setup(AccountAggregate::target(c.contact_id, command))
     };
     run_phase(app, customers.iter().map(accrue).collect()).await?;
     Ok(customers)
 }
 
 /// Runs commands concurrently and fails on the first refusal.
-async fn run_phase(app: &crate::http::App, commands: Vec<Command>) -> anyhow::Result<()> {
+async fn run_phase(app: &App, commands: Vec<Command>) -> anyhow::Result<()> {
     let handles: Vec<_> = commands
         .into_iter()
         .map(|command| {
@@ -473,7 +466,7 @@ async fn rebuild_bench(dir: &std::path::Path, count: usize) -> anyhow::Result<Db
                 }
             };
             let events: Vec<Event> =
-                AccountAggregate::decide(state, command, &context).map_err(|e| anyhow::anyhow!("{e}"))?;
+                AccountAggregate::decide(state, command, &context).map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let meta = CommandMeta {
                 tenant: TENANT.into(),
                 actor: context.actor.clone(),
@@ -483,7 +476,7 @@ async fn rebuild_bench(dir: &std::path::Path, count: usize) -> anyhow::Result<Db
                 occurred_at: context.now,
                 recorded_at: context.now,
             };
-            let stream_id = tally_projections::stream::account(TENANT, *contact_id);
+            let stream_id = tally_events::stream::account(TENANT, *contact_id);
             ledger::append(&mut tx, &stream_id, *version, &events, &meta).await?;
             *version += events.len() as i64;
             *state = events.iter().fold(std::mem::take(state), AccountAggregate::evolve);
@@ -496,7 +489,7 @@ async fn rebuild_bench(dir: &std::path::Path, count: usize) -> anyhow::Result<Db
         generated.elapsed().as_secs_f64()
     );
     let started = Instant::now();
-    let report = tally_projections::rebuild::rebuild(&db.read, &db.write).await?;
+    let report = db.rebuild_views().await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "rebuild: {} events -> {} rows in {seconds:.2}s = {:.0} events/s",

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::{basic, drive, json_post, spawn, BenchArgs, Figures, HttpClient, RequestMaker, TENANT};
 use crate::{
-    server::{self, Settings},
+    app::{self, App},
     store::{
         merchants::{self, Merchant},
         Db,
@@ -69,14 +69,8 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs, postgres: Option<String
         }
         addrs
     } else {
-        let settings = Settings {
-            database_url: url.clone(),
-            listen: String::new(),
-            log_requests: false,
-            expiry_interval: Duration::from_secs(3600),
-            kafka: None,
-        };
-        vec![spawn(crate::http::router(server::app(&settings).await?)).await?]
+        let app = App::start(&app::Settings { database_url: url.clone(), kafka: None }).await?;
+        vec![spawn(crate::http::router(app, false)).await?]
     };
     let where_ = match &postgres {
         Some(_) => format!("PostgreSQL, {} tally serve processes", addrs.len()),

@@ -11,7 +11,7 @@ use tally_events::{
 };
 use uuid::Uuid;
 
-use super::{Aggregate, Context, DomainError};
+use super::{Aggregate, Context};
 
 /// The largest number of decimal places an amount may carry.
 pub const MAX_SCALE: u32 = 4;
@@ -104,30 +104,83 @@ pub enum AccountCommand {
 
 pub struct AccountAggregate;
 
-fn check_amount(amount: Decimal) -> Result<(), DomainError> {
-    if amount <= Decimal::ZERO {
-        return Err(DomainError::InvalidAmount(format!("amount must be positive, got {amount}")));
+/// What is wrong with an amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmountProblem {
+    NotPositive,
+    /// Above [`MAX_AMOUNT`].
+    TooLarge,
+    /// More than [`MAX_SCALE`] decimal places.
+    TooPrecise,
+}
+
+/// Why an account command is refused, in precedence order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AccountError {
+    InvalidAmount(AmountProblem),
+    /// The expiry is not after the activation date (or now, without one).
+    ExpiryNotAfterActivation,
+    Frozen,
+    NotFrozen,
+    /// A redemption larger than the active balance.
+    InsufficientBonuses {
+        requested: Decimal,
+        available: Decimal,
+        bonus_type: BonusType,
+    },
+    /// The event to reverse is not an accrual or redemption of this account.
+    NothingToReverse {
+        event_id: Uuid,
+    },
+    AlreadyReversed,
+    /// Part of the accrual was spent or burnt; the redemptions must be reversed first.
+    AccrualPartlySpent {
+        original: Decimal,
+        remaining: Decimal,
+    },
+}
+
+impl AccountError {
+    /// The stable name of the refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AccountError::InvalidAmount(_) => "InvalidAmount",
+            AccountError::ExpiryNotAfterActivation => "InvalidDates",
+            AccountError::Frozen => "AccountFrozen",
+            AccountError::NotFrozen => "AccountNotFrozen",
+            AccountError::InsufficientBonuses { .. } => "InsufficientBonuses",
+            AccountError::NothingToReverse { .. } => "NothingToReverse",
+            AccountError::AlreadyReversed => "AlreadyReversed",
+            AccountError::AccrualPartlySpent { .. } => "AccrualPartlySpent",
+        }
     }
-    if amount > MAX_AMOUNT {
-        return Err(DomainError::InvalidAmount(format!("amount may be at most {MAX_AMOUNT}")));
-    }
-    if amount.normalize().scale() > MAX_SCALE {
-        return Err(DomainError::InvalidAmount(format!("amount may have at most {MAX_SCALE} decimal places")));
-    }
-    Ok(())
+}
+
+fn check_amount(amount: Decimal) -> Result<(), AccountError> {
+    let problem = if amount <= Decimal::ZERO {
+        AmountProblem::NotPositive
+    } else if amount > MAX_AMOUNT {
+        AmountProblem::TooLarge
+    } else if amount.normalize().scale() > MAX_SCALE {
+        AmountProblem::TooPrecise
+    } else {
+        return Ok(());
+    };
+    Err(AccountError::InvalidAmount(problem))
 }
 
 impl Aggregate for AccountAggregate {
     type State = Account;
     type Command = AccountCommand;
+    type Error = AccountError;
 
-    fn decide(account: &Account, command: AccountCommand, context: &Context) -> Result<Vec<Event>, DomainError> {
+    fn decide(account: &Account, command: AccountCommand, context: &Context) -> Result<Vec<Event>, AccountError> {
         match command {
             AccountCommand::Accrue { lot_id, amount, bonus_type, active_from, expires_at, reference } => {
                 check_amount(amount)?;
                 let starts = active_from.unwrap_or(context.now);
                 if expires_at.is_some_and(|until| until <= starts) {
-                    return Err(DomainError::InvalidDates("expires_at must be after the activation date".into()));
+                    return Err(AccountError::ExpiryNotAfterActivation);
                 }
                 Ok(vec![Event::BonusAccrued(BonusAccrued {
                     lot_id,
@@ -141,7 +194,7 @@ impl Aggregate for AccountAggregate {
             AccountCommand::Redeem { redemption_id, amount, bonus_type, reference } => {
                 check_amount(amount)?;
                 if account.frozen {
-                    return Err(DomainError::AccountFrozen);
+                    return Err(AccountError::Frozen);
                 }
                 let allocations = allocate(account, amount, bonus_type, context.now)?;
                 Ok(vec![Event::BonusRedeemed(BonusRedeemed {
@@ -155,11 +208,11 @@ impl Aggregate for AccountAggregate {
             AccountCommand::Freeze { reason } if !account.frozen => {
                 Ok(vec![Event::BonusesFrozen(BonusesFrozen { reason })])
             }
-            AccountCommand::Freeze { .. } => Err(DomainError::AccountFrozen),
+            AccountCommand::Freeze { .. } => Err(AccountError::Frozen),
             AccountCommand::Unfreeze { reason } if account.frozen => {
                 Ok(vec![Event::BonusesUnfrozen(BonusesUnfrozen { reason })])
             }
-            AccountCommand::Unfreeze { .. } => Err(DomainError::AccountNotFrozen),
+            AccountCommand::Unfreeze { .. } => Err(AccountError::NotFrozen),
             AccountCommand::ExpireDue => Ok(account
                 .lots
                 .iter()
@@ -247,10 +300,10 @@ fn allocate(
     amount: Decimal,
     bonus_type: BonusType,
     now: DateTime<Utc>,
-) -> Result<Vec<LotAllocation>, DomainError> {
+) -> Result<Vec<LotAllocation>, AccountError> {
     let available = account.active(bonus_type, now);
     if amount > available {
-        return Err(DomainError::InsufficientBonuses { requested: amount, available, bonus_type });
+        return Err(AccountError::InsufficientBonuses { requested: amount, available, bonus_type });
     }
     let mut lots: Vec<(&Uuid, &Lot)> =
         account.lots.iter().filter(|(_, lot)| lot.bonus_type == bonus_type && lot.spendable_at(now)).collect();
@@ -278,16 +331,16 @@ fn reverse(
     original_event_id: Uuid,
     original: Original,
     reason: Option<String>,
-) -> Result<Vec<Event>, DomainError> {
-    let not_found = || DomainError::NothingToReverse(original_event_id.to_string());
+) -> Result<Vec<Event>, AccountError> {
+    let not_found = || AccountError::NothingToReverse { event_id: original_event_id };
     match original {
         Original::Accrual { lot_id } => {
             let lot = account.lots.get(&lot_id).ok_or_else(not_found)?;
             if lot.reversed {
-                return Err(DomainError::AlreadyReversed);
+                return Err(AccountError::AlreadyReversed);
             }
             if lot.remaining != lot.original {
-                return Err(DomainError::AccrualPartlySpent { original: lot.original, remaining: lot.remaining });
+                return Err(AccountError::AccrualPartlySpent { original: lot.original, remaining: lot.remaining });
             }
             Ok(vec![Event::AccrualReversed(AccrualReversed {
                 lot_id,
@@ -300,7 +353,7 @@ fn reverse(
         Original::Redemption { redemption_id } => {
             let redemption = account.redemptions.get(&redemption_id).ok_or_else(not_found)?;
             if redemption.reversed {
-                return Err(DomainError::AlreadyReversed);
+                return Err(AccountError::AlreadyReversed);
             }
             Ok(vec![Event::RedemptionReversed(RedemptionReversed {
                 redemption_id,
@@ -365,16 +418,16 @@ mod tests {
         )]);
         given::<AccountAggregate>(&[])
             .when(accrue(dec("0"), None))
-            .then_err(DomainError::InvalidAmount("amount must be positive, got 0".into()));
+            .then_err(AccountError::InvalidAmount(AmountProblem::NotPositive));
         given::<AccountAggregate>(&[])
             .when(accrue(dec("1.00001"), None))
-            .then_err(DomainError::InvalidAmount("amount may have at most 4 decimal places".into()));
+            .then_err(AccountError::InvalidAmount(AmountProblem::TooPrecise));
         given::<AccountAggregate>(&[])
             .when(accrue(MAX_AMOUNT + dec("0.0001"), None))
-            .then_err(DomainError::InvalidAmount("amount may be at most 1000000000".into()));
+            .then_err(AccountError::InvalidAmount(AmountProblem::TooLarge));
         given::<AccountAggregate>(&[])
             .when(accrue(dec("5"), Some(now())))
-            .then_err(DomainError::InvalidDates("expires_at must be after the activation date".into()));
+            .then_err(AccountError::ExpiryNotAfterActivation);
     }
 
     #[test]
@@ -414,7 +467,7 @@ mod tests {
             reference: None,
         });
         given::<AccountAggregate>(&[accrued(1, dec("10"), None), inactive]).when(redeem(dec("10.01"))).then_err(
-            DomainError::InsufficientBonuses {
+            AccountError::InsufficientBonuses {
                 requested: dec("10.01"),
                 available: dec("10"),
                 bonus_type: BonusType::Cash,
@@ -427,7 +480,7 @@ mod tests {
         let history = [accrued(1, dec("7"), Some(1))];
         let later = Utc.with_ymd_and_hms(2026, 6, 3, 0, 0, 0).unwrap();
         given::<AccountAggregate>(&history).at(later).when(redeem(dec("1"))).then_err(
-            DomainError::InsufficientBonuses { requested: dec("1"), available: dec("0"), bonus_type: BonusType::Cash },
+            AccountError::InsufficientBonuses { requested: dec("1"), available: dec("0"), bonus_type: BonusType::Cash },
         );
         given::<AccountAggregate>(&history).at(later).when(AccountCommand::ExpireDue).then(&[Event::BonusExpired(
             BonusExpired { lot_id: lot(1), bonus_type: BonusType::Cash, amount: dec("7") },
@@ -440,16 +493,16 @@ mod tests {
         let frozen = Event::BonusesFrozen(BonusesFrozen { reason: None });
         given::<AccountAggregate>(&[accrued(1, dec("10"), None), frozen.clone()])
             .when(redeem(dec("1")))
-            .then_err(DomainError::AccountFrozen);
+            .then_err(AccountError::Frozen);
         given::<AccountAggregate>(std::slice::from_ref(&frozen))
             .when(AccountCommand::Freeze { reason: None })
-            .then_err(DomainError::AccountFrozen);
+            .then_err(AccountError::Frozen);
         given::<AccountAggregate>(&[frozen])
             .when(AccountCommand::Unfreeze { reason: None })
             .then(&[Event::BonusesUnfrozen(BonusesUnfrozen { reason: None })]);
         given::<AccountAggregate>(&[])
             .when(AccountCommand::Unfreeze { reason: None })
-            .then_err(DomainError::AccountNotFrozen);
+            .then_err(AccountError::NotFrozen);
     }
 
     #[test]
@@ -469,7 +522,7 @@ mod tests {
             .then(std::slice::from_ref(&reversed));
         given::<AccountAggregate>(&[accrued(1, dec("10"), None), reversed])
             .when(reverse.clone())
-            .then_err(DomainError::AlreadyReversed);
+            .then_err(AccountError::AlreadyReversed);
         let spent = Event::BonusRedeemed(BonusRedeemed {
             redemption_id: lot(100),
             bonus_type: BonusType::Cash,
@@ -479,7 +532,7 @@ mod tests {
         });
         given::<AccountAggregate>(&[accrued(1, dec("10"), None), spent])
             .when(reverse)
-            .then_err(DomainError::AccrualPartlySpent { original: dec("10"), remaining: dec("6") });
+            .then_err(AccountError::AccrualPartlySpent { original: dec("10"), remaining: dec("6") });
     }
 
     #[test]
@@ -506,6 +559,6 @@ mod tests {
                 original: Original::Redemption { redemption_id: lot(5) },
                 reason: None,
             })
-            .then_err(DomainError::NothingToReverse(lot(902).to_string()));
+            .then_err(AccountError::NothingToReverse { event_id: lot(902) });
     }
 }

@@ -7,7 +7,7 @@ use tally_events::{
 };
 use uuid::Uuid;
 
-use super::{roles, Aggregate, Context, DomainError};
+use super::{roles, Aggregate, Context};
 
 /// A registered card; `None` state means the number is unknown.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,19 +57,80 @@ pub enum CardCommand {
 
 pub struct CardAggregate;
 
+/// What was asked of a card whose status does not allow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardAction {
+    Issue,
+    BindTo,
+    Activate,
+    Block,
+}
+
+/// Why a card command is refused, in precedence order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CardError {
+    /// A card with this number is registered already.
+    AlreadyRegistered,
+    /// No card with this number.
+    NotFound,
+    /// The actor's role may not block with this reason.
+    BlockReasonNotAllowed { role: Role, reason: BlockReason },
+    /// The actor's role may not unblock with this reason.
+    UnblockReasonNotAllowed { role: Role, reason: UnblockReason },
+    /// A block for replacement is permanent.
+    BlockedForReplacement,
+    /// A card blocked by an administrator is unblocked only by an administrator.
+    BlockedByAdministrator,
+    /// The unblock reason does not undo the block's reason.
+    ReasonDoesNotUndoBlock { reason: UnblockReason, block_reason: BlockReason },
+    /// The card's status does not allow the action.
+    StatusMismatch { status: CardStatus, action: CardAction },
+    /// The action needs a card bound to a contact.
+    NotBound { action: CardAction },
+    /// The bound contact lacks personal data the merchant requires for activation.
+    ContactDataInsufficient,
+    /// Only a blocked card can be unblocked.
+    NotBlocked,
+    /// The card is bound to another contact.
+    BoundToAnotherContact,
+    /// The contact already holds another card that is not blocked for good (its number, when known: a race found
+    /// by the one-live-card constraint does not tell it).
+    ContactHasAnotherCard { card: Option<String> },
+}
+
+impl CardError {
+    /// The stable name of the refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CardError::AlreadyRegistered => "CardAlreadyRegistered",
+            CardError::NotFound => "CardNotFound",
+            CardError::BlockReasonNotAllowed { .. } => "BlockReasonNotAllowed",
+            CardError::UnblockReasonNotAllowed { .. }
+            | CardError::BlockedForReplacement
+            | CardError::BlockedByAdministrator
+            | CardError::ReasonDoesNotUndoBlock { .. } => "UnblockReasonNotAllowed",
+            CardError::StatusMismatch { .. }
+            | CardError::NotBound { .. }
+            | CardError::ContactDataInsufficient
+            | CardError::NotBlocked => "CardStatusMismatch",
+            CardError::BoundToAnotherContact => "CardBoundToAnotherContact",
+            CardError::ContactHasAnotherCard { .. } => "ContactHasAnotherCard",
+        }
+    }
+}
+
 impl Aggregate for CardAggregate {
     type State = Option<Card>;
     type Command = CardCommand;
+    type Error = CardError;
 
-    fn decide(state: &Option<Card>, command: CardCommand, context: &Context) -> Result<Vec<Event>, DomainError> {
+    fn decide(state: &Option<Card>, command: CardCommand, context: &Context) -> Result<Vec<Event>, CardError> {
         let card = match (state, command) {
             (None, CardCommand::Register { number, category, card_type }) => {
                 return Ok(vec![Event::CardRegistered(CardRegistered { number, category, card_type })]);
             }
-            (Some(card), CardCommand::Register { .. }) => {
-                return Err(DomainError::CardAlreadyRegistered(card.number.clone()))
-            }
-            (None, _) => return Err(DomainError::CardNotFound),
+            (Some(_), CardCommand::Register { .. }) => return Err(CardError::AlreadyRegistered),
+            (None, _) => return Err(CardError::NotFound),
             (Some(card), command) => (card, command),
         };
         match card {
@@ -106,61 +167,53 @@ impl Aggregate for CardAggregate {
     }
 }
 
-fn mismatch(card: &Card, detail: &'static str) -> DomainError {
-    DomainError::CardStatusMismatch { status: card.status, detail }
+fn mismatch(card: &Card, action: CardAction) -> CardError {
+    CardError::StatusMismatch { status: card.status, action }
 }
 
-fn issue(card: &Card) -> Result<Vec<Event>, DomainError> {
+fn issue(card: &Card) -> Result<Vec<Event>, CardError> {
     match card.status {
         CardStatus::New => Ok(vec![Event::CardIssued(CardIssued { number: card.number.clone() })]),
         // Issuing an issued card again is a retried sale scan: nothing changes.
         CardStatus::Issued => Ok(vec![]),
-        CardStatus::Active => Err(mismatch(card, "an Active card cannot be changed to Issued")),
-        CardStatus::Blocked => Err(mismatch(card, "a Blocked card cannot be changed to Issued")),
+        CardStatus::Active | CardStatus::Blocked => Err(mismatch(card, CardAction::Issue)),
     }
 }
 
-fn bind(card: &Card, contact_id: Uuid, contact_live_card: Option<String>) -> Result<Vec<Event>, DomainError> {
+fn bind(card: &Card, contact_id: Uuid, contact_live_card: Option<String>) -> Result<Vec<Event>, CardError> {
     match card.status {
-        CardStatus::New => return Err(mismatch(card, "a card in the New status cannot be bound to a contact")),
-        CardStatus::Blocked => return Err(mismatch(card, "a Blocked card cannot be bound to a contact")),
+        CardStatus::New | CardStatus::Blocked => return Err(mismatch(card, CardAction::BindTo)),
         CardStatus::Issued | CardStatus::Active => {}
     }
     match card.contact_id {
         Some(bound) if bound == contact_id => return Ok(vec![]),
-        Some(_) => return Err(DomainError::CardBoundToAnotherContact),
+        Some(_) => return Err(CardError::BoundToAnotherContact),
         None => {}
     }
     if let Some(other) = contact_live_card.filter(|other| *other != card.number) {
-        return Err(DomainError::ContactHasAnotherCard(other));
+        return Err(CardError::ContactHasAnotherCard { card: Some(other) });
     }
     Ok(vec![Event::CardBoundToContact(CardBoundToContact { number: card.number.clone(), contact_id })])
 }
 
-fn activate(card: &Card, contact_data_sufficient: bool) -> Result<Vec<Event>, DomainError> {
+fn activate(card: &Card, contact_data_sufficient: bool) -> Result<Vec<Event>, CardError> {
     match card.status {
-        CardStatus::New => Err(mismatch(card, "a card in the New status cannot become Active")),
-        CardStatus::Blocked => Err(mismatch(card, "a Blocked card cannot become Active by this method")),
+        CardStatus::New | CardStatus::Blocked => Err(mismatch(card, CardAction::Activate)),
         CardStatus::Active => Ok(vec![]),
-        CardStatus::Issued if card.contact_id.is_none() => {
-            Err(mismatch(card, "the card is not bound to a contact yet"))
-        }
-        CardStatus::Issued if !contact_data_sufficient => {
-            Err(mismatch(card, "the contact's personal data is not sufficient to activate the card"))
-        }
+        CardStatus::Issued if card.contact_id.is_none() => Err(CardError::NotBound { action: CardAction::Activate }),
+        CardStatus::Issued if !contact_data_sufficient => Err(CardError::ContactDataInsufficient),
         CardStatus::Issued => Ok(vec![Event::CardActivated(CardActivated { number: card.number.clone() })]),
     }
 }
 
-fn block(card: &Card, reason: BlockReason, role: Role) -> Result<Vec<Event>, DomainError> {
+fn block(card: &Card, reason: BlockReason, role: Role) -> Result<Vec<Event>, CardError> {
     if !roles::may_block(role, reason) {
-        return Err(DomainError::BlockReasonNotAllowed { role: role.as_str(), reason: roles::block_code(reason) });
+        return Err(CardError::BlockReasonNotAllowed { role, reason });
     }
     match card.status {
-        CardStatus::New => Err(mismatch(card, "a card in the New status cannot be Blocked")),
-        CardStatus::Blocked => Err(mismatch(card, "the card is already Blocked")),
+        CardStatus::New | CardStatus::Blocked => Err(mismatch(card, CardAction::Block)),
         CardStatus::Issued | CardStatus::Active if card.contact_id.is_none() => {
-            Err(mismatch(card, "a card that is not bound to a contact cannot be Blocked"))
+            Err(CardError::NotBound { action: CardAction::Block })
         }
         previous_status @ (CardStatus::Issued | CardStatus::Active) => Ok(vec![Event::CardBlocked(CardBlocked {
             number: card.number.clone(),
@@ -176,30 +229,21 @@ fn unblock(
     reason: UnblockReason,
     contact_data_sufficient: bool,
     role: Role,
-) -> Result<Vec<Event>, DomainError> {
-    let refuse = |why: String| Err(DomainError::UnblockReasonNotAllowed(why));
+) -> Result<Vec<Event>, CardError> {
     if !roles::may_unblock(role, reason) {
-        return refuse(format!(
-            "role {} may not unblock a card for reason {}",
-            role.as_str(),
-            roles::unblock_code(reason)
-        ));
+        return Err(CardError::UnblockReasonNotAllowed { role, reason });
     }
     let Some((block_reason, blocked_by)) = card.block else {
-        return Err(mismatch(card, "the card is not Blocked"));
+        return Err(CardError::NotBlocked);
     };
     if block_reason == BlockReason::Replacement {
-        return refuse("the card was blocked for replacement, which is permanent".into());
+        return Err(CardError::BlockedForReplacement);
     }
     if blocked_by == Role::Administrator && !matches!(role, Role::Administrator | Role::System) {
-        return refuse("a card blocked by an administrator can be unblocked only by an administrator".into());
+        return Err(CardError::BlockedByAdministrator);
     }
     if roles::undoes(reason) != block_reason {
-        return refuse(format!(
-            "unblock reason {} does not undo block reason {}",
-            roles::unblock_code(reason),
-            roles::block_code(block_reason)
-        ));
+        return Err(CardError::ReasonDoesNotUndoBlock { reason, block_reason });
     }
     let status_after = if contact_data_sufficient { CardStatus::Active } else { CardStatus::Issued };
     Ok(vec![Event::CardUnblocked(CardUnblocked { number: card.number.clone(), reason, status_after })])
@@ -240,8 +284,8 @@ mod tests {
         Event::CardBlocked(CardBlocked { number: NUMBER.into(), reason, blocked_by_role: by, previous_status })
     }
 
-    fn mismatch_err(status: CardStatus, detail: &'static str) -> DomainError {
-        DomainError::CardStatusMismatch { status, detail }
+    fn mismatch_err(status: CardStatus, action: CardAction) -> CardError {
+        CardError::StatusMismatch { status, action }
     }
 
     #[test]
@@ -252,14 +296,12 @@ mod tests {
             card_type: CardType::Bonus,
         };
         given::<CardAggregate>(&[]).when(register.clone()).then(&[registered()]);
-        given::<CardAggregate>(&[registered()])
-            .when(register)
-            .then_err(DomainError::CardAlreadyRegistered(NUMBER.into()));
+        given::<CardAggregate>(&[registered()]).when(register).then_err(CardError::AlreadyRegistered);
     }
 
     #[test]
     fn commands_on_an_unknown_card_are_refused() {
-        given::<CardAggregate>(&[]).when(CardCommand::Issue).then_err(DomainError::CardNotFound);
+        given::<CardAggregate>(&[]).when(CardCommand::Issue).then_err(CardError::NotFound);
     }
 
     #[test]
@@ -272,7 +314,7 @@ mod tests {
     fn issue_is_refused_for_active_and_blocked_cards() {
         given::<CardAggregate>(&[registered(), issued(), bound(), activated()])
             .when(CardCommand::Issue)
-            .then_err(mismatch_err(CardStatus::Active, "an Active card cannot be changed to Issued"));
+            .then_err(mismatch_err(CardStatus::Active, CardAction::Issue));
         given::<CardAggregate>(&[
             registered(),
             issued(),
@@ -280,7 +322,7 @@ mod tests {
             blocked(BlockReason::Loss, Role::Client, CardStatus::Issued),
         ])
         .when(CardCommand::Issue)
-        .then_err(mismatch_err(CardStatus::Blocked, "a Blocked card cannot be changed to Issued"));
+        .then_err(mismatch_err(CardStatus::Blocked, CardAction::Issue));
     }
 
     #[test]
@@ -288,7 +330,7 @@ mod tests {
         let bind = CardCommand::BindTo { contact_id: contact(), contact_live_card: None };
         given::<CardAggregate>(&[registered()])
             .when(bind.clone())
-            .then_err(mismatch_err(CardStatus::New, "a card in the New status cannot be bound to a contact"));
+            .then_err(mismatch_err(CardStatus::New, CardAction::BindTo));
         given::<CardAggregate>(&[registered(), issued()]).when(bind).then(&[bound()]);
     }
 
@@ -297,11 +339,11 @@ mod tests {
         let other = CardCommand::BindTo { contact_id: Uuid::from_u128(2), contact_live_card: None };
         given::<CardAggregate>(&[registered(), issued(), bound()])
             .when(other)
-            .then_err(DomainError::CardBoundToAnotherContact);
+            .then_err(CardError::BoundToAnotherContact);
         let holder = CardCommand::BindTo { contact_id: contact(), contact_live_card: Some("7000000000002".into()) };
         given::<CardAggregate>(&[registered(), issued()])
             .when(holder)
-            .then_err(DomainError::ContactHasAnotherCard("7000000000002".into()));
+            .then_err(CardError::ContactHasAnotherCard { card: Some("7000000000002".into()) });
     }
 
     #[test]
@@ -314,19 +356,16 @@ mod tests {
     fn activation_needs_a_bound_card_and_sufficient_data() {
         given::<CardAggregate>(&[registered(), issued()])
             .when(CardCommand::Activate { contact_data_sufficient: true })
-            .then_err(mismatch_err(CardStatus::Issued, "the card is not bound to a contact yet"));
+            .then_err(CardError::NotBound { action: CardAction::Activate });
         given::<CardAggregate>(&[registered(), issued(), bound()])
             .when(CardCommand::Activate { contact_data_sufficient: false })
-            .then_err(mismatch_err(
-                CardStatus::Issued,
-                "the contact's personal data is not sufficient to activate the card",
-            ));
+            .then_err(CardError::ContactDataInsufficient);
         given::<CardAggregate>(&[registered(), issued(), bound()])
             .when(CardCommand::Activate { contact_data_sufficient: true })
             .then(&[activated()]);
         given::<CardAggregate>(&[registered()])
             .when(CardCommand::Activate { contact_data_sufficient: true })
-            .then_err(mismatch_err(CardStatus::New, "a card in the New status cannot become Active"));
+            .then_err(mismatch_err(CardStatus::New, CardAction::Activate));
     }
 
     #[test]
@@ -334,10 +373,10 @@ mod tests {
         let block = CardCommand::Block { reason: BlockReason::Loss };
         given::<CardAggregate>(&[registered()])
             .when(block.clone())
-            .then_err(mismatch_err(CardStatus::New, "a card in the New status cannot be Blocked"));
+            .then_err(mismatch_err(CardStatus::New, CardAction::Block));
         given::<CardAggregate>(&[registered(), issued()])
             .when(block.clone())
-            .then_err(mismatch_err(CardStatus::Issued, "a card that is not bound to a contact cannot be Blocked"));
+            .then_err(CardError::NotBound { action: CardAction::Block });
         given::<CardAggregate>(&[registered(), issued(), bound(), activated()])
             .acting_as(Role::Client)
             .when(block)
@@ -349,7 +388,7 @@ mod tests {
         given::<CardAggregate>(&[registered(), issued(), bound()])
             .acting_as(Role::CcOperator)
             .when(CardCommand::Block { reason: BlockReason::Blacklist })
-            .then_err(DomainError::BlockReasonNotAllowed { role: "cc_operator", reason: 2 });
+            .then_err(CardError::BlockReasonNotAllowed { role: Role::CcOperator, reason: BlockReason::Blacklist });
     }
 
     #[test]
@@ -385,11 +424,17 @@ mod tests {
         given::<CardAggregate>(&history)
             .acting_as(Role::Marketer)
             .when(CardCommand::Unblock { reason: UnblockReason::CardFound, contact_data_sufficient: true })
-            .then_err(DomainError::UnblockReasonNotAllowed("unblock reason 0 does not undo block reason 3".into()));
+            .then_err(CardError::ReasonDoesNotUndoBlock {
+                reason: UnblockReason::CardFound,
+                block_reason: BlockReason::RefusalToUse,
+            });
         given::<CardAggregate>(&history)
             .acting_as(Role::Client)
             .when(CardCommand::Unblock { reason: UnblockReason::RestoredAfterRefusal, contact_data_sufficient: true })
-            .then_err(DomainError::UnblockReasonNotAllowed("role client may not unblock a card for reason 3".into()));
+            .then_err(CardError::UnblockReasonNotAllowed {
+                role: Role::Client,
+                reason: UnblockReason::RestoredAfterRefusal,
+            });
     }
 
     #[test]
@@ -397,11 +442,10 @@ mod tests {
         let history =
             [registered(), issued(), bound(), blocked(BlockReason::Loss, Role::Administrator, CardStatus::Issued)];
         let unblock = CardCommand::Unblock { reason: UnblockReason::CardFound, contact_data_sufficient: false };
-        given::<CardAggregate>(&history).acting_as(Role::Director).when(unblock.clone()).then_err(
-            DomainError::UnblockReasonNotAllowed(
-                "a card blocked by an administrator can be unblocked only by an administrator".into(),
-            ),
-        );
+        given::<CardAggregate>(&history)
+            .acting_as(Role::Director)
+            .when(unblock.clone())
+            .then_err(CardError::BlockedByAdministrator);
         assert!(given::<CardAggregate>(&history).acting_as(Role::Administrator).when(unblock).is_ok());
     }
 
@@ -415,11 +459,9 @@ mod tests {
         ];
         given::<CardAggregate>(&history)
             .when(CardCommand::Unblock { reason: UnblockReason::CardFound, contact_data_sufficient: true })
-            .then_err(DomainError::UnblockReasonNotAllowed(
-                "the card was blocked for replacement, which is permanent".into(),
-            ));
+            .then_err(CardError::BlockedForReplacement);
         given::<CardAggregate>(&[registered(), issued(), bound()])
             .when(CardCommand::Unblock { reason: UnblockReason::CardFound, contact_data_sufficient: true })
-            .then_err(mismatch_err(CardStatus::Issued, "the card is not Blocked"));
+            .then_err(CardError::NotBlocked);
     }
 }

@@ -4,7 +4,7 @@
 use tally_events::{ContactDetails, ContactRegistered, ContactUpdated, Event};
 use uuid::Uuid;
 
-use super::{Aggregate, Context, DomainError};
+use super::{Aggregate, Context};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contact {
@@ -21,17 +21,43 @@ pub enum ContactCommand {
 
 pub struct ContactAggregate;
 
+/// Why a contact command is refused, in precedence order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContactError {
+    /// A contact with this id exists already.
+    AlreadyRegistered,
+    /// No such contact.
+    NotFound,
+    /// Another contact has this mobile number (found by the contact view's unique constraint).
+    MobileNumberTaken,
+    /// Another contact has this contact code (found by the contact view's unique constraint).
+    CodeTaken,
+}
+
+impl ContactError {
+    /// The stable name of the refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ContactError::AlreadyRegistered => "ContactAlreadyRegistered",
+            ContactError::NotFound => "ContactNotFound",
+            ContactError::MobileNumberTaken => "MobileNumberTaken",
+            ContactError::CodeTaken => "ContactCodeTaken",
+        }
+    }
+}
+
 impl Aggregate for ContactAggregate {
     type State = Option<Contact>;
     type Command = ContactCommand;
+    type Error = ContactError;
 
-    fn decide(state: &Option<Contact>, command: ContactCommand, _: &Context) -> Result<Vec<Event>, DomainError> {
+    fn decide(state: &Option<Contact>, command: ContactCommand, _: &Context) -> Result<Vec<Event>, ContactError> {
         match (state, command) {
             (None, ContactCommand::Register { contact_id, code, details }) => {
                 Ok(vec![Event::ContactRegistered(ContactRegistered { contact_id, code, details })])
             }
-            (Some(_), ContactCommand::Register { .. }) => Err(DomainError::ContactAlreadyRegistered),
-            (None, ContactCommand::Update { .. }) => Err(DomainError::ContactNotFound),
+            (Some(_), ContactCommand::Register { .. }) => Err(ContactError::AlreadyRegistered),
+            (None, ContactCommand::Update { .. }) => Err(ContactError::NotFound),
             (Some(contact), ContactCommand::Update { changes }) => {
                 // Only what really changes is recorded; an update that changes nothing records nothing.
                 let merged = contact.details.overlay(&changes);
@@ -77,7 +103,7 @@ mod tests {
             details: ContactDetails { name: Some("Anna".into()), ..Default::default() },
         };
         given::<ContactAggregate>(&[]).when(register.clone()).then(&[registered()]);
-        given::<ContactAggregate>(&[registered()]).when(register).then_err(DomainError::ContactAlreadyRegistered);
+        given::<ContactAggregate>(&[registered()]).when(register).then_err(ContactError::AlreadyRegistered);
     }
 
     #[test]
@@ -90,6 +116,6 @@ mod tests {
         given::<ContactAggregate>(&[registered()]).when(ContactCommand::Update { changes: same }).then(&[]);
         given::<ContactAggregate>(&[])
             .when(ContactCommand::Update { changes: ContactDetails::default() })
-            .then_err(DomainError::ContactNotFound);
+            .then_err(ContactError::NotFound);
     }
 }

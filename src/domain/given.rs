@@ -3,7 +3,7 @@
 use chrono::{TimeZone, Utc};
 use tally_events::{Actor, Event, Role};
 
-use super::{Aggregate, Context, DomainError};
+use super::{Aggregate, Context};
 
 /// A fixed context: 2026-06-01 12:00 UTC, acting as the given role.
 pub fn context_as(role: Role) -> Context {
@@ -34,24 +34,24 @@ impl<A: Aggregate> Given<A> {
         self
     }
 
-    pub fn when(self, command: A::Command) -> Result<Vec<Event>, DomainError> {
+    pub fn when(self, command: A::Command) -> Result<Vec<Event>, A::Error> {
         A::decide(&self.state, command, &self.context)
     }
 }
 
-pub trait Then {
+pub trait Then<E> {
     fn then(self, expected: &[Event]);
-    fn then_err(self, expected: DomainError);
+    fn then_err(self, expected: E);
 }
 
-impl Then for Result<Vec<Event>, DomainError> {
+impl<E: PartialEq + std::fmt::Debug> Then<E> for Result<Vec<Event>, E> {
     #[track_caller]
     fn then(self, expected: &[Event]) {
         assert_eq!(self, Ok(expected.to_vec()));
     }
 
     #[track_caller]
-    fn then_err(self, expected: DomainError) {
+    fn then_err(self, expected: E) {
         assert_eq!(self, Err(expected));
     }
 }

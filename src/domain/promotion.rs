@@ -13,7 +13,7 @@ use tally_events::{
     ScanChannel,
 };
 
-use super::{account::MAX_AMOUNT, Aggregate, Context, DomainError};
+use super::{account::MAX_AMOUNT, Aggregate, Context};
 
 /// The largest cap a promotion may have.
 pub const MAX_CAP: u32 = 10_000_000;
@@ -56,18 +56,62 @@ pub enum PromotionCommand {
 
 pub struct PromotionAggregate;
 
-fn check_terms(p: &PromotionTerms, now: DateTime<Utc>) -> Result<(), DomainError> {
+/// A price of a promotion's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceField {
+    PerUse,
+    PerClip,
+}
+
+/// Terms a promotion cannot have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermsProblem {
+    /// The cap is 0 or above [`MAX_CAP`].
+    CapOutOfRange,
+    /// The end date is not in the future.
+    EndsInThePast,
+    /// A price below 0, above the largest amount, or with more than 4 decimal places.
+    PriceOutOfRange(PriceField),
+    /// A new cap below the uses already counted.
+    CapBelowUses { used: u32 },
+}
+
+/// Why a promotion command is refused, in precedence order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromotionError {
+    AlreadyPublished,
+    NotFound,
+    InvalidTerms(TermsProblem),
+    /// The promotion's end date has passed.
+    Ended,
+    /// No counted use with this identity.
+    UseNotFound,
+}
+
+impl PromotionError {
+    /// The stable name of the refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PromotionError::AlreadyPublished => "PromotionAlreadyPublished",
+            PromotionError::NotFound => "PromotionNotFound",
+            PromotionError::InvalidTerms(_) => "InvalidPromotion",
+            PromotionError::Ended => "PromotionEnded",
+            PromotionError::UseNotFound => "UseNotFound",
+        }
+    }
+}
+
+fn check_terms(p: &PromotionTerms, now: DateTime<Utc>) -> Result<(), PromotionError> {
+    let invalid = |problem| Err(PromotionError::InvalidTerms(problem));
     if p.cap == 0 || p.cap > MAX_CAP {
-        return Err(DomainError::InvalidPromotion(format!("cap must be 1 to {MAX_CAP}")));
+        return invalid(TermsProblem::CapOutOfRange);
     }
     if p.ends_at <= now {
-        return Err(DomainError::InvalidPromotion("ends_at must be in the future".into()));
+        return invalid(TermsProblem::EndsInThePast);
     }
-    for (name, price) in [("price_per_use", p.price_per_use), ("price_per_clip", p.price_per_clip)] {
+    for (field, price) in [(PriceField::PerUse, p.price_per_use), (PriceField::PerClip, p.price_per_clip)] {
         if price < Decimal::ZERO || price > MAX_AMOUNT || price.normalize().scale() > 4 {
-            return Err(DomainError::InvalidPromotion(format!(
-                "{name} must be 0 to {MAX_AMOUNT} with at most 4 decimal places"
-            )));
+            return invalid(TermsProblem::PriceOutOfRange(field));
         }
     }
     Ok(())
@@ -76,19 +120,20 @@ fn check_terms(p: &PromotionTerms, now: DateTime<Utc>) -> Result<(), DomainError
 impl Aggregate for PromotionAggregate {
     type State = Option<Promotion>;
     type Command = PromotionCommand;
+    type Error = PromotionError;
 
     fn decide(
         state: &Option<Promotion>,
         command: PromotionCommand,
         context: &Context,
-    ) -> Result<Vec<Event>, DomainError> {
+    ) -> Result<Vec<Event>, PromotionError> {
         let promotion = match (state, command) {
             (None, PromotionCommand::Publish(publication)) => {
                 check_terms(&publication.terms(), context.now)?;
                 return Ok(vec![Event::PromotionPublished(publication)]);
             }
-            (Some(_), PromotionCommand::Publish(_)) => return Err(DomainError::PromotionAlreadyPublished),
-            (None, _) => return Err(DomainError::PromotionNotFound),
+            (Some(_), PromotionCommand::Publish(_)) => return Err(PromotionError::AlreadyPublished),
+            (None, _) => return Err(PromotionError::NotFound),
             (Some(promotion), command) => (promotion, command),
         };
         match promotion {
@@ -97,7 +142,7 @@ impl Aggregate for PromotionAggregate {
                     return Ok(vec![]);
                 }
                 if context.now >= promotion.terms.ends_at {
-                    return Err(DomainError::PromotionEnded);
+                    return Err(PromotionError::Ended);
                 }
                 let price = promotion.terms.price_per_clip;
                 let receivable = if billed { price } else { Decimal::ZERO };
@@ -112,7 +157,7 @@ impl Aggregate for PromotionAggregate {
             (promotion, PromotionCommand::Use(scan)) => Ok(use_coupon(promotion, scan, context.now)),
             (promotion, PromotionCommand::Change(change)) => change_terms(promotion, change, context.now),
             (promotion, PromotionCommand::Void { use_id, reason, business_day }) => {
-                let billed = *promotion.uses.get(&use_id).ok_or(DomainError::UseNotFound)?;
+                let billed = *promotion.uses.get(&use_id).ok_or(PromotionError::UseNotFound)?;
                 let voided = CouponUseVoided { use_id, reason, business_day, receivable: -billed };
                 let mut events = vec![Event::CouponUseVoided(voided)];
                 if promotion.used() == promotion.terms.cap && context.now < promotion.terms.ends_at {
@@ -159,14 +204,11 @@ fn change_terms(
     promotion: &Promotion,
     change: PromotionChanged,
     now: DateTime<Utc>,
-) -> Result<Vec<Event>, DomainError> {
+) -> Result<Vec<Event>, PromotionError> {
     let terms = change.overlay(&promotion.terms);
     check_terms(&terms, now)?;
     if terms.cap < promotion.used() {
-        return Err(DomainError::InvalidPromotion(format!(
-            "cap may not go below the {} uses counted",
-            promotion.used()
-        )));
+        return Err(PromotionError::InvalidTerms(TermsProblem::CapBelowUses { used: promotion.used() }));
     }
     let was_capped = promotion.used() >= promotion.terms.cap;
     let capped = promotion.used() >= terms.cap;
@@ -219,13 +261,21 @@ pub struct Business {
 
 pub struct BusinessAggregate;
 
+/// Why a business registration is refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BusinessError {
+    /// The business id is registered already (to this or another merchant).
+    AlreadyRegistered,
+}
+
 impl Aggregate for BusinessAggregate {
     type State = Option<Business>;
     type Command = BusinessRegistered;
+    type Error = BusinessError;
 
-    fn decide(state: &Option<Business>, command: BusinessRegistered, _: &Context) -> Result<Vec<Event>, DomainError> {
+    fn decide(state: &Option<Business>, command: BusinessRegistered, _: &Context) -> Result<Vec<Event>, BusinessError> {
         match state {
-            Some(_) => Err(DomainError::BusinessAlreadyRegistered),
+            Some(_) => Err(BusinessError::AlreadyRegistered),
             None => Ok(vec![Event::BusinessRegistered(command)]),
         }
     }
@@ -248,12 +298,13 @@ pub struct ReportedThroughScanTrack;
 impl Aggregate for BillingAggregate {
     type State = Option<BillingMode>;
     type Command = ReportedThroughScanTrack;
+    type Error = std::convert::Infallible;
 
     fn decide(
         state: &Option<BillingMode>,
         _: ReportedThroughScanTrack,
         _: &Context,
-    ) -> Result<Vec<Event>, DomainError> {
+    ) -> Result<Vec<Event>, Self::Error> {
         match state {
             Some(BillingMode::PayPerUse) => Ok(vec![]),
             _ => Ok(vec![Event::BillingModeChanged(BillingModeChanged { mode: BillingMode::PayPerUse })]),
@@ -341,13 +392,13 @@ mod tests {
         given::<PromotionAggregate>(&[]).when(PromotionCommand::Publish(publication.clone())).then(&[published(2)]);
         given::<PromotionAggregate>(&[published(2)])
             .when(PromotionCommand::Publish(publication.clone()))
-            .then_err(DomainError::PromotionAlreadyPublished);
+            .then_err(PromotionError::AlreadyPublished);
         given::<PromotionAggregate>(&[])
             .when(PromotionCommand::Publish(PromotionPublished { cap: 0, ..publication.clone() }))
-            .then_err(DomainError::InvalidPromotion(format!("cap must be 1 to {MAX_CAP}")));
+            .then_err(PromotionError::InvalidTerms(TermsProblem::CapOutOfRange));
         given::<PromotionAggregate>(&[])
             .when(PromotionCommand::Publish(PromotionPublished { ends_at: now(), ..publication }))
-            .then_err(DomainError::InvalidPromotion("ends_at must be in the future".into()));
+            .then_err(PromotionError::InvalidTerms(TermsProblem::EndsInThePast));
     }
 
     #[test]
@@ -403,8 +454,8 @@ mod tests {
             .then(&[changed(1), off()]);
         given::<PromotionAggregate>(&[published(5), used("u1", ScanChannel::Pos), used("u2", ScanChannel::Pos)])
             .when(change(1))
-            .then_err(DomainError::InvalidPromotion("cap may not go below the 2 uses counted".into()));
-        given::<PromotionAggregate>(&[]).when(change(1)).then_err(DomainError::PromotionNotFound);
+            .then_err(PromotionError::InvalidTerms(TermsProblem::CapBelowUses { used: 2 }));
+        given::<PromotionAggregate>(&[]).when(change(1)).then_err(PromotionError::NotFound);
     }
 
     #[test]
@@ -435,7 +486,7 @@ mod tests {
         given::<PromotionAggregate>(&history)
             .when(void("u1"))
             .then(&[voided.clone(), Event::PromotionTurnedOn(PromotionTurnedOn { used: 0, cap: 1 })]);
-        given::<PromotionAggregate>(&history).when(void("nope")).then_err(DomainError::UseNotFound);
+        given::<PromotionAggregate>(&history).when(void("nope")).then_err(PromotionError::UseNotFound);
         // After the end date a void still leaves the tally, but the promotion stays off.
         given::<PromotionAggregate>(&history).at(now() + Duration::days(8)).when(void("u1")).then(&[voided]);
     }
@@ -460,8 +511,8 @@ mod tests {
         given::<PromotionAggregate>(&[published(1)])
             .at(now() + Duration::days(8))
             .when(clip.clone())
-            .then_err(DomainError::PromotionEnded);
-        given::<PromotionAggregate>(&[]).when(clip).then_err(DomainError::PromotionNotFound);
+            .then_err(PromotionError::Ended);
+        given::<PromotionAggregate>(&[]).when(clip).then_err(PromotionError::NotFound);
     }
 
     #[test]
@@ -470,7 +521,7 @@ mod tests {
         given::<BusinessAggregate>(&[]).when(business.clone()).then(&[Event::BusinessRegistered(business.clone())]);
         given::<BusinessAggregate>(&[Event::BusinessRegistered(business.clone())])
             .when(business)
-            .then_err(DomainError::BusinessAlreadyRegistered);
+            .then_err(BusinessError::AlreadyRegistered);
         let switched = Event::BillingModeChanged(BillingModeChanged { mode: BillingMode::PayPerUse });
         given::<BillingAggregate>(&[]).when(ReportedThroughScanTrack).then(std::slice::from_ref(&switched));
         given::<BillingAggregate>(&[switched]).when(ReportedThroughScanTrack).then(&[]);

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Query, State},
     http::{HeaderMap, StatusCode, Uri},
     response::Response,
     routing::get,
@@ -20,14 +20,22 @@ use serde_json::{Map, Value};
 use tally_events::{BlockReason, BonusType, CardCategory, CardStatus, CardType, Envelope, UnblockReason};
 use tally_projections::{BonusBucket, BucketStatus, CardView};
 
-use super::{execute, stored, App, Dialect, Incoming, Shared};
+use super::{
+    ingress::{self, Fault as IngressFault, Incoming, KeyPolicy, PathParams, Responder},
+    stored, wording, Shared, Surface,
+};
+
+/// A path parameter, rejected in the CashDesk envelope.
+type CashDeskPath = PathParams<String, CashDesk>;
 use crate::{
-    commands::{Command, Target},
+    app::App,
+    commands::{Command, Stream, Target},
     domain::{
-        card::CardCommand,
+        card::{CardAggregate, CardCommand, CardError},
+        contact::ContactError,
         ids::{CardNumber, ContactCode, MobileNumber},
         roles::{BLOCK_REASONS, UNBLOCK_REASONS},
-        DomainError,
+        Refusal,
     },
     queries::{self, CardBalance},
     store::{idempotency::StoredResponse, StoreError},
@@ -176,36 +184,64 @@ impl Fault {
     }
 }
 
-impl From<DomainError> for Fault {
-    fn from(error: DomainError) -> Fault {
-        match error {
-            DomainError::CardNotFound => Fault::CannotFindCardNumber,
-            DomainError::ContactNotFound => Fault::CannotFindMobile,
-            DomainError::CardStatusMismatch { detail, .. } => Fault::StatusError(detail.into()),
-            DomainError::CardBoundToAnotherContact => Fault::CardNumberBindToAnotherContact,
-            DomainError::ContactHasAnotherCard(card) => Fault::ContactBindToAnotherCardNumber(card),
-            error @ DomainError::BlockReasonNotAllowed { .. } => Fault::BlockReasonError(error.to_string()),
-            DomainError::UnblockReasonNotAllowed(detail) => Fault::UnBlockReasonError(detail),
-            other => Fault::Rejected(other.to_string()),
+impl From<Refusal> for Fault {
+    fn from(refusal: Refusal) -> Fault {
+        match &refusal {
+            Refusal::Card(CardError::NotFound) => return Fault::CannotFindCardNumber,
+            Refusal::Contact(ContactError::NotFound) => return Fault::CannotFindMobile,
+            Refusal::Card(CardError::BoundToAnotherContact) => return Fault::CardNumberBindToAnotherContact,
+            Refusal::Card(CardError::ContactHasAnotherCard { card }) => {
+                return Fault::ContactBindToAnotherCardNumber(card.clone().unwrap_or_else(|| "another card".into()))
+            }
+            Refusal::Card(CardError::BlockReasonNotAllowed { .. }) => {
+                return Fault::BlockReasonError(wording::message(&refusal))
+            }
+            Refusal::Card(error) => {
+                if let Some(detail) = wording::card_status_detail(error) {
+                    return Fault::StatusError(detail);
+                }
+                if let Some(detail) = wording::unblock_detail(error) {
+                    return Fault::UnBlockReasonError(detail);
+                }
+            }
+            _ => {}
         }
+        Fault::Rejected(wording::message(&refusal))
     }
 }
 
 impl From<StoreError> for Fault {
     fn from(error: StoreError) -> Fault {
-        tracing::error!(%error, "CashDesk request failed in the store");
-        Fault::ServiceUnavailable
+        Fault::from(ingress::outage(&error, CashDesk.surface()))
     }
 }
 
+impl From<IngressFault> for Fault {
+    fn from(fault: IngressFault) -> Fault {
+        match fault {
+            IngressFault::BodyTooLarge => Fault::RequestTooLarge,
+            IngressFault::BodyUnreadable(detail) | IngressFault::InvalidParameter(detail) => {
+                Fault::InvalidRequestFormat(detail)
+            }
+            IngressFault::Unauthenticated | IngressFault::BadCredentials => Fault::Unauthorized,
+            IngressFault::InvalidIdempotencyKey | IngressFault::IdempotencyKeyRequired => Fault::InvalidIdempotencyKey,
+            IngressFault::IdempotencyKeyReused => Fault::IdempotencyKeyReused,
+            IngressFault::Unavailable => Fault::ServiceUnavailable,
+        }
+    }
+}
+
+/// The CashDesk responder: the seed's envelope, in JSON.
+#[derive(Default)]
 struct CashDesk;
 
-impl Dialect for CashDesk {
-    fn key_reused() -> Response {
-        Fault::IdempotencyKeyReused.response()
+impl Responder for CashDesk {
+    fn surface(&self) -> &'static str {
+        "cashdesk"
     }
-    fn unavailable() -> Response {
-        Fault::ServiceUnavailable.response()
+
+    fn fault(&self, fault: &IngressFault) -> StoredResponse {
+        Fault::from(fault.clone()).stored()
     }
 }
 
@@ -387,44 +423,33 @@ async fn find_card(app: &App, tenant: &str, lookup: Lookup) -> Result<CardView, 
     }
 }
 
-async fn balance_answer(app: &App, headers: &HeaderMap, lookup: Lookup) -> Response {
+async fn balance_answer(app: &Surface, headers: &HeaderMap, lookup: Lookup) -> Response {
     let result = async {
-        let principal = app.auth.authenticate(&app.db, headers).await.map_err(auth_fault)?;
+        let principal = ingress::authenticate(app, headers, CashDesk.surface()).await.map_err(Fault::from)?;
         let card = find_card(app, &principal.tenant, lookup).await?;
         let found = queries::card_balance(&app.db, card, Utc::now()).await?;
         Ok::<_, Fault>(ok(balance(found)))
     }
     .await;
     let response = result.unwrap_or_else(|fault| fault.stored());
-    log_exchange(app, "balance", &Map::new(), &response);
+    log_response(app.log_requests, "balance", &Map::new(), &response);
     stored(&response, false)
 }
 
-async fn balance_by_number(State(app): State<Shared>, Path(number): Path<String>, headers: HeaderMap) -> Response {
-    balance_answer(&app, &headers, Lookup::Number(number)).await
+async fn balance_by_number(State(app): State<Shared>, headers: HeaderMap, number: CashDeskPath) -> Response {
+    balance_answer(&app, &headers, Lookup::Number(number.0)).await
 }
 
-async fn balance_by_phone(State(app): State<Shared>, Path(phone): Path<String>, headers: HeaderMap) -> Response {
-    balance_answer(&app, &headers, Lookup::Phone(phone)).await
+async fn balance_by_phone(State(app): State<Shared>, headers: HeaderMap, phone: CashDeskPath) -> Response {
+    balance_answer(&app, &headers, Lookup::Phone(phone.0)).await
 }
 
-async fn balance_by_code(State(app): State<Shared>, Path(code): Path<String>, headers: HeaderMap) -> Response {
-    balance_answer(&app, &headers, Lookup::Code(code)).await
+async fn balance_by_code(State(app): State<Shared>, headers: HeaderMap, code: CashDeskPath) -> Response {
+    balance_answer(&app, &headers, Lookup::Code(code.0)).await
 }
 
-async fn balance_by_number_or_code(
-    State(app): State<Shared>,
-    Path(value): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    balance_answer(&app, &headers, Lookup::NumberOrCode(value)).await
-}
-
-fn auth_fault(error: super::auth::AuthError) -> Fault {
-    match error {
-        super::auth::AuthError::Store(error) => error.into(),
-        _ => Fault::Unauthorized,
-    }
+async fn balance_by_number_or_code(State(app): State<Shared>, headers: HeaderMap, value: CashDeskPath) -> Response {
+    balance_answer(&app, &headers, Lookup::NumberOrCode(value.0)).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -540,7 +565,7 @@ async fn sufficient(app: &App, tenant: &str, card: &CardView) -> Result<bool, Fa
 
 /// Validates the parameters, looks up what the decision needs, and names the command.
 async fn plan(app: &App, tenant: &str, method: CardMethod, params: &Params) -> Result<Target, Fault> {
-    let card_target = |number: String, command| Target::Card { number, command };
+    let card_target = |number: String, command| CardAggregate::target(number, command);
     match method {
         CardMethod::Issue => {
             let [number] = <[String; 1]>::try_from(require(params, &["Number"])?).expect("one value");
@@ -585,57 +610,46 @@ async fn plan(app: &App, tenant: &str, method: CardMethod, params: &Params) -> R
 }
 
 /// Renders a decided card command: the bare envelope on success, the mapped fault otherwise.
-fn render(result: &Result<Vec<Envelope>, DomainError>) -> StoredResponse {
+fn render(result: &Result<Vec<Envelope>, Refusal>) -> StoredResponse {
     match result {
         Ok(_) => ok(serde_json::json!({})),
         Err(refusal) => Fault::from(refusal.clone()).stored(),
     }
 }
 
-async fn card_method(app: &App, method: CardMethod, incoming: Incoming) -> Response {
-    let prepared = async {
-        let body = incoming.body.as_ref().map_err(|rejection| match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => Fault::RequestTooLarge,
-            _ => Fault::InvalidRequestFormat(rejection.body_text()),
-        })?;
-        let principal = app.auth.authenticate(&app.db, &incoming.headers).await.map_err(auth_fault)?;
-        let params = Params::read(&incoming.uri, body)?;
-        let key = incoming.idempotency_key(&principal, body).map_err(|_| Fault::InvalidIdempotencyKey)?;
-        Ok::<_, Fault>((principal, params, key))
-    }
-    .await;
-    let (principal, params, key) = match prepared {
-        Ok(prepared) => prepared,
-        Err(fault) => {
-            let response = fault.stored();
-            log_exchange(app, method.name(), &Map::new(), &response);
-            return stored(&response, false);
-        }
+async fn card_method(app: &Surface, method: CardMethod, incoming: Incoming) -> Response {
+    let admitted = match incoming.admitted(app, CashDesk.surface(), KeyPolicy::Optional).await {
+        Ok(admitted) => admitted,
+        Err(fault) => return answer(app, method, &Map::new(), fault.into()),
     };
+    let params = match Params::read(&incoming.uri, &admitted.body) {
+        Ok(params) => params,
+        Err(fault) => return answer(app, method, &Map::new(), fault),
+    };
+    let principal = admitted.principal;
     let target = match plan(app, &principal.tenant, method, &params).await {
         Ok(target) => target,
-        Err(fault) => {
-            let response = fault.stored();
-            log_exchange(app, method.name(), &params.0, &response);
-            return stored(&response, false);
-        }
+        Err(fault) => return answer(app, method, &params.0, fault),
     };
     let mut command = Command::new(&principal.tenant, principal.actor(), target);
-    command.idempotency = key;
-    let (log_method, log_params, log_enabled) = (method.name(), params.0.clone(), app.log_requests);
+    command.idempotency = admitted.key;
+    let (log_method, log_params, log_enabled) = (method.name(), params.0, app.log_requests);
     command.render = Some(Box::new(move |result| {
         let response = render(result);
         log_response(log_enabled, log_method, &log_params, &response);
         response
     }));
-    execute::<CashDesk>(app, command, "cashdesk").await
+    ingress::execute(app, command, &CashDesk).await
+}
+
+/// Answers a refusal found before any command, logged as the seed asks.
+fn answer(app: &Surface, method: CardMethod, params: &Map<String, Value>, fault: Fault) -> Response {
+    let response = fault.stored();
+    log_response(app.log_requests, method.name(), params, &response);
+    stored(&response, false)
 }
 
 /// The seed's two logging modes: integration errors always; full exchanges when configured.
-fn log_exchange(app: &App, method: &str, params: &Map<String, Value>, response: &StoredResponse) {
-    log_response(app.log_requests, method, params, response);
-}
-
 fn log_response(full: bool, method: &str, params: &Map<String, Value>, response: &StoredResponse) {
     if response.status >= 400 {
         let key = serde_json::from_str::<Value>(&response.body)

@@ -4,9 +4,9 @@
 use schemars::{gen::SchemaSettings, JsonSchema};
 use serde_json::{json, Map, Value};
 
-use super::{
-    promotions::{ChangedTerms, MobileUse, NewBusiness, NewClip, NewPromotion, Void},
-    v1::{Accrual, ContactFields, Reason, Redemption, RegisterCard, RegisterCards, Reversal},
+use super::v1::{
+    Accrual, ChangedTerms, ContactFields, MobileUse, NewBusiness, NewClip, NewPromotion, Reason, Redemption,
+    RegisterCard, RegisterCards, Reversal, Void,
 };
 
 struct Endpoint {

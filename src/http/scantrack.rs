@@ -16,12 +16,16 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use tally_events::{Envelope, Event, ScanChannel};
 
-use super::{execute, stored, App, Dialect, Incoming, Shared};
+use super::{
+    ingress::{self, Fault, Incoming, KeyPolicy, Responder},
+    stored, wording, Shared, MAX_BODY_BYTES,
+};
 use crate::{
+    app::App,
     commands::Command,
-    domain::DomainError,
+    domain::Refusal,
     scans::{self, ScanError, ScanReport},
-    store::{idempotency::StoredResponse, StoreError},
+    store::idempotency::StoredResponse,
 };
 
 pub fn routes() -> Router<Shared> {
@@ -106,19 +110,61 @@ fn fault(status: StatusCode, reason: &str, message: impl Into<String>, format: F
     Answer::error(reason, message).stored(status, format)
 }
 
-fn scan_fault(error: ScanError, format: Format) -> StoredResponse {
-    match error {
-        ScanError::Store(error) => unavailable(error, format),
-        error => {
-            let (status, reason) = error.status_and_code();
-            fault(status, reason, error.to_string(), format)
-        }
+/// ScanTrack's responder: errors in the format of the caller's request.
+struct ScanTrack {
+    format: Format,
+}
+
+impl Responder for ScanTrack {
+    fn surface(&self) -> &'static str {
+        "scantrack"
+    }
+
+    fn fault(&self, refusal: &Fault) -> StoredResponse {
+        let (status, reason, message) = match refusal {
+            Fault::BodyTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLarge", format!("the body exceeds {MAX_BODY_BYTES} bytes"))
+            }
+            Fault::BodyUnreadable(detail) | Fault::InvalidParameter(detail) => {
+                (StatusCode::BAD_REQUEST, "MalformedRequest", detail.clone())
+            }
+            Fault::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "missing or malformed Authorization header: use Basic base64(client_id:secret)".into(),
+            ),
+            Fault::BadCredentials => {
+                (StatusCode::UNAUTHORIZED, "Unauthorized", "unknown client or wrong secret".into())
+            }
+            Fault::InvalidIdempotencyKey => {
+                (StatusCode::BAD_REQUEST, "InvalidIdempotencyKey", "Idempotency-Key must be 1 to 255 characters".into())
+            }
+            Fault::IdempotencyKeyRequired => {
+                (StatusCode::BAD_REQUEST, "IdempotencyKeyRequired", "an Idempotency-Key header is required".into())
+            }
+            Fault::IdempotencyKeyReused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "IdempotencyKeyReused",
+                "this idempotency key (or iid) was used with a different request".into(),
+            ),
+            Fault::Unavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "Unavailable", "the service cannot answer now; retry".into())
+            }
+        };
+        fault(status, reason, message, self.format)
     }
 }
 
-fn unavailable(error: StoreError, format: Format) -> StoredResponse {
-    tracing::error!(%error, "ScanTrack request failed in the store");
-    fault(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", "the service cannot answer now; retry", format)
+impl ScanTrack {
+    fn scan_fault(&self, error: ScanError) -> StoredResponse {
+        match error {
+            ScanError::Store(error) => self.fault(&ingress::outage(&error, self.surface())),
+            error => {
+                let (status, reason) = wording::scan_status(&error);
+                fault(status, reason, error.to_string(), self.format)
+            }
+        }
+    }
 }
 
 fn parse(body: &[u8], format: Format) -> Result<ScanReport, StoredResponse> {
@@ -136,12 +182,7 @@ fn parse(body: &[u8], format: Format) -> Result<ScanReport, StoredResponse> {
 }
 
 /// The answer to a decided use: accepted, duplicate, or refused with its reason.
-fn render(
-    result: &Result<Vec<Envelope>, DomainError>,
-    promotion: &str,
-    use_id: &str,
-    format: Format,
-) -> StoredResponse {
+fn render(result: &Result<Vec<Envelope>, Refusal>, promotion: &str, use_id: &str, format: Format) -> StoredResponse {
     let answer = |result, reason: Option<String>| Answer {
         result,
         reason,
@@ -151,7 +192,7 @@ fn render(
     };
     let events = match result {
         Ok(envelopes) => envelopes.iter().filter_map(|e| e.event().ok()).collect::<Vec<_>>(),
-        Err(refusal) => return fault(StatusCode::CONFLICT, refusal.code(), refusal.to_string(), format),
+        Err(refusal) => return fault(StatusCode::CONFLICT, refusal.code(), wording::message(refusal), format),
     };
     let answer = match events.first() {
         Some(Event::CouponUsed(_)) => answer("accepted", None),
@@ -164,62 +205,31 @@ fn render(
     answer.stored(StatusCode::OK, format)
 }
 
-struct ScanTrackDialect;
-
-impl Dialect for ScanTrackDialect {
-    fn key_reused() -> Response {
-        let message = "this idempotency key (or iid) was used with a different request";
-        stored(&fault(StatusCode::UNPROCESSABLE_ENTITY, "IdempotencyKeyReused", message, Format::Xml), false)
-    }
-    fn unavailable() -> Response {
-        stored(&unavailable(StoreError::WriterStopped, Format::Xml), false)
-    }
-}
-
 async fn scan(State(app): State<Shared>, incoming: Incoming) -> Response {
-    match prepare(&app, &incoming).await {
-        Ok(command) => execute::<ScanTrackDialect>(&app, command, "scantrack").await,
+    let responder = ScanTrack { format: Format::of(&incoming.headers, incoming.body_bytes()) };
+    match prepare(&app, &incoming, &responder).await {
+        Ok(command) => ingress::execute(&app, command, &responder).await,
         Err(response) => {
-            tracing::warn!(status = response.status, "ScanTrack request refused");
-            stored(&response, false)
+            tracing::warn!(status = %response.status(), "ScanTrack request refused");
+            response
         }
     }
 }
 
-async fn prepare(app: &App, incoming: &Incoming) -> Result<Command, StoredResponse> {
-    let bytes = incoming.body.as_ref().map(|b| b.as_ref()).unwrap_or_default();
-    let format = Format::of(&incoming.headers, bytes);
-    let body = incoming.body.as_ref().map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            fault(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLarge", "the body is too large", format)
-        }
-        _ => fault(StatusCode::BAD_REQUEST, "MalformedRequest", rejection.body_text(), format),
-    })?;
-    let principal = app.auth.authenticate(&app.db, &incoming.headers).await.map_err(|error| match error {
-        super::auth::AuthError::Store(error) => unavailable(error, format),
-        other => fault(StatusCode::UNAUTHORIZED, "Unauthorized", other.to_string(), format),
-    })?;
-    let report = parse(body, format)?;
-    let bad_key = || {
-        fault(StatusCode::BAD_REQUEST, "InvalidIdempotencyKey", "Idempotency-Key must be 1 to 255 characters", format)
-    };
-    let mut key = incoming.idempotency_key(&principal, body).map_err(|_| bad_key())?;
-    if key.is_none() {
-        if let Some(iid) = report.iid.as_deref().map(str::trim).filter(|iid| !iid.is_empty()) {
-            let scoped = crate::store::idempotency::IdempotencyKey::new(
-                &principal.client_id,
-                &format!("scantrack-iid:{iid}"),
-                incoming.method.as_str(),
-                incoming.uri.path(),
-                body,
-            );
-            key = Some(scoped);
-        }
-    }
+async fn prepare(app: &App, incoming: &Incoming, responder: &ScanTrack) -> Result<Command, Response> {
+    let format = responder.format;
+    let admitted = incoming.admit(app, responder, KeyPolicy::Optional).await?;
+    let principal = admitted.principal;
+    let report = parse(&admitted.body, format).map_err(|response| stored(&response, false))?;
+    // The POS's `iid` doubles as the idempotency key when no `Idempotency-Key` header is sent.
+    let iid = report.iid.as_deref().map(str::trim).filter(|iid| !iid.is_empty());
+    let key = admitted
+        .key
+        .or_else(|| iid.map(|iid| incoming.scoped_key(&principal, &format!("scantrack-iid:{iid}"), &admitted.body)));
     let scans::UseCommand { promotion, use_id, target } =
         scans::use_command(app, &principal.tenant, &report, ScanChannel::Pos)
             .await
-            .map_err(|e| scan_fault(e, format))?;
+            .map_err(|error| stored(&responder.scan_fault(error), false))?;
     let mut command = Command::new(&principal.tenant, principal.actor(), target);
     command.idempotency = key;
     let label = format!("{}/{}", promotion.business_id, promotion.promotion_id);

@@ -47,6 +47,12 @@ pub async fn get(pool: &AnyPool, tenant: &str) -> Result<Option<Merchant>, Store
 }
 
 /// Creates the merchant unless it exists; returns whether it was created.
+/// Whether any merchant exists.
+pub async fn any(pool: &AnyPool) -> Result<bool, StoreError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT tenant FROM merchants LIMIT 1").fetch_optional(pool).await?;
+    Ok(row.is_some())
+}
+
 pub async fn create(pool: &AnyPool, merchant: &Merchant) -> Result<bool, StoreError> {
     let result = sqlx::query(
         "INSERT INTO merchants (tenant, name, time_zone, required_contact_fields, created_at) \

@@ -8,10 +8,15 @@ pub mod merchants;
 use std::{path::Path, time::Duration};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sqlx::{any::AnyPoolOptions, migrate::Migrator, AnyPool, Executor};
+use sqlx::{any::AnyPoolOptions, migrate::Migrator, Any, AnyPool, Executor, Transaction};
+use tally_projections::rebuild::{self, RebuildError, RebuildReport};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Key of the PostgreSQL advisory lock that appends hold (so that global positions follow commit order) and that a
+/// rebuild takes to see a ledger nobody is appending to.
+const APPEND_LOCK: i64 = 0x7a11_1ed9;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -107,6 +112,25 @@ impl Db {
             }
         });
         Ok(())
+    }
+
+    /// A write transaction that holds the ledger's append lock: on PostgreSQL an advisory lock, so that appends from
+    /// several instances commit in global position order; SQLite has one writer anyway.
+    pub async fn begin_append(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(APPEND_LOCK).execute(&mut *tx).await?;
+        }
+        Ok(tx)
+    }
+
+    /// Drops the read models and replays the ledger into them, while the service may be running (see
+    /// [`rebuild::rebuild`]): the final catch-up and the swap happen under the append lock.
+    pub async fn rebuild_views(&self) -> Result<RebuildReport, RebuildError> {
+        let mut tx = self.begin_append().await?;
+        let report = rebuild::rebuild(&self.read, &mut tx).await?;
+        tx.commit().await?;
+        Ok(report)
     }
 
     /// Whether this process is the only writer, so cached stream states need no catch-up read. True for SQLite

@@ -13,9 +13,8 @@ use std::{
 use reqwest::{header::HeaderMap, Method, StatusCode};
 use serde_json::Value;
 use tally::{
-    http::Shared,
+    app::{self, App},
     kafka::KafkaSettings,
-    server::{self, Settings},
     store::merchants::{self, Merchant},
 };
 use tally_events::Role;
@@ -23,9 +22,12 @@ use tally_events::Role;
 pub const TENANT: &str = "acme";
 pub const OTHER_TENANT: &str = "other";
 
+/// The running core, without HTTP.
+pub type Core = std::sync::Arc<App>;
+
 pub struct TestApp {
     pub base: String,
-    pub app: Shared,
+    pub app: Core,
     pub database_url: String,
     pub http: reqwest::Client,
 }
@@ -62,7 +64,7 @@ pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
 }
 
 /// Creates the test merchants and one client per role in `acme`, plus `other-administrator` in `other`.
-pub async fn seed_principals(app: &Shared) {
+pub async fn seed_principals(app: &Core) {
     for tenant in [TENANT, OTHER_TENANT] {
         let merchant = Merchant {
             tenant: tenant.into(),
@@ -89,22 +91,16 @@ pub async fn seed_principals(app: &Shared) {
 
 /// The core without HTTP on a fresh database: the command writer and the pools. The database (a temp file on
 /// SQLite) lives as long as the test process.
-pub async fn core_app() -> (Shared, String) {
+pub async fn core_app() -> (Core, String) {
     core_app_with(None).await
 }
 
 /// [`core_app`], publishing to Kafka when `kafka` is given.
-pub async fn core_app_with(kafka: Option<KafkaSettings>) -> (Shared, String) {
+pub async fn core_app_with(kafka: Option<KafkaSettings>) -> (Core, String) {
     let (database_url, dir) = fresh_database().await;
     std::mem::forget(dir);
-    let settings = Settings {
-        database_url: database_url.clone(),
-        listen: String::new(),
-        log_requests: false,
-        expiry_interval: Duration::from_secs(3600),
-        kafka,
-    };
-    (server::app(&settings).await.expect("app starts"), database_url)
+    let settings = app::Settings { database_url: database_url.clone(), kafka };
+    (App::start(&settings).await.expect("app starts"), database_url)
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -117,7 +113,7 @@ pub async fn spawn_app_with(kafka: Option<KafkaSettings>) -> TestApp {
     seed_principals(&app).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = tally::http::router(app.clone());
+    let router = tally::http::router(app.clone(), false);
     tokio::spawn(async move { axum::serve(listener, router).await });
     TestApp { base, app, database_url, http: reqwest::Client::new() }
 }

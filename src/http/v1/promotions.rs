@@ -1,11 +1,11 @@
-//! Native `/v1` endpoints for promotions: register businesses, publish promotions, record wallet clips and the
-//! mobile device's uses, void uses, and read a promotion's live counters. Errors and idempotency as in `v1`.
+//! `/v1` endpoints for promotions: register businesses, publish promotions, record wallet clips and the mobile
+//! device's uses, void uses, read a promotion's live counters and the merchant's daily tally.
 
 use axum::{
-    extract::{rejection::QueryRejection, Path, Query, State},
+    extract::{rejection::QueryRejection, Query, State},
     http::{
         header::{CONTENT_DISPOSITION, CONTENT_TYPE},
-        HeaderMap, StatusCode,
+        StatusCode,
     },
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -22,17 +22,19 @@ use tally_projections::{
     PromotionState, PromotionView,
 };
 
-use super::{
-    auth::Principal,
-    v1::{authenticate, events_json, write, ApiError},
-    App, Incoming, Shared,
-};
+use super::{events_json, write, ApiError, V1Caller, V1Path};
 use crate::{
-    commands::Target,
-    domain::promotion::PromotionCommand,
+    app::App,
+    auth::Principal,
+    commands::{Stream, Target},
+    domain::promotion::{BusinessAggregate, PromotionAggregate, PromotionCommand},
+    http::{ingress::Incoming, wording, Shared},
     scans::{self, valid_id, ScanError, ScanReport},
     store::StoreError,
 };
+
+/// A promotion's path: the business id and the network item id.
+type PromotionPath = V1Path<(String, String)>;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -60,11 +62,15 @@ impl From<ScanError> for ApiError {
             // The native API answers every invalid request with 422.
             ScanError::Invalid(message) => ApiError::invalid(message),
             error => {
-                let (status, code) = error.status_and_code();
+                let (status, code) = wording::scan_status(&error);
                 ApiError::new(status, code, error.to_string())
             }
         }
     }
+}
+
+fn promotion_target(business_id: String, promotion_id: String, command: PromotionCommand) -> Target {
+    PromotionAggregate::target((business_id, promotion_id), command)
 }
 
 /// The caller's promotion: it exists and its business is the caller's.
@@ -98,7 +104,7 @@ async fn register_business(State(app): State<Shared>, incoming: Incoming) -> Res
             return Err(ApiError::invalid("name must be 1 to 200 characters"));
         }
         let command = BusinessRegistered { business_id: business.business_id.clone(), name: business.name };
-        Ok(Target::Business { business_id: business.business_id, command })
+        Ok(BusinessAggregate::target(business.business_id, command))
     };
     write(&app, incoming, plan, |envelopes| {
         (StatusCode::CREATED, serde_json::json!({ "events": events_json(envelopes) }))
@@ -142,8 +148,7 @@ async fn publish(State(app): State<Shared>, incoming: Incoming) -> Response {
             price_per_use: p.price_per_use,
             price_per_clip: p.price_per_clip,
         };
-        let command = PromotionCommand::Publish(publication);
-        Ok(Target::Promotion { business_id: p.business_id, promotion_id: p.promotion_id, command })
+        Ok(PromotionAggregate::target((p.business_id, p.promotion_id), PromotionCommand::Publish(publication)))
     };
     write(&app, incoming, plan, |envelopes| {
         (StatusCode::CREATED, serde_json::json!({ "events": events_json(envelopes) }))
@@ -165,7 +170,7 @@ pub struct ChangedTerms {
 /// New terms for a promotion: fields absent stay as they are.
 async fn change(
     State(app): State<Shared>,
-    Path((business_id, promotion_id)): Path<(String, String)>,
+    PromotionPath { 0: (business_id, promotion_id), .. }: PromotionPath,
     incoming: Incoming,
 ) -> Response {
     let plan = async move |app: &App, principal: &Principal, terms: ChangedTerms| {
@@ -176,7 +181,7 @@ async fn change(
             price_per_use: terms.price_per_use,
             price_per_clip: terms.price_per_clip,
         };
-        Ok(Target::Promotion { business_id, promotion_id, command: PromotionCommand::Change(change) })
+        Ok(promotion_target(business_id, promotion_id, PromotionCommand::Change(change)))
     };
     write(&app, incoming, plan, |envelopes| (StatusCode::OK, serde_json::json!({ "events": events_json(envelopes) })))
         .await
@@ -192,7 +197,7 @@ pub struct NewClip {
 
 async fn clip(
     State(app): State<Shared>,
-    Path((business_id, promotion_id)): Path<(String, String)>,
+    PromotionPath { 0: (business_id, promotion_id), .. }: PromotionPath,
     incoming: Incoming,
 ) -> Response {
     let plan = async move |app: &App, principal: &Principal, clip: NewClip| {
@@ -201,10 +206,10 @@ async fn clip(
         let command = PromotionCommand::Clip {
             wallet_item_id: clip.wallet_item_id,
             customer_key: clip.customer_key,
-            billed: !app.reads.bills_per_use(&app.db, &principal.tenant).await?,
+            billed: !app.billing.bills_per_use(&app.db, &principal.tenant).await?,
             business_day: scans::business_day(app, &principal.tenant, Utc::now()).await?,
         };
-        Ok(Target::Promotion { business_id, promotion_id, command })
+        Ok(promotion_target(business_id, promotion_id, command))
     };
     write(&app, incoming, plan, |envelopes| {
         (StatusCode::CREATED, serde_json::json!({ "events": events_json(envelopes) }))
@@ -224,7 +229,7 @@ pub struct MobileUse {
 /// A use reported by the network's mobile device: counted once even when the POS reports it too.
 async fn mobile_use(
     State(app): State<Shared>,
-    Path((business_id, promotion_id)): Path<(String, String)>,
+    PromotionPath { 0: (business_id, promotion_id), .. }: PromotionPath,
     incoming: Incoming,
 ) -> Response {
     let plan = async move |app: &App, principal: &Principal, report: MobileUse| {
@@ -258,14 +263,14 @@ pub struct Void {
 
 async fn void(
     State(app): State<Shared>,
-    Path((business_id, promotion_id)): Path<(String, String)>,
+    PromotionPath { 0: (business_id, promotion_id), .. }: PromotionPath,
     incoming: Incoming,
 ) -> Response {
     let plan = async move |app: &App, principal: &Principal, void: Void| {
         own_promotion(app, principal, &business_id, &promotion_id).await?;
         let business_day = scans::business_day(app, &principal.tenant, Utc::now()).await?;
         let command = PromotionCommand::Void { use_id: void.use_id, reason: void.reason, business_day };
-        Ok(Target::Promotion { business_id, promotion_id, command })
+        Ok(promotion_target(business_id, promotion_id, command))
     };
     write(&app, incoming, plan, |envelopes| {
         (StatusCode::CREATED, serde_json::json!({ "events": events_json(envelopes) }))
@@ -292,10 +297,9 @@ pub struct Counters {
 
 async fn counters(
     State(app): State<Shared>,
-    Path((business_id, promotion_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    V1Caller { 0: principal, .. }: V1Caller,
+    PromotionPath { 0: (business_id, promotion_id), .. }: PromotionPath,
 ) -> Result<Json<Counters>, ApiError> {
-    let principal = authenticate(&app, &headers).await?;
     let p = own_promotion(&app, &principal, &business_id, &promotion_id).await?;
     Ok(Json(Counters {
         state: p.state(Utc::now()),
@@ -323,10 +327,9 @@ pub struct TallyQuery {
 /// The caller's daily tally, from the projection: per promotion and in total.
 async fn daily_tally(
     State(app): State<Shared>,
+    V1Caller { 0: principal, .. }: V1Caller,
     query: Result<Query<TallyQuery>, QueryRejection>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let principal = authenticate(&app, &headers).await?;
     let Query(query) = query.map_err(|e| ApiError::invalid(format!("{e}: use ?date=YYYY-MM-DD[&format=csv]")))?;
     let mut conn = app.db.read.acquire().await.map_err(StoreError::from)?;
     let rows = tally::projected(&mut conn, query.date, Some(&principal.tenant)).await.map_err(StoreError::from)?;

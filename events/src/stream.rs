@@ -1,5 +1,7 @@
-//! Stream ids: `card/{tenant}/{number}`, `contact/{tenant}/{contact_id}`, `account/{tenant}/{contact_id}`. Tenant
-//! ids never contain `/` (they are validated as `[a-z0-9_-]`), so the parts split unambiguously.
+//! Stream ids, part of the published contract (every envelope carries one; Kafka messages are keyed by it):
+//! `card/{tenant}/{number}`, `contact/{tenant}/{contact_id}`, `account/{tenant}/{contact_id}`, `business/{id}`,
+//! `promotion/{business_id}/{promotion_id}`, `billing/{tenant}`. Tenant ids never contain `/` (they are validated
+//! as `[a-z0-9_-]`), so the parts split unambiguously.
 
 use uuid::Uuid;
 

@@ -1,0 +1,78 @@
+//! The application core, without HTTP: the database, the command writer, authentication of API clients, the read
+//! cache and the billing switch. Every surface (the HTTP dialects, the CLI, jobs and subscribers) works through an
+//! [`App`].
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::{
+    auth::Authenticator,
+    billing::Billing,
+    commands::Executor,
+    kafka::{relay, KafkaSettings},
+    queries::ReadCache,
+    store::{Db, StoreError},
+};
+
+/// What the core needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `sqlite://path` (the embedded default) or `postgres://…`.
+    pub database_url: String,
+    /// Publish the ledger to Kafka (off in the embedded default).
+    pub kafka: Option<KafkaSettings>,
+}
+
+/// The running core.
+pub struct App {
+    pub db: Db,
+    pub executor: Executor,
+    pub auth: Authenticator,
+    pub reads: ReadCache,
+    pub billing: Billing,
+    pub metrics: PrometheusHandle,
+}
+
+impl App {
+    /// Connects, migrates and starts the writer (and the Kafka relay when brokers are configured).
+    pub async fn start(settings: &Settings) -> Result<Arc<App>, StoreError> {
+        let metrics = metrics_handle();
+        let db = Db::connect(&settings.database_url).await?;
+        db.checkpoint_in_background().await?;
+        let executor = Executor::start(db.clone());
+        if let Some(kafka) = &settings.kafka {
+            tokio::spawn(relay::run(db.clone(), kafka.clone(), relay::holder_id()));
+        }
+        Ok(Arc::new(App {
+            db,
+            executor,
+            auth: Authenticator::default(),
+            reads: ReadCache::default(),
+            billing: Billing::default(),
+            metrics,
+        }))
+    }
+}
+
+/// Bounds (seconds) of the relay's delivery lag histogram.
+const LAG_BUCKETS: [f64; 14] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+
+/// The process-wide Prometheus recorder (installed once; tests start several apps in one process).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            // The relay's lag is a histogram (cumulative buckets add up across instances and over any period);
+            // the rest are summaries.
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full("tally_relay_delivery_lag_seconds".into()), &LAG_BUCKETS)
+                .expect("the buckets are not empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may be installed already (an embedding program's); ours still renders its own.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}

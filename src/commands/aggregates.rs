@@ -1,0 +1,78 @@
+//! Every aggregate the writer decides on, one `impl Stream` each: its stream naming and the view constraints that
+//! stand for its refusals. Adding an aggregate is one more block here (and its decider under `domain/`).
+
+use tally_events::stream;
+use uuid::Uuid;
+
+use super::target::Stream;
+use crate::domain::{
+    account::AccountAggregate,
+    card::{CardAggregate, CardError},
+    contact::{ContactAggregate, ContactError},
+    promotion::{BillingAggregate, BusinessAggregate, PromotionAggregate},
+};
+
+impl Stream for CardAggregate {
+    /// The card number.
+    type Key = String;
+
+    fn stream_id(tenant: &str, number: &String) -> String {
+        stream::card(tenant, number)
+    }
+
+    fn refusal_for(constraint: &str) -> Option<CardError> {
+        (constraint == "card_view_one_live_card").then_some(CardError::ContactHasAnotherCard { card: None })
+    }
+}
+
+impl Stream for ContactAggregate {
+    type Key = Uuid;
+
+    fn stream_id(tenant: &str, contact_id: &Uuid) -> String {
+        stream::contact(tenant, *contact_id)
+    }
+
+    fn refusal_for(constraint: &str) -> Option<ContactError> {
+        match constraint {
+            "contact_view_mobile" => Some(ContactError::MobileNumberTaken),
+            "contact_view_code" => Some(ContactError::CodeTaken),
+            _ => None,
+        }
+    }
+}
+
+impl Stream for AccountAggregate {
+    /// The contact whose account it is.
+    type Key = Uuid;
+
+    fn stream_id(tenant: &str, contact_id: &Uuid) -> String {
+        stream::account(tenant, *contact_id)
+    }
+}
+
+impl Stream for BusinessAggregate {
+    /// The business id, network-wide (the `src` of its barcodes).
+    type Key = String;
+
+    fn stream_id(_: &str, business_id: &String) -> String {
+        stream::business(business_id)
+    }
+}
+
+impl Stream for PromotionAggregate {
+    /// The business id and the network item id.
+    type Key = (String, String);
+
+    fn stream_id(_: &str, (business_id, promotion_id): &(String, String)) -> String {
+        stream::promotion(business_id, promotion_id)
+    }
+}
+
+impl Stream for BillingAggregate {
+    /// One billing stream per merchant.
+    type Key = ();
+
+    fn stream_id(tenant: &str, _: &()) -> String {
+        stream::billing(tenant)
+    }
+}

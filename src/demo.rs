@@ -1,0 +1,111 @@
+//! The demo data of a first embedded start: a merchant with well-known API clients, a few cards and contacts with a
+//! balance, a business with a promotion and a wallet clip, so that the README's examples work as written.
+
+use chrono::{Duration as Days, Utc};
+use rust_decimal::Decimal;
+use tally_events::{BonusType, BusinessRegistered, CardCategory, CardType, ContactDetails, PromotionPublished, Role};
+use uuid::Uuid;
+
+use crate::{
+    app::App,
+    commands::{Command, Outcome, Stream, Target},
+    domain::{
+        account::{AccountAggregate, AccountCommand},
+        card::{CardAggregate, CardCommand},
+        contact::{ContactAggregate, ContactCommand},
+        promotion::{BusinessAggregate, PromotionAggregate, PromotionCommand},
+    },
+    jobs::system,
+    store::merchants::{self, Merchant},
+};
+
+/// The demo merchant's well-known credentials, printed on the first embedded start so the README's examples work.
+pub const DEMO_CLIENTS: [(&str, &str, Role); 3] = [
+    ("demo-admin", "demo-admin-secret", Role::Administrator),
+    ("demo-cashier", "demo-cashier-secret", Role::CcOperator),
+    ("demo-customer", "demo-customer-secret", Role::Client),
+];
+
+/// On a first embedded start (no merchant yet): a demo merchant, its clients, and a few cards and contacts.
+pub async fn seed(app: &App) -> anyhow::Result<()> {
+    let demo = Merchant {
+        tenant: "demo".into(),
+        name: "Demo Store".into(),
+        time_zone: "UTC".into(),
+        required_contact_fields: vec!["name".into(), "mobile_number".into()],
+    };
+    if merchants::any(&app.db.read).await? {
+        return Ok(());
+    }
+    merchants::create(&app.db.write, &demo).await?;
+    for (client_id, secret, role) in DEMO_CLIENTS {
+        merchants::create_client(&app.db.write, client_id, secret, &demo.tenant, role).await?;
+    }
+    let run = |target| async {
+        match app.executor.execute(Command::new("demo", system("demo-seed"), target)).await? {
+            Outcome::Executed { result: Ok(_), .. } => Ok(()),
+            other => Err(anyhow::anyhow!("demo seeding was refused: {other:?}")),
+        }
+    };
+    let cards = (1..=5).chain([10]).map(|n| {
+        let number = format!("70000000000{n:02}");
+        let command = CardCommand::Register {
+            number: number.clone(),
+            category: CardCategory::Plastic,
+            card_type: CardType::BonusDiscount,
+        };
+        CardAggregate::target(number, command)
+    });
+    run(Target::all(cards)).await?;
+    let anna = Uuid::now_v7();
+    for (contact_id, code, name, mobile) in
+        [(anna, "DEMO-1", "Anna Petrova", "+79990000001"), (Uuid::now_v7(), "DEMO-2", "Boris Ivanov", "+79990000002")]
+    {
+        let details =
+            ContactDetails { name: Some(name.into()), mobile_number: Some(mobile.into()), ..Default::default() };
+        run(ContactAggregate::target(contact_id, ContactCommand::Register { contact_id, code: code.into(), details }))
+            .await?;
+    }
+    let card = |command| CardAggregate::target("7000000000010".into(), command);
+    run(card(CardCommand::Issue)).await?;
+    run(card(CardCommand::BindTo { contact_id: anna, contact_live_card: None })).await?;
+    run(card(CardCommand::Activate { contact_data_sufficient: true })).await?;
+    for (amount, bonus_type) in [(Decimal::new(50000, 2), BonusType::Cash), (Decimal::from(100), BonusType::Status)] {
+        let command = AccountCommand::Accrue {
+            lot_id: Uuid::now_v7(),
+            amount,
+            bonus_type,
+            active_from: None,
+            expires_at: Some(Utc::now() + Days::days(365)),
+            reference: Some("welcome bonus".into()),
+        };
+        run(AccountAggregate::target(anna, command)).await?;
+    }
+    let business = BusinessRegistered { business_id: "CB-1001".into(), name: "Demo Coffee".into() };
+    run(BusinessAggregate::target("CB-1001".into(), business)).await?;
+    let promotion = |command| PromotionAggregate::target(("CB-1001".into(), "ITEM-77".into()), command);
+    run(promotion(PromotionCommand::Publish(PromotionPublished {
+        business_id: "CB-1001".into(),
+        promotion_id: "ITEM-77".into(),
+        title: "Second coffee free".into(),
+        cap: 500,
+        ends_at: Utc::now() + Days::days(365),
+        price_per_use: Decimal::new(150, 2),
+        price_per_clip: Decimal::new(10, 2),
+    })))
+    .await?;
+    let clip = PromotionCommand::Clip {
+        wallet_item_id: "W-9001".into(),
+        customer_key: Some("CUST-42".into()),
+        billed: true,
+        business_day: Utc::now().date_naive(),
+    };
+    run(promotion(clip)).await?;
+    println!("First start: created the demo merchant `demo` with these API clients (Basic auth):");
+    for (client_id, secret, role) in DEMO_CLIENTS {
+        println!("  {client_id}:{secret}  (role {})", role.as_str());
+    }
+    println!("Demo cards 7000000000001..05 are New; 7000000000010 is Active for Anna (+79990000001, code DEMO-1).");
+    println!("Demo business CB-1001 has promotion ITEM-77 (cap 500); wallet item W-9001 is a clip of it.");
+    Ok(())
+}

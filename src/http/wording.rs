@@ -1,0 +1,190 @@
+//! The English wording of refusals, shared by the dialects that answer in English sentences (each may word a
+//! refusal its own way first, and fall back to this), and the HTTP status the native API gives each refusal.
+
+use axum::http::StatusCode;
+
+use crate::{
+    domain::{
+        account::{AccountError, AmountProblem, MAX_AMOUNT, MAX_SCALE},
+        card::{CardAction, CardError},
+        contact::ContactError,
+        promotion::{BusinessError, PriceField, PromotionError, TermsProblem, MAX_CAP},
+        roles, Refusal,
+    },
+    scans::ScanError,
+};
+
+/// A sentence saying why the command was refused.
+pub fn message(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::Card(error) => card(error),
+        Refusal::Contact(error) => contact(error).into(),
+        Refusal::Account(error) => account(error),
+        Refusal::Promotion(error) => promotion(error),
+        Refusal::Business(BusinessError::AlreadyRegistered) => "this business id is registered already".into(),
+    }
+}
+
+/// The native API's status of a refusal: 404 for what does not exist, 403 for what the role may not do, 422 for
+/// values no state could accept, 409 for what the current state refuses.
+pub fn status(refusal: &Refusal) -> StatusCode {
+    match refusal {
+        Refusal::Card(CardError::NotFound)
+        | Refusal::Contact(ContactError::NotFound)
+        | Refusal::Account(AccountError::NothingToReverse { .. })
+        | Refusal::Promotion(PromotionError::NotFound) => StatusCode::NOT_FOUND,
+        Refusal::Card(
+            CardError::BlockReasonNotAllowed { .. }
+            | CardError::UnblockReasonNotAllowed { .. }
+            | CardError::BlockedForReplacement
+            | CardError::BlockedByAdministrator
+            | CardError::ReasonDoesNotUndoBlock { .. },
+        ) => StatusCode::FORBIDDEN,
+        Refusal::Account(AccountError::InvalidAmount(_) | AccountError::ExpiryNotAfterActivation)
+        | Refusal::Promotion(PromotionError::InvalidTerms(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::CONFLICT,
+    }
+}
+
+/// What a card's status does not allow, for the refusals that are status mismatches.
+pub fn card_status_detail(error: &CardError) -> Option<String> {
+    let detail = match error {
+        CardError::StatusMismatch { status, action } => {
+            let card = match status {
+                tally_events::CardStatus::New => "a card in the New status".to_owned(),
+                other => format!(
+                    "a{} {other:?} card",
+                    if matches!(other, tally_events::CardStatus::Active) { "n" } else { "" }
+                ),
+            };
+            match (action, status) {
+                (CardAction::Block, tally_events::CardStatus::Blocked) => "the card is already Blocked".to_owned(),
+                (CardAction::Issue, _) => format!("{card} cannot be changed to Issued"),
+                (CardAction::BindTo, _) => format!("{card} cannot be bound to a contact"),
+                (CardAction::Activate, tally_events::CardStatus::Blocked) => {
+                    format!("{card} cannot become Active by this method")
+                }
+                (CardAction::Activate, _) => format!("{card} cannot become Active"),
+                (CardAction::Block, _) => format!("{card} cannot be Blocked"),
+            }
+        }
+        CardError::NotBound { action: CardAction::Block } => {
+            "a card that is not bound to a contact cannot be Blocked".to_owned()
+        }
+        CardError::NotBound { .. } => "the card is not bound to a contact yet".to_owned(),
+        CardError::ContactDataInsufficient => {
+            "the contact's personal data is not sufficient to activate the card".to_owned()
+        }
+        CardError::NotBlocked => "the card is not Blocked".to_owned(),
+        _ => return None,
+    };
+    Some(detail)
+}
+
+/// Why a card may not be unblocked, for the refusals of an unblock.
+pub fn unblock_detail(error: &CardError) -> Option<String> {
+    Some(match error {
+        CardError::UnblockReasonNotAllowed { role, reason } => {
+            format!("role {} may not unblock a card for reason {}", role.as_str(), roles::unblock_code(*reason))
+        }
+        CardError::BlockedForReplacement => "the card was blocked for replacement, which is permanent".into(),
+        CardError::BlockedByAdministrator => {
+            "a card blocked by an administrator can be unblocked only by an administrator".into()
+        }
+        CardError::ReasonDoesNotUndoBlock { reason, block_reason } => format!(
+            "unblock reason {} does not undo block reason {}",
+            roles::unblock_code(*reason),
+            roles::block_code(*block_reason)
+        ),
+        _ => return None,
+    })
+}
+
+fn card(error: &CardError) -> String {
+    if let Some(detail) = card_status_detail(error) {
+        return format!("card status mismatch: {detail}");
+    }
+    if let Some(detail) = unblock_detail(error) {
+        return detail;
+    }
+    match error {
+        CardError::AlreadyRegistered => "the card is already registered".into(),
+        CardError::NotFound => "no card with this number".into(),
+        CardError::BlockReasonNotAllowed { role, reason } => {
+            format!("role {} may not block a card for reason {}", role.as_str(), roles::block_code(*reason))
+        }
+        CardError::BoundToAnotherContact => "the card is bound to another contact".into(),
+        CardError::ContactHasAnotherCard { card } => format!(
+            "the contact is bound to card {}; a new card can be bound only after that one is blocked for replacement",
+            card.as_deref().unwrap_or("(bound concurrently)")
+        ),
+        _ => unreachable!("status and unblock refusals are worded above"),
+    }
+}
+
+fn contact(error: &ContactError) -> &'static str {
+    match error {
+        ContactError::AlreadyRegistered => "the contact already exists",
+        ContactError::NotFound => "no such contact",
+        ContactError::MobileNumberTaken => "another contact already has this mobile number",
+        ContactError::CodeTaken => "another contact already has this contact code",
+    }
+}
+
+fn account(error: &AccountError) -> String {
+    match error {
+        AccountError::InvalidAmount(AmountProblem::NotPositive) => "amount must be positive".into(),
+        AccountError::InvalidAmount(AmountProblem::TooLarge) => format!("amount may be at most {MAX_AMOUNT}"),
+        AccountError::InvalidAmount(AmountProblem::TooPrecise) => {
+            format!("amount may have at most {MAX_SCALE} decimal places")
+        }
+        AccountError::ExpiryNotAfterActivation => "expires_at must be after the activation date".into(),
+        AccountError::Frozen => "the account's bonuses are frozen".into(),
+        AccountError::NotFrozen => "the account's bonuses are not frozen".into(),
+        AccountError::InsufficientBonuses { requested, available, bonus_type } => {
+            format!("requested {requested} but only {available} {bonus_type:?} bonuses are active")
+        }
+        AccountError::NothingToReverse { event_id } => {
+            format!("event {event_id} is not an accrual or redemption of this account")
+        }
+        AccountError::AlreadyReversed => "that movement was already reversed".into(),
+        AccountError::AccrualPartlySpent { original, remaining } => format!(
+            "the accrual was partly spent or burnt ({remaining} of {original} left); reverse the redemptions first"
+        ),
+    }
+}
+
+fn promotion(error: &PromotionError) -> String {
+    match error {
+        PromotionError::AlreadyPublished => "this promotion is published already".into(),
+        PromotionError::NotFound => "no such promotion".into(),
+        PromotionError::InvalidTerms(TermsProblem::CapOutOfRange) => format!("cap must be 1 to {MAX_CAP}"),
+        PromotionError::InvalidTerms(TermsProblem::EndsInThePast) => "ends_at must be in the future".into(),
+        PromotionError::InvalidTerms(TermsProblem::PriceOutOfRange(field)) => {
+            let name = match field {
+                PriceField::PerUse => "price_per_use",
+                PriceField::PerClip => "price_per_clip",
+            };
+            format!("{name} must be 0 to {MAX_AMOUNT} with at most 4 decimal places")
+        }
+        PromotionError::InvalidTerms(TermsProblem::CapBelowUses { used }) => {
+            format!("cap may not go below the {used} uses counted")
+        }
+        PromotionError::Ended => "the promotion has ended".into(),
+        PromotionError::UseNotFound => "no counted use with this id".into(),
+    }
+}
+
+/// The HTTP status and stable code ScanTrack and the native API report a scan's rejection with (each in its own
+/// envelope). Store failures are not rejections: the caller answers them as an outage.
+pub fn scan_status(error: &ScanError) -> (StatusCode, &'static str) {
+    match error {
+        ScanError::Invalid(_) => (StatusCode::BAD_REQUEST, "InvalidRequest"),
+        ScanError::UnknownBusiness => (StatusCode::NOT_FOUND, "UnknownBusiness"),
+        ScanError::NotYourBusiness => (StatusCode::FORBIDDEN, "NotYourBusiness"),
+        ScanError::UnknownPromotion => (StatusCode::NOT_FOUND, "UnknownPromotion"),
+        ScanError::UnknownWalletItem => (StatusCode::NOT_FOUND, "UnknownWalletItem"),
+        ScanError::WalletItemMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "WalletItemMismatch"),
+        ScanError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable"),
+    }
+}
