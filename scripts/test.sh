@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # The whole test suite: every test on SQLite, then the integration tests again against a real PostgreSQL server that
-# this script starts on loopback (and stops, whatever happens). Needs PostgreSQL's server binaries
-# (Debian: apt-get install postgresql), and the tansu broker for the Kafka tests (each test starts its own).
+# this script starts on loopback (and stops, whatever happens). On a fresh machine it first installs what the tests
+# need and the machine lacks: PostgreSQL's server (Debian's package, with apt-get as root) and the tansu
+# Kafka-protocol broker (cargo install, about 15 minutes once; each Kafka test starts its own broker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "== installing PostgreSQL's server"
+    sudo=()
+    [ "$(id -u)" = 0 ] || sudo=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -q
+    "${sudo[@]}" apt-get install -y -q postgresql
+fi
+
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v tansu >/dev/null 2>&1; then
-    echo "the Kafka tests need the tansu broker: cargo install tansu --locked --features dynostore,libsql" >&2
-    exit 1
+    echo "== installing the tansu broker (once)"
+    cargo install tansu --locked --features dynostore,libsql
 fi
 
 echo "== tests on SQLite"

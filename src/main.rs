@@ -1,4 +1,4 @@
-//! The `tally` command: `serve` (the default), and the operator verbs.
+//! The `tally` command: `serve` (the default), and the verbs for operators and finance.
 
 use std::time::Duration;
 

@@ -349,3 +349,35 @@ async fn changing_a_promotion_raises_or_lowers_its_cap_but_never_below_the_uses(
     assert_eq!(second["result"], "accepted");
     assert_eq!(counters(&app, "ITEM-8").await["state"], "off");
 }
+
+#[tokio::test]
+async fn a_reused_key_is_answered_in_the_format_of_the_request() {
+    let app = with_business().await;
+    promotion(&app, "ITEM-K", 10).await;
+    let (id, secret) = credentials("cc_operator");
+    let post = |content_type: &'static str, body: String| {
+        app.http
+            .post(format!("{}/scantrack", app.base))
+            .basic_auth(id.clone(), Some(secret.clone()))
+            .header("Content-Type", content_type)
+            .header("Idempotency-Key", "scan-key-1")
+            .body(body)
+    };
+    let first =
+        post("application/json", json!({"barcode": {"src": BUSINESS, "id": "ITEM-K", "key": "C-1"}}).to_string());
+    assert_eq!(first.send().await.unwrap().status(), StatusCode::OK);
+    // The same key with another request: refused, in JSON for a JSON caller and in XML for an XML caller.
+    let reused =
+        post("application/json", json!({"barcode": {"src": BUSINESS, "id": "ITEM-K", "key": "C-2"}}).to_string())
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(reused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reused.headers()["content-type"].to_str().unwrap().contains("json"));
+    let body: Value = reused.json().await.unwrap();
+    assert_eq!((body["result"].as_str(), body["reason"].as_str()), (Some("error"), Some("IdempotencyKeyReused")));
+    let reused = post("application/xml", xml(BUSINESS, None, Some("ITEM-K"), Some("C-3"))).send().await.unwrap();
+    assert_eq!(reused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reused.headers()["content-type"].to_str().unwrap().contains("xml"));
+    assert!(reused.text().await.unwrap().contains("<reason>IdempotencyKeyReused</reason>"));
+}

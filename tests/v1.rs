@@ -870,3 +870,22 @@ async fn concurrent_redemptions_never_overdraw() {
     }
     assert_eq!(running, Decimal::ZERO);
 }
+
+#[tokio::test]
+async fn malformed_path_and_query_parameters_are_answered_in_the_envelope_after_authentication() {
+    let app = spawn_app().await;
+    // Anonymous: 401 first, whatever the parameters.
+    let anonymous = app.http.get(format!("{}/v1/accounts/0/balance", app.base)).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = anonymous.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "Unauthorized");
+    // Authenticated: the malformed contact id and query are the API's own 400s, not axum's plain text.
+    assert_error(
+        &app.get("administrator", "/v1/accounts/0/balance").await,
+        StatusCode::BAD_REQUEST,
+        "InvalidParameter",
+    );
+    let contact = app.register_contact(json!({"name": "Q", "mobile_number": "+79991112233"})).await;
+    let statement = format!("/v1/accounts/{contact}/statement?limit=many");
+    assert_error(&app.get("administrator", &statement).await, StatusCode::BAD_REQUEST, "InvalidParameter");
+}

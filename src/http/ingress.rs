@@ -204,38 +204,34 @@ impl<R: Responder + Default> FromRequestParts<Shared> for Caller<R> {
     }
 }
 
-/// Path parameters, rejected in the dialect `R`'s envelope when they cannot be read.
-pub struct PathParams<T, R>(pub T, PhantomData<R>);
+/// Declares an extractor that wraps axum's `$inner` and answers its rejection in the dialect `R`'s envelope.
+macro_rules! enveloped {
+    ($(#[$doc:meta])* $name:ident wraps $inner:ident) => {
+        $(#[$doc])*
+        pub struct $name<T, R>(pub T, PhantomData<R>);
 
-impl<T, R> FromRequestParts<Shared> for PathParams<T, R>
-where
-    T: DeserializeOwned + Send,
-    R: Responder + Default,
-{
-    type Rejection = Response;
+        impl<T, R> FromRequestParts<Shared> for $name<T, R>
+        where
+            T: DeserializeOwned + Send,
+            R: Responder + Default,
+        {
+            type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
-        match Path::<T>::from_request_parts(parts, state).await {
-            Ok(Path(value)) => Ok(PathParams(value, PhantomData)),
-            Err(rejection) => Err(R::default().respond(&Fault::InvalidParameter(rejection.body_text()))),
+            async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+                match $inner::<T>::from_request_parts(parts, state).await {
+                    Ok($inner(value)) => Ok($name(value, PhantomData)),
+                    Err(rejection) => Err(R::default().respond(&Fault::InvalidParameter(rejection.body_text()))),
+                }
+            }
         }
-    }
+    };
 }
 
-/// Query parameters, rejected in the dialect `R`'s envelope when they cannot be read.
-pub struct QueryParams<T, R>(pub T, PhantomData<R>);
-
-impl<T, R> FromRequestParts<Shared> for QueryParams<T, R>
-where
-    T: DeserializeOwned + Send,
-    R: Responder + Default,
-{
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(value)) => Ok(QueryParams(value, PhantomData)),
-            Err(rejection) => Err(R::default().respond(&Fault::InvalidParameter(rejection.body_text()))),
-        }
-    }
-}
+enveloped!(
+    /// Path parameters, rejected in the dialect `R`'s envelope when they cannot be read.
+    PathParams wraps Path
+);
+enveloped!(
+    /// Query parameters, rejected in the dialect `R`'s envelope when they cannot be read.
+    QueryParams wraps Query
+);

@@ -18,7 +18,7 @@ use tally_events::{Envelope, Event, ScanChannel};
 
 use super::{
     ingress::{self, Fault, Incoming, KeyPolicy, Responder},
-    stored, wording, Shared, MAX_BODY_BYTES,
+    stored, wording, Shared,
 };
 use crate::{
     app::App,
@@ -122,34 +122,19 @@ impl Responder for ScanTrack {
 
     fn fault(&self, refusal: &Fault) -> StoredResponse {
         let (status, reason, message) = match refusal {
-            Fault::BodyTooLarge => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLarge", format!("the body exceeds {MAX_BODY_BYTES} bytes"))
-            }
+            Fault::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLarge", wording::fault(refusal).2),
             Fault::BodyUnreadable(detail) | Fault::InvalidParameter(detail) => {
                 (StatusCode::BAD_REQUEST, "MalformedRequest", detail.clone())
             }
-            Fault::Unauthenticated => (
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized",
-                "missing or malformed Authorization header: use Basic base64(client_id:secret)".into(),
-            ),
-            Fault::BadCredentials => {
-                (StatusCode::UNAUTHORIZED, "Unauthorized", "unknown client or wrong secret".into())
-            }
             Fault::InvalidIdempotencyKey => {
-                (StatusCode::BAD_REQUEST, "InvalidIdempotencyKey", "Idempotency-Key must be 1 to 255 characters".into())
-            }
-            Fault::IdempotencyKeyRequired => {
-                (StatusCode::BAD_REQUEST, "IdempotencyKeyRequired", "an Idempotency-Key header is required".into())
+                (StatusCode::BAD_REQUEST, "InvalidIdempotencyKey", wording::fault(refusal).2)
             }
             Fault::IdempotencyKeyReused => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "IdempotencyKeyReused",
                 "this idempotency key (or iid) was used with a different request".into(),
             ),
-            Fault::Unavailable => {
-                (StatusCode::SERVICE_UNAVAILABLE, "Unavailable", "the service cannot answer now; retry".into())
-            }
+            other => wording::fault(other),
         };
         fault(status, reason, message, self.format)
     }

@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 
+use super::{ingress::Fault, MAX_BODY_BYTES};
 use crate::{
     domain::{
         account::{AccountError, AmountProblem, MAX_AMOUNT, MAX_SCALE},
@@ -186,5 +187,39 @@ pub fn scan_status(error: &ScanError) -> (StatusCode, &'static str) {
         ScanError::UnknownWalletItem => (StatusCode::NOT_FOUND, "UnknownWalletItem"),
         ScanError::WalletItemMismatch => (StatusCode::UNPROCESSABLE_ENTITY, "WalletItemMismatch"),
         ScanError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable"),
+    }
+}
+
+/// The status, code and English message of an ingress fault, as the native API answers it; other dialects that
+/// answer in English start from it.
+pub fn fault(fault: &Fault) -> (StatusCode, &'static str, String) {
+    match fault {
+        Fault::BodyTooLarge => {
+            (StatusCode::PAYLOAD_TOO_LARGE, "InvalidBody", format!("the body exceeds {MAX_BODY_BYTES} bytes"))
+        }
+        Fault::BodyUnreadable(detail) => (StatusCode::BAD_REQUEST, "InvalidBody", detail.clone()),
+        Fault::Unauthenticated => (
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "missing or malformed Authorization header: use Basic base64(client_id:secret)".into(),
+        ),
+        Fault::BadCredentials => (StatusCode::UNAUTHORIZED, "Unauthorized", "unknown client or wrong secret".into()),
+        Fault::InvalidParameter(detail) => (StatusCode::BAD_REQUEST, "InvalidParameter", detail.clone()),
+        Fault::InvalidIdempotencyKey => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "InvalidRequest",
+            "Idempotency-Key must be 1 to 255 visible characters".into(),
+        ),
+        Fault::IdempotencyKeyRequired => {
+            (StatusCode::BAD_REQUEST, "IdempotencyKeyRequired", "an Idempotency-Key header is required".into())
+        }
+        Fault::IdempotencyKeyReused => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IdempotencyKeyReused",
+            "this Idempotency-Key was used with a different request".into(),
+        ),
+        Fault::Unavailable => {
+            (StatusCode::SERVICE_UNAVAILABLE, "Unavailable", "the service cannot answer now; retry".into())
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Kafka: the relay that publishes every ledger event (the transactional outbox of DESIGN.md point 3), the topic
+//! Kafka: the relay that publishes every ledger event (the transactional-outbox pattern), the topic
 //! contract, and the consumers built on it (`tally tail`, `tally replay --source kafka`, `tally projections follow`).
 //!
 //! The topic contract: one topic per event family (`Event::CATALOGUE`), named `<prefix><family>`; the key is the

@@ -23,7 +23,7 @@ use tally_events::{Envelope, Role};
 
 use super::{
     ingress::{self, Caller, Fault, Incoming, KeyPolicy, PathParams, QueryParams, Responder},
-    wording, Shared, MAX_BODY_BYTES,
+    wording, Shared,
 };
 use crate::{
     app::App,
@@ -91,37 +91,7 @@ impl From<StoreError> for ApiError {
 
 impl From<Fault> for ApiError {
     fn from(fault: Fault) -> ApiError {
-        let (status, code, message) = match fault {
-            Fault::BodyTooLarge => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "InvalidBody", format!("the body exceeds {MAX_BODY_BYTES} bytes"))
-            }
-            Fault::BodyUnreadable(detail) => (StatusCode::BAD_REQUEST, "InvalidBody", detail),
-            Fault::Unauthenticated => (
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized",
-                "missing or malformed Authorization header: use Basic base64(client_id:secret)".into(),
-            ),
-            Fault::BadCredentials => {
-                (StatusCode::UNAUTHORIZED, "Unauthorized", "unknown client or wrong secret".into())
-            }
-            Fault::InvalidParameter(detail) => (StatusCode::BAD_REQUEST, "InvalidParameter", detail),
-            Fault::InvalidIdempotencyKey => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "InvalidRequest",
-                "Idempotency-Key must be 1 to 255 visible characters".into(),
-            ),
-            Fault::IdempotencyKeyRequired => {
-                (StatusCode::BAD_REQUEST, "IdempotencyKeyRequired", "an Idempotency-Key header is required".into())
-            }
-            Fault::IdempotencyKeyReused => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "IdempotencyKeyReused",
-                "this Idempotency-Key was used with a different request".into(),
-            ),
-            Fault::Unavailable => {
-                (StatusCode::SERVICE_UNAVAILABLE, "Unavailable", "the service cannot answer now; retry".into())
-            }
-        };
+        let (status, code, message) = wording::fault(&fault);
         ApiError::new(status, code, message)
     }
 }
