@@ -214,3 +214,10 @@ pub async fn read_after(
     .await?;
     rows.iter().map(envelope_from_row).collect()
 }
+
+/// The position of the ledger's last event; 0 when the ledger is empty.
+pub async fn end(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    let (last,): (Option<i64>,) =
+        sqlx::query_as("SELECT MAX(global_position) FROM events").fetch_one(&mut *conn).await?;
+    Ok(last.unwrap_or(0))
+}
