@@ -199,7 +199,7 @@ pub async fn find_event(conn: &mut AnyConnection, event_id: Uuid) -> Result<Opti
     row.as_ref().map(envelope_from_row).transpose()
 }
 
-/// Up to `limit` envelopes after `after_position`, in global order: what the Kafka relay publishes next.
+/// Up to `limit` envelopes after `after_position`, in global order: the next page for a ledger subscriber.
 pub async fn read_after(
     conn: &mut AnyConnection,
     after_position: i64,

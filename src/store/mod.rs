@@ -5,6 +5,7 @@ pub mod follow;
 pub mod idempotency;
 pub mod ledger;
 pub mod merchants;
+pub mod subscriptions;
 
 use std::{path::Path, time::Duration};
 
