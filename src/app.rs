@@ -42,7 +42,7 @@ impl App {
         db.checkpoint_in_background().await?;
         let executor = Executor::start(db.clone());
         if let Some(kafka) = &settings.kafka {
-            tokio::spawn(relay::run(db.clone(), kafka.clone(), relay::holder_id()));
+            tokio::spawn(relay::run(db.clone(), kafka.clone()));
         }
         Ok(Arc::new(App {
             db,

@@ -17,3 +17,4 @@ pub mod queries;
 pub mod scans;
 pub mod server;
 pub mod store;
+pub mod subscriber;

@@ -21,7 +21,7 @@ use tally::{
     commands::{Command, Outcome, Stream, Target},
     domain::card::{CardAggregate, CardCommand},
     kafka::{consume, follow, relay, KafkaSettings},
-    store::Db,
+    store::{subscriptions, Db},
 };
 use tally_events::{Actor, CardCategory, CardType, Envelope, Role};
 use tally_projections::rebuild::{fold_ledger, Views};
@@ -59,7 +59,7 @@ async fn published(settings: &KafkaSettings) -> Vec<Published> {
 
 /// The relay's checkpoint and the ledger's last position.
 async fn progress(db: &Db) -> (i64, i64) {
-    relay::progress(db).await.expect("the relay's progress reads")
+    subscriptions::progress(db, relay::NAME).await.expect("the relay's progress reads")
 }
 
 /// Waits until the relay has published the whole ledger.

@@ -32,11 +32,11 @@ use crate::{
         contact::{ContactAggregate, ContactCommand},
         Aggregate, Context,
     },
-    kafka::KafkaSettings,
+    kafka::{relay, KafkaSettings},
     store::{
         ledger::{self, CommandMeta},
         merchants::{self, Merchant},
-        Db,
+        subscriptions, Db,
     },
 };
 
@@ -189,7 +189,7 @@ fn lag_buckets(metrics: &str) -> Vec<(f64, u64)> {
 async fn caught_up(db: &Db) -> anyhow::Result<i64> {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let (checkpoint, last) = crate::kafka::relay::progress(db).await?;
+        let (checkpoint, last) = subscriptions::progress(db, relay::NAME).await?;
         if checkpoint >= last {
             return Ok(checkpoint);
         }
@@ -201,9 +201,9 @@ async fn caught_up(db: &Db) -> anyhow::Result<i64> {
 /// Publishes the generated ledger from its start and prints the relay's rate.
 async fn relay_bench(db: &Db, kafka: KafkaSettings) -> anyhow::Result<()> {
     let started = Instant::now();
-    let relay = tokio::spawn(crate::kafka::relay::run(db.clone(), kafka, crate::kafka::relay::holder_id()));
+    let publishing = tokio::spawn(relay::run(db.clone(), kafka));
     let published = caught_up(db).await;
-    relay.abort();
+    publishing.abort();
     let published = published?;
     let seconds = started.elapsed().as_secs_f64();
     println!(

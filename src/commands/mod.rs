@@ -58,6 +58,13 @@ impl Command {
             render: None,
         }
     }
+
+    /// This command as a consequence of `cause`: its events record `cause`'s event id as their causation id and
+    /// join `cause`'s correlation. A ledger subscriber that issues commands in response to events builds them with
+    /// this, so that everything a request set off, however indirectly, can be traced back to it.
+    pub fn caused_by(self, cause: &Envelope) -> Command {
+        Command { correlation_id: cause.correlation_id, causation_id: Some(cause.event_id), ..self }
+    }
 }
 
 /// What became of a command.

@@ -21,7 +21,7 @@ use tally_events::{Envelope, Event};
 use tally_projections::{apply_batch, Source};
 
 use super::{consume, KafkaSettings};
-use crate::store::Db;
+use crate::store::{follow as bookkeeping, ledger, Db};
 
 /// Messages applied per transaction, at most.
 const BATCH: usize = 1_000;
@@ -48,9 +48,7 @@ struct Received {
 
 /// Consumes the topics in `group` and applies every event to this database's read models, until an error.
 pub async fn follow(db: &Db, settings: &KafkaSettings, group: &str) -> Result<(), FollowError> {
-    let (ledger,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM (SELECT 1 FROM events LIMIT 1) AS any_event").fetch_one(&db.read).await?;
-    if ledger > 0 {
+    if ledger::end(&mut *db.read.acquire().await?).await? > 0 {
         return Err(FollowError::HasLedger);
     }
     let consumer: StreamConsumer = settings
@@ -101,13 +99,7 @@ async fn apply(db: &Db, batch: &[Received]) -> Result<bool, FollowError> {
     for message in batch {
         let at = (message.topic.as_str(), message.partition);
         if let Entry::Vacant(slot) = offsets.entry(at) {
-            let stored: Option<(i64,)> =
-                sqlx::query_as("SELECT next_offset FROM follow_offsets WHERE topic = $1 AND partition_id = $2")
-                    .bind(at.0)
-                    .bind(at.1)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let stored = stored.map(|(offset,)| offset);
+            let stored = bookkeeping::next_offset(&mut tx, at.0, at.1).await?;
             slot.insert((stored, stored.unwrap_or(0)));
         }
         let next = &mut offsets.get_mut(&at).expect("loaded above").1;
@@ -118,11 +110,7 @@ async fn apply(db: &Db, batch: &[Received]) -> Result<bool, FollowError> {
         let envelope = &message.envelope;
         let stream = envelope.stream_id.as_str();
         if let Entry::Vacant(slot) = versions.entry(stream) {
-            let stored: Option<(i64,)> = sqlx::query_as("SELECT version FROM follow_streams WHERE stream_id = $1")
-                .bind(stream)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let stored = stored.map(|(version,)| version);
+            let stored = bookkeeping::stream_version(&mut tx, stream).await?;
             slot.insert((stored, stored.unwrap_or(0)));
         }
         let version = &mut versions.get_mut(stream).expect("loaded above").1;
@@ -146,40 +134,11 @@ async fn apply(db: &Db, batch: &[Received]) -> Result<bool, FollowError> {
     apply_batch(&mut tx, &sources).await?;
     for (stream, (stored, version)) in &versions {
         if *stored != Some(*version) {
-            sqlx::query(
-                "INSERT INTO follow_streams (stream_id, version) VALUES ($1, $2) \
-                 ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version",
-            )
-            .bind(*stream)
-            .bind(*version)
-            .execute(&mut *tx)
-            .await?;
+            bookkeeping::save_stream_version(&mut tx, stream, *version).await?;
         }
     }
     for ((topic, partition), (stored, next)) in &offsets {
-        let moved = match stored {
-            Some(stored) => sqlx::query(
-                "UPDATE follow_offsets SET next_offset = $1 WHERE topic = $2 AND partition_id = $3 AND next_offset = $4",
-            )
-            .bind(*next)
-            .bind(*topic)
-            .bind(*partition)
-            .bind(*stored)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected(),
-            None => sqlx::query(
-                "INSERT INTO follow_offsets (topic, partition_id, next_offset) VALUES ($1, $2, $3) \
-                 ON CONFLICT (topic, partition_id) DO NOTHING",
-            )
-            .bind(*topic)
-            .bind(*partition)
-            .bind(*next)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected(),
-        };
-        if moved != 1 {
+        if !bookkeeping::move_offset(&mut tx, topic, *partition, *stored, *next).await? {
             tx.rollback().await?;
             return Ok(false);
         }

@@ -199,7 +199,7 @@ pub async fn find_event(conn: &mut AnyConnection, event_id: Uuid) -> Result<Opti
     row.as_ref().map(envelope_from_row).transpose()
 }
 
-/// Up to `limit` envelopes after `after_position`, in global order: what the Kafka relay publishes next.
+/// Up to `limit` envelopes after `after_position`, in global order: the next page for a ledger subscriber.
 pub async fn read_after(
     conn: &mut AnyConnection,
     after_position: i64,
@@ -213,4 +213,11 @@ pub async fn read_after(
     .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(envelope_from_row).collect()
+}
+
+/// The position of the ledger's last event; 0 when the ledger is empty.
+pub async fn end(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    let (last,): (Option<i64>,) =
+        sqlx::query_as("SELECT MAX(global_position) FROM events").fetch_one(&mut *conn).await?;
+    Ok(last.unwrap_or(0))
 }
