@@ -21,6 +21,9 @@ use crate::{
     },
 };
 
+/// Stream states by stream id, with the version each is at.
+type Streams = HashMap<String, (i64, Box<dyn StreamState>)>;
+
 /// Commands committed together at most.
 pub(super) const MAX_BATCH: usize = 256;
 /// Attempts at a command whose stream another instance changed meanwhile.
@@ -47,7 +50,7 @@ pub(super) async fn supervise(db: Db, queue: mpsc::Receiver<Job>) {
 struct Writer {
     db: Db,
     /// stream id -> (version, state), as of the last commit.
-    cache: HashMap<String, (i64, Box<dyn StreamState>)>,
+    cache: Streams,
 }
 
 impl Writer {
@@ -166,7 +169,7 @@ impl Writer {
     }
 
     /// Takes the states of a committed group into the cache.
-    fn remember(&mut self, staged: HashMap<String, (i64, Box<dyn StreamState>)>) {
+    fn remember(&mut self, staged: Streams) {
         if self.cache.len() + staged.len() > MAX_CACHED_STREAMS {
             self.cache.clear();
         }
@@ -177,7 +180,7 @@ impl Writer {
     async fn run_job(
         &mut self,
         tx: &mut Transaction<'static, Any>,
-        staged: &mut HashMap<String, (i64, Box<dyn StreamState>)>,
+        staged: &mut Streams,
         command: &Command,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
@@ -247,7 +250,7 @@ impl Writer {
     async fn decide_command(
         &mut self,
         tx: &mut AnyConnection,
-        staged: &mut HashMap<String, (i64, Box<dyn StreamState>)>,
+        staged: &mut Streams,
         command: &Command,
         now: DateTime<Utc>,
     ) -> Result<Result<Vec<Decision>, Refusal>, sqlx::Error> {
@@ -322,7 +325,7 @@ impl Writer {
     async fn attempt_one(
         &mut self,
         tx: &mut AnyConnection,
-        staged: &mut HashMap<String, (i64, Box<dyn StreamState>)>,
+        staged: &mut Streams,
         command: &Command,
         now: DateTime<Utc>,
     ) -> Result<Result<Vec<Envelope>, Refusal>, sqlx::Error> {
@@ -337,7 +340,7 @@ impl Writer {
     async fn load(
         &mut self,
         tx: &mut AnyConnection,
-        staged: &mut HashMap<String, (i64, Box<dyn StreamState>)>,
+        staged: &mut Streams,
         stream_id: &str,
         command: &dyn StreamCommand,
     ) -> Result<(i64, Box<dyn StreamState>), sqlx::Error> {

@@ -2,6 +2,7 @@
 //! refusal its own way first, and fall back to this), and the HTTP status the native API gives each refusal.
 
 use axum::http::StatusCode;
+use tally_events::CardStatus;
 
 use super::{ingress::Fault, MAX_BODY_BYTES};
 use crate::{
@@ -52,19 +53,16 @@ pub fn card_status_detail(error: &CardError) -> Option<String> {
     let detail = match error {
         CardError::StatusMismatch { status, action } => {
             let card = match status {
-                tally_events::CardStatus::New => "a card in the New status".to_owned(),
-                other => format!(
-                    "a{} {other:?} card",
-                    if matches!(other, tally_events::CardStatus::Active) { "n" } else { "" }
-                ),
+                CardStatus::New => "a card in the New status",
+                CardStatus::Issued => "an Issued card",
+                CardStatus::Active => "an Active card",
+                CardStatus::Blocked => "a Blocked card",
             };
             match (action, status) {
-                (CardAction::Block, tally_events::CardStatus::Blocked) => "the card is already Blocked".to_owned(),
+                (CardAction::Block, CardStatus::Blocked) => "the card is already Blocked".to_owned(),
                 (CardAction::Issue, _) => format!("{card} cannot be changed to Issued"),
                 (CardAction::BindTo, _) => format!("{card} cannot be bound to a contact"),
-                (CardAction::Activate, tally_events::CardStatus::Blocked) => {
-                    format!("{card} cannot become Active by this method")
-                }
+                (CardAction::Activate, CardStatus::Blocked) => format!("{card} cannot become Active by this method"),
                 (CardAction::Activate, _) => format!("{card} cannot become Active"),
                 (CardAction::Block, _) => format!("{card} cannot be Blocked"),
             }
