@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: every test on SQLite, then the integration tests again against a real PostgreSQL server that
-# this script starts on loopback (and stops, whatever happens). On a fresh machine it first installs what the tests
-# need and the machine lacks: PostgreSQL's server (Debian's package, with apt-get as root) and the tansu
-# Kafka-protocol broker (cargo install, about 15 minutes once; each Kafka test starts its own broker).
+# The whole test suite: every test on SQLite, the OpenAPI conformance run (schemathesis against a server this script
+# starts), then the integration tests again against a real PostgreSQL server that this script starts on loopback
+# (and stops, whatever happens). On a fresh machine it first installs what the tests need and the machine lacks:
+# PostgreSQL's server (Debian's package, with apt-get as root), the tansu Kafka-protocol broker (cargo install, about
+# 15 minutes once; each Kafka test starts its own broker) and schemathesis (pip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +22,17 @@ if ! command -v tansu >/dev/null 2>&1; then
     cargo install tansu --locked --features dynostore,libsql
 fi
 
+if ! python3 -c "import schemathesis" >/dev/null 2>&1; then
+    echo "== installing schemathesis"
+    python3 -m pip install --quiet "schemathesis==4.32.5"
+fi
+
 echo "== tests on SQLite"
 cargo test --workspace
+
+echo "== OpenAPI conformance: schemathesis, every check, against /openapi.json"
+cargo build --quiet
+bash scripts/conformance.sh target/debug/tally
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then

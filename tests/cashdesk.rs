@@ -646,7 +646,7 @@ async fn malformed_or_oversize_bodies_are_refused_without_writing() {
     for body in [&b"{\"Number\": "[..], b"[\"Number\"]", b"not json"] {
         check(&raw(&app, &path, body, auth).await, BAD_BODY);
     }
-    let pad = "x".repeat(65 * 1024);
+    let pad = "x".repeat(tally::http::MAX_BODY_BYTES + 1024);
     let body = json!({"Number": CARD, "BlockReasonCode": "0", "Pad": pad}).to_string();
     check(&raw(&app, &path, body.as_bytes(), auth).await, TOO_LARGE);
     assert_eq!(app.event_count().await, before);

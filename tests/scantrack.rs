@@ -221,7 +221,7 @@ async fn bad_scans_get_a_clear_error_in_the_callers_format_and_write_nothing() {
         ),
         (
             "application/xml",
-            format!("<ScanTrackRequest>{}</ScanTrackRequest>", "x".repeat(70_000)),
+            format!("<ScanTrackRequest>{}</ScanTrackRequest>", "x".repeat(tally::http::MAX_BODY_BYTES + 1024)),
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestTooLarge",
         ),

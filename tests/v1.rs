@@ -840,7 +840,7 @@ async fn bad_input_writes_nothing() {
     let paper = br#"{"number": "7000000000061", "category": "Paper", "card_type": "Bonus"}"#;
     assert_error(&raw(&app, true, "/v1/cards", paper, "paper").await, UNPROCESSABLE, INVALID);
     let mut huge = br#"{"amount": "10", "reference": ""#.to_vec();
-    huge.extend(std::iter::repeat_n(b'x', 70 * 1024));
+    huge.extend(std::iter::repeat_n(b'x', tally::http::MAX_BODY_BYTES));
     huge.extend(br#""}"#);
     assert_error(&raw(&app, true, &accruals, &huge, "huge").await, StatusCode::PAYLOAD_TOO_LARGE, "InvalidBody");
     assert_eq!(app.event_count().await, before);

@@ -10,6 +10,7 @@ use uuid::Uuid;
 /// The bonus type codes of the CashDesk seed: cash 0, status 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum BonusType {
     Cash,
     Status,

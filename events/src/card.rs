@@ -8,6 +8,7 @@ use crate::Role;
 
 /// Card category, as the CashDesk seed codes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CardCategory {
     Plastic,
     Virtual,
@@ -15,6 +16,7 @@ pub enum CardCategory {
 
 /// Card type, as the CashDesk seed codes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CardType {
     Bonus,
     Discount,
@@ -23,6 +25,7 @@ pub enum CardType {
 
 /// Card status codes: New 0, Issued 1, Active 2, Blocked 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CardStatus {
     New,
     Issued,
@@ -33,6 +36,7 @@ pub enum CardStatus {
 /// Why a card was blocked; codes 0..=4 as in the CashDesk seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum BlockReason {
     /// 0: the card was lost.
     Loss,

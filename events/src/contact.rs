@@ -9,6 +9,7 @@ use uuid::Uuid;
 /// A contact's personal data. Every field is optional; a merchant decides which ones are "sufficient" to activate
 /// a card.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactDetails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

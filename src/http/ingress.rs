@@ -49,6 +49,8 @@ pub enum Fault {
     IdempotencyKeyReused,
     /// The store failed; the cause is logged, the caller learns nothing of it.
     Unavailable,
+    /// The path is served, but not with this method (the router adds `Allow`).
+    MethodNotAllowed(Method),
 }
 
 /// Answers a request in its caller's dialect and format.
@@ -204,7 +206,8 @@ impl<R: Responder + Default> FromRequestParts<Shared> for Caller<R> {
     }
 }
 
-/// Declares an extractor that wraps axum's `$inner` and answers its rejection in the dialect `R`'s envelope.
+/// Declares an extractor that wraps axum's `$inner` and answers its rejection in the dialect `R`'s envelope, after
+/// authentication: an anonymous caller learns nothing of the parameters, and is answered 401.
 macro_rules! enveloped {
     ($(#[$doc:meta])* $name:ident wraps $inner:ident) => {
         $(#[$doc])*
@@ -220,7 +223,14 @@ macro_rules! enveloped {
             async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
                 match $inner::<T>::from_request_parts(parts, state).await {
                     Ok($inner(value)) => Ok($name(value, PhantomData)),
-                    Err(rejection) => Err(R::default().respond(&Fault::InvalidParameter(rejection.body_text()))),
+                    Err(rejection) => {
+                        let responder = R::default();
+                        let fault = match authenticate(state, &parts.headers, responder.surface()).await {
+                            Ok(_) => Fault::InvalidParameter(rejection.body_text()),
+                            Err(fault) => fault,
+                        };
+                        Err(responder.respond(&fault))
+                    }
                 }
             }
         }

@@ -21,10 +21,13 @@ use axum::{
     Router,
 };
 
+use utoipa::openapi::OpenApi;
+
 use crate::{app::App, store::idempotency::StoredResponse};
 
-/// Request bodies larger than this are refused (413) before they are read.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Request bodies larger than this are refused (413) before they are read. A batch of 1000 cards with 19-digit
+/// numbers is about 85 KiB.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// What every handler shares: the core, and how the HTTP surfaces were configured.
 pub struct Surface {
@@ -43,13 +46,24 @@ impl Deref for Surface {
 
 pub type Shared = Arc<Surface>;
 
-/// Every surface on one router, over the core `app`.
+/// Every surface on one router, over the core `app`, with the OpenAPI document generated from the same routers.
 pub fn router(app: Arc<App>, log_requests: bool) -> Router {
+    let (cashdesk, cashdesk_doc) = cashdesk::routes().split_for_parts();
+    let (v1, v1_doc) = v1::routes().split_for_parts();
+    let (scantrack, scantrack_doc) = scantrack::routes().split_for_parts();
+    let (ops, ops_doc) = ops::routes().split_for_parts();
+    let parts = OpenApi::default()
+        .nest("/api/card", cashdesk_doc)
+        .nest("/v1", v1_doc)
+        .merge_from(scantrack_doc)
+        .merge_from(ops_doc);
+    let document = openapi::document(parts).to_string();
     Router::new()
-        .nest("/api/card", cashdesk::routes())
-        .nest("/v1", v1::routes())
-        .merge(scantrack::routes())
-        .merge(ops::routes())
+        .nest("/api/card", cashdesk.method_not_allowed_fallback(cashdesk::method_not_allowed))
+        .nest("/v1", v1.method_not_allowed_fallback(v1::method_not_allowed))
+        .merge(scantrack.method_not_allowed_fallback(scantrack::method_not_allowed))
+        .merge(ops)
+        .merge(ops::document(document))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(observe))
         .with_state(Arc::new(Surface { app, log_requests }))

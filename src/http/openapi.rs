@@ -1,249 +1,106 @@
-//! The OpenAPI 3.0 document served at `/openapi.json`: every endpoint of every surface, with request schemas
-//! generated from the same types the handlers decode.
+//! The OpenAPI document served at `/openapi.json`, generated from the routers that serve the requests: each
+//! operation, its parameters, bodies and answers come from the handler's `#[utoipa::path]` and the types it reads
+//! and writes. What every operation of a dialect shares — Basic authentication, the ingress's faults in the
+//! dialect's envelope, the `Idempotency-Key` header — is added here, once per dialect, as the ingress applies it.
 
-use schemars::{gen::SchemaSettings, JsonSchema};
 use serde_json::{json, Map, Value};
+use utoipa::openapi::OpenApi;
 
-use super::v1::{
-    Accrual, ChangedTerms, ContactFields, MobileUse, NewBusiness, NewClip, NewPromotion, Reason, Redemption,
-    RegisterCard, RegisterCards, Reversal, Void,
-};
-
-struct Endpoint {
-    method: &'static str,
-    path: &'static str,
+/// How a dialect's ingress treats its operations.
+struct Dialect {
     tag: &'static str,
-    summary: &'static str,
-    body: Option<Value>,
+    /// The schema of the dialect's error envelope.
+    error: &'static str,
+    /// The content types the dialect answers in.
+    content_types: &'static [&'static str],
+    /// Whether writes must carry an `Idempotency-Key`.
+    key_required: bool,
 }
 
-fn schema<T: JsonSchema>(definitions: &mut Map<String, Value>) -> Value {
-    let generator = SchemaSettings::openapi3().into_generator();
-    let root = generator.into_root_schema_for::<T>();
-    for (name, schema) in root.definitions {
-        definitions.insert(name, serde_json::to_value(schema).expect("schemas serialize"));
+const DIALECTS: [Dialect; 3] = [
+    Dialect { tag: "v1", error: "ErrorBody", content_types: &["application/json"], key_required: true },
+    Dialect { tag: "cashdesk", error: "cashdesk.Envelope", content_types: &["application/json"], key_required: false },
+    Dialect {
+        tag: "scantrack",
+        error: "ScanTrackResponse",
+        content_types: &["application/xml", "application/json"],
+        key_required: false,
+    },
+];
+
+/// The document of every surface: `parts` as each router generated it, with what the ingress adds.
+pub fn document(parts: OpenApi) -> Value {
+    let mut document = serde_json::to_value(parts).expect("the document serializes");
+    document["info"] = json!({
+        "title": "Tally",
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": "Event-sourced ledger for loyalty cards, bonuses and coupons: the native /v1 API and the \
+            CashDesk and ScanTrack dialects. Every operation but the operational ones takes HTTP Basic credentials \
+            of an API client.",
+    });
+    document["components"]["securitySchemes"] = json!({"basic": {"type": "http", "scheme": "basic"}});
+    document["paths"]["/openapi.json"] = json!({"get": {
+        "tags": ["ops"],
+        "summary": "This document",
+        "operationId": "openapi",
+        "responses": {"200": {"description": "The OpenAPI document", "content": {"application/json": {}}}},
+    }});
+    let paths = document["paths"].as_object_mut().expect("paths is an object");
+    for item in paths.values_mut() {
+        let methods = item.as_object().map(Map::len).unwrap_or_default();
+        for (method, operation) in item.as_object_mut().expect("a path item is an object") {
+            // One handler serving several methods gives each the handler's name: operation ids must be unique.
+            if methods > 1 {
+                if let Some(id) = operation["operationId"].as_str() {
+                    operation["operationId"] = json!(format!("{id}_{method}"));
+                }
+            }
+            let tag = operation["tags"][0].as_str().unwrap_or_default().to_owned();
+            if let Some(dialect) = DIALECTS.iter().find(|d| d.tag == tag) {
+                dialect.apply(method, operation);
+            }
+        }
     }
-    serde_json::to_value(root.schema).expect("schemas serialize")
+    document
 }
 
-fn endpoints(definitions: &mut Map<String, Value>) -> Vec<Endpoint> {
-    let cashdesk = json!({"type": "object", "description": "CashDesk parameters (also accepted in the query string)",
-        "additionalProperties": true});
-    let e = |method, path, tag, summary, body| Endpoint { method, path, tag, summary, body };
-    vec![
-        e(
-            "get",
-            "/api/card/balance/by/{number}",
-            "cashdesk",
-            "Card balance by card number, or by contact code when no card has that number",
-            None,
-        ),
-        e("get", "/api/card/balance/by/number/{number}", "cashdesk", "Card balance by card number", None),
-        e("get", "/api/card/balance/by/code/{code}", "cashdesk", "Card balance by contact code", None),
-        e("get", "/api/card/balance/by/phone/{phone}", "cashdesk", "Card balance by the contact's mobile number", None),
-        e("get", "/api/card/issue", "cashdesk", "Issue a card: New -> Issued (Number)", None),
-        e(
-            "post",
-            "/api/card/bindto",
-            "cashdesk",
-            "Bind a card to the contact with a mobile number (Number, MobileNumber)",
-            Some(cashdesk.clone()),
-        ),
-        e(
-            "get",
-            "/api/card/active",
-            "cashdesk",
-            "Activate a bound card whose contact's data is sufficient (Number)",
-            None,
-        ),
-        e(
-            "post",
-            "/api/card/block",
-            "cashdesk",
-            "Block a card (Number or ContactMobileNumber, BlockReasonCode 0-4)",
-            Some(cashdesk.clone()),
-        ),
-        e(
-            "post",
-            "/api/card/unblock",
-            "cashdesk",
-            "Unblock a card (Number or ContactMobileNumber, UnBlockReasonCode 0-3)",
-            Some(cashdesk),
-        ),
-        e("post", "/v1/cards", "v1", "Register a card (status New)", Some(schema::<RegisterCard>(definitions))),
-        e(
-            "post",
-            "/v1/cards/batch",
-            "v1",
-            "Register up to 1000 cards, all or none",
-            Some(schema::<RegisterCards>(definitions)),
-        ),
-        e("get", "/v1/cards/{number}", "v1", "A card", None),
-        e("post", "/v1/contacts", "v1", "Register a contact", Some(schema::<ContactFields>(definitions))),
-        e("get", "/v1/contacts", "v1", "Find a contact by mobile_number or code", None),
-        e("get", "/v1/contacts/{contact_id}", "v1", "A contact", None),
-        e(
-            "patch",
-            "/v1/contacts/{contact_id}",
-            "v1",
-            "Update a contact's details",
-            Some(schema::<ContactFields>(definitions)),
-        ),
-        e(
-            "post",
-            "/v1/accounts/{contact_id}/accruals",
-            "v1",
-            "Accrue bonuses as a lot",
-            Some(schema::<Accrual>(definitions)),
-        ),
-        e(
-            "post",
-            "/v1/accounts/{contact_id}/redemptions",
-            "v1",
-            "Redeem active bonuses, nearest expiry first",
-            Some(schema::<Redemption>(definitions)),
-        ),
-        e(
-            "post",
-            "/v1/accounts/{contact_id}/freeze",
-            "v1",
-            "Freeze the account's bonuses",
-            Some(schema::<Reason>(definitions)),
-        ),
-        e(
-            "post",
-            "/v1/accounts/{contact_id}/unfreeze",
-            "v1",
-            "Unfreeze the account's bonuses",
-            Some(schema::<Reason>(definitions)),
-        ),
-        e(
-            "post",
-            "/v1/accounts/{contact_id}/expiry",
-            "v1",
-            "Burn the account's expired lots now",
-            Some(schema::<Reason>(definitions)),
-        ),
-        e(
-            "post",
-            "/v1/accounts/{contact_id}/reversals",
-            "v1",
-            "Reverse an accrual or a redemption",
-            Some(schema::<Reversal>(definitions)),
-        ),
-        e("get", "/v1/accounts/{contact_id}/balance", "v1", "Balance by bucket and bonus type", None),
-        e(
-            "get",
-            "/v1/accounts/{contact_id}/statement",
-            "v1",
-            "Every movement with its cause, paged by after_version and limit",
-            None,
-        ),
-        e(
-            "post",
-            "/scantrack",
-            "scantrack",
-            "Report a coupon use from the POS: <ScanTrackRequest> XML or the same shape in JSON",
-            Some(
-                json!({"type": "object", "description": "<ScanTrackRequest><barcode><src/><aid/><id/><iid/><key/></barcode></ScanTrackRequest>, or {\"barcode\": {\"src\": …}}"}),
-            ),
-        ),
-        e(
-            "post",
-            "/v1/businesses",
-            "v1",
-            "Register a business (the src of its barcodes)",
-            Some(schema::<NewBusiness>(definitions)),
-        ),
-        e(
-            "post",
-            "/v1/promotions",
-            "v1",
-            "Publish a promotion with a size cap, an end date and prices",
-            Some(schema::<NewPromotion>(definitions)),
-        ),
-        e(
-            "get",
-            "/v1/promotions/{business_id}/{promotion_id}",
-            "v1",
-            "A promotion's live counters: cap, used, remaining, state",
-            None,
-        ),
-        e(
-            "patch",
-            "/v1/promotions/{business_id}/{promotion_id}",
-            "v1",
-            "Change a promotion's cap, end date or prices",
-            Some(schema::<ChangedTerms>(definitions)),
-        ),
-        e(
-            "post",
-            "/v1/promotions/{business_id}/{promotion_id}/clips",
-            "v1",
-            "Record a coupon saved to a wallet",
-            Some(schema::<NewClip>(definitions)),
-        ),
-        e(
-            "post",
-            "/v1/promotions/{business_id}/{promotion_id}/uses",
-            "v1",
-            "Record a use reported by the network's mobile device",
-            Some(schema::<MobileUse>(definitions)),
-        ),
-        e(
-            "post",
-            "/v1/promotions/{business_id}/{promotion_id}/voids",
-            "v1",
-            "Void a use: it leaves the cap and the tally",
-            Some(schema::<Void>(definitions)),
-        ),
-        e("get", "/v1/tally/daily", "v1", "The merchant's daily tally (?date=YYYY-MM-DD, &format=csv for CSV)", None),
-        e("get", "/healthz", "ops", "Liveness", None),
-        e("get", "/readyz", "ops", "Readiness: the database answers", None),
-        e("get", "/metrics", "ops", "Prometheus metrics", None),
-        e("get", "/openapi.json", "ops", "This document", None),
-    ]
-}
-
-fn parameters(path: &str) -> Vec<Value> {
-    path.split('/')
-        .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-        .collect()
-}
-
-pub fn document() -> Value {
-    let mut definitions = Map::new();
-    let mut paths = Map::new();
-    for endpoint in endpoints(&mut definitions) {
-        let mut operation = json!({
-            "tags": [endpoint.tag],
-            "summary": endpoint.summary,
-            "parameters": parameters(endpoint.path),
-            "responses": {"default": {"description": "The dialect's envelope; see the README"}},
-        });
-        if endpoint.tag != "ops" {
-            operation["security"] = json!([{"basic": []}]);
+impl Dialect {
+    fn apply(&self, method: &str, operation: &mut Value) {
+        operation["security"] = json!([{"basic": []}]);
+        let write = method != "get";
+        if write {
+            let parameters = operation.as_object_mut().expect("an operation is an object").entry("parameters");
+            let parameters = parameters.or_insert_with(|| json!([])).as_array_mut().expect("parameters is an array");
+            parameters.push(json!({
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": self.key_required,
+                "description": "Makes the write safe to retry: the same key with the same request is answered as \
+                    the first time, without a second effect; with another request it is refused.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$"},
+            }));
         }
-        if endpoint.tag == "v1" && endpoint.method != "get" {
-            operation["parameters"].as_array_mut().expect("an array").push(
-                json!({"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string"}}),
-            );
+        let has_parameters = operation["parameters"].as_array().is_some_and(|p| !p.is_empty());
+        let mut faults = vec![
+            ("401", "No credentials, an unknown client or a wrong secret"),
+            ("503", "The store cannot answer now; retry (with the same Idempotency-Key)"),
+        ];
+        if has_parameters {
+            faults.push(("400", "A path or query parameter cannot be read"));
         }
-        if let Some(body) = endpoint.body {
-            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": body}}});
+        if write {
+            faults.push(("400", "The body cannot be read, or the Idempotency-Key is missing or malformed"));
+            faults.push(("413", "The body is larger than 256 KiB"));
+            faults.push(("422", "The Idempotency-Key was used with a different request"));
         }
-        let entry = paths.entry(endpoint.path).or_insert_with(|| json!({}));
-        entry[endpoint.method] = operation;
+        let content: Map<String, Value> = self
+            .content_types
+            .iter()
+            .map(|t| (t.to_string(), json!({"schema": {"$ref": format!("#/components/schemas/{}", self.error)}})))
+            .collect();
+        let responses = operation["responses"].as_object_mut().expect("responses is an object");
+        for (status, description) in faults {
+            responses.entry(status).or_insert_with(|| json!({"description": description, "content": content.clone()}));
+        }
     }
-    json!({
-        "openapi": "3.0.3",
-        "info": {"title": "Tally", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Event-sourced ledger for loyalty cards and bonuses"},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
-            "schemas": definitions,
-        },
-    })
 }

@@ -1,24 +1,46 @@
 //! Operational endpoints: liveness, readiness, Prometheus metrics and the OpenAPI document.
 
+use std::sync::Arc;
+
 use axum::{
     extract::State,
     http::{header::CONTENT_TYPE, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
-    Json, Router,
+    Router,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{openapi, Shared};
+use super::Shared;
 
-pub fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(|| async { Json(openapi::document()) }))
+/// Liveness, readiness and metrics, with their OpenAPI description.
+pub fn routes() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(ready)).routes(routes!(metrics))
 }
 
-/// Ready when the database answers.
+/// `/openapi.json`: the document, generated once from the routers that serve the requests.
+pub fn document(document: String) -> Router<Shared> {
+    let document = Arc::new(document);
+    Router::new().route(
+        "/openapi.json",
+        get(move || {
+            let document = document.clone();
+            async move { ([(CONTENT_TYPE, "application/json")], document.as_str().to_owned()) }
+        }),
+    )
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "ok", body = String)))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses(
+    (status = 200, description = "ready", body = String),
+    (status = 503, description = "The database does not answer", body = String),
+))]
 async fn ready(State(app): State<Shared>) -> Response {
     match sqlx::query("SELECT 1").execute(&app.db.read).await {
         Ok(_) => "ready".into_response(),
@@ -29,6 +51,10 @@ async fn ready(State(app): State<Shared>) -> Response {
     }
 }
 
+/// Prometheus metrics, in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses(
+    (status = 200, description = "The metrics", body = String, content_type = "text/plain"),
+))]
 async fn metrics(State(app): State<Shared>) -> Response {
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response()
 }

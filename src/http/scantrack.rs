@@ -8,13 +8,13 @@
 
 use axum::{
     extract::State,
-    http::{header::CONTENT_TYPE, HeaderMap, StatusCode},
+    http::{header::CONTENT_TYPE, HeaderMap, Method, StatusCode},
     response::Response,
-    routing::post,
-    Router,
 };
 use serde::{Deserialize, Serialize};
 use tally_events::{Envelope, Event, ScanChannel};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     ingress::{self, Fault, Incoming, KeyPolicy, Responder},
@@ -28,8 +28,14 @@ use crate::{
     store::idempotency::StoredResponse,
 };
 
-pub fn routes() -> Router<Shared> {
-    Router::new().route("/scantrack", post(scan))
+/// The ScanTrack operation, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new().routes(routes!(scan))
+}
+
+/// The answer to a method `/scantrack` does not serve: 405 in the format the caller declared (axum adds `Allow`).
+pub async fn method_not_allowed(method: Method, headers: HeaderMap) -> Response {
+    ScanTrack { format: Format::of(&headers, &[]) }.respond(&Fault::MethodNotAllowed(method))
 }
 
 /// The wire format of a request, and so of its answer.
@@ -53,24 +59,44 @@ impl Format {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// A coupon use reported by the POS.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename = "ScanTrackRequest")]
+#[schema(as = ScanTrackRequest)]
 struct Request {
+    #[schema(required = true)]
     barcode: Option<Barcode>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The scanned barcode's fields.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(as = scantrack::Barcode)]
 struct Barcode {
+    /// The business.
+    #[schema(pattern = r"^\s*[A-Za-z0-9_.-]{1,64}\s*$")]
     src: Option<String>,
+    /// The wallet item, when the coupon came from a wallet.
+    #[schema(pattern = r"^\s*[A-Za-z0-9_.-]{0,64}\s*$")]
     aid: Option<String>,
+    /// The promotion (the network item).
+    #[schema(pattern = r"^\s*[A-Za-z0-9_.-]{1,64}\s*$")]
     id: Option<String>,
+    /// The POS's id of this scan: a retry with the same `iid` is answered as the first time.
+    #[schema(max_length = 255)]
     iid: Option<String>,
+    /// The customer, when known.
+    #[schema(max_length = 255)]
     key: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// ScanTrack's answer, in the caller's format: `result` `accepted` (counted now), `duplicate` (counted before) or
+/// `refused` (with `reason` `cap_reached` or `ended`; the refusal is recorded); `error` with a `reason` code and a
+/// `message` otherwise.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename = "ScanTrackResponse")]
+#[schema(as = ScanTrackResponse)]
 struct Answer {
+    #[schema(pattern = "^(accepted|duplicate|refused|error)$")]
     result: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
@@ -190,6 +216,23 @@ fn render(result: &Result<Vec<Envelope>, Refusal>, promotion: &str, use_id: &str
     answer.stored(StatusCode::OK, format)
 }
 
+/// Report a coupon use from the POS: `<ScanTrackRequest>` XML, or the same shape in JSON. `iid` doubles as the
+/// idempotency key when no `Idempotency-Key` header is sent.
+#[utoipa::path(post, path = "/scantrack", tag = "scantrack",
+    request_body(content((Request = "application/xml"), (Request = "application/json"))),
+    responses(
+        (status = 200, description = "Accepted, duplicate or refused",
+            content((Answer = "application/xml"), (Answer = "application/json"))),
+        (status = 400, description = "The body cannot be read as a ScanTrackRequest, or a field is missing or invalid",
+            content((Answer = "application/xml"), (Answer = "application/json"))),
+        (status = 403, description = "The business or the promotion is another merchant's",
+            content((Answer = "application/xml"), (Answer = "application/json"))),
+        (status = 404, description = "No such business, promotion or wallet item",
+            content((Answer = "application/xml"), (Answer = "application/json"))),
+        (status = 422, description = "The wallet item is another promotion's, or the key (or iid) was used with another request",
+            content((Answer = "application/xml"), (Answer = "application/json"))),
+    )
+)]
 async fn scan(State(app): State<Shared>, incoming: Incoming) -> Response {
     let responder = ScanTrack { format: Format::of(&incoming.headers, incoming.body_bytes()) };
     match prepare(&app, &incoming, &responder).await {

@@ -219,5 +219,10 @@ pub fn fault(fault: &Fault) -> (StatusCode, &'static str, String) {
         Fault::Unavailable => {
             (StatusCode::SERVICE_UNAVAILABLE, "Unavailable", "the service cannot answer now; retry".into())
         }
+        Fault::MethodNotAllowed(method) => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            format!("{method} is not served here; the Allow header lists the methods that are"),
+        ),
     }
 }

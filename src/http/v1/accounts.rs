@@ -1,22 +1,20 @@
 //! `/v1/accounts/{contact_id}`: a contact's bonus account — accruals, redemptions, freezing, expiry, reversals,
 //! the balance by bucket and the paged statement.
 
-use axum::{
-    extract::State,
-    http::StatusCode,
-    response::Response,
-    routing::{get, post},
-    Json, Router,
-};
+use axum::{extract::State, http::StatusCode, response::Response, Json};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use schemars::JsonSchema;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tally_events::{BonusType, Envelope, Event, LotAllocation};
 use tally_projections::BonusBucket;
+use utoipa::{
+    openapi::{schema::OneOfBuilder, ObjectBuilder, Type},
+    IntoParams, ToSchema,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{events_json, write, ApiError, V1Caller, V1Path, V1Query};
+use super::{events, write, ApiError, ErrorBody, EventRef, V1Caller, V1Path, V1Query};
 use crate::{
     app::App,
     auth::Principal,
@@ -33,16 +31,31 @@ use crate::{
 /// Statement entries per page at most.
 const MAX_PAGE: i64 = 500;
 
-pub fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/accounts/{contact_id}/accruals", post(accrue))
-        .route("/accounts/{contact_id}/redemptions", post(redeem))
-        .route("/accounts/{contact_id}/freeze", post(freeze))
-        .route("/accounts/{contact_id}/unfreeze", post(unfreeze))
-        .route("/accounts/{contact_id}/reversals", post(reverse))
-        .route("/accounts/{contact_id}/expiry", post(expire))
-        .route("/accounts/{contact_id}/balance", get(balance))
-        .route("/accounts/{contact_id}/statement", get(statement))
+pub fn routes() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(accrue))
+        .routes(routes!(redeem))
+        .routes(routes!(freeze))
+        .routes(routes!(unfreeze))
+        .routes(routes!(reverse))
+        .routes(routes!(expire))
+        .routes(routes!(balance))
+        .routes(routes!(statement))
+}
+
+/// An account's path: the contact's id.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AccountPath {
+    contact_id: Uuid,
+}
+
+/// A decimal amount, as a string or a JSON number.
+fn amount_schema() -> impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>> {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$")))
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .description(Some("A positive decimal, at most 4 decimal places and at most 1,000,000,000"))
 }
 
 /// Accounts exist for registered contacts only.
@@ -58,11 +71,10 @@ async fn account_target(
     Ok(AccountAggregate::target(contact_id, command))
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Accrual {
-    /// A positive decimal (string or number), at most 4 decimal places.
-    #[schemars(with = "String")]
+    #[schema(schema_with = amount_schema)]
     pub amount: Decimal,
     #[serde(default = "cash")]
     pub bonus_type: BonusType,
@@ -76,23 +88,23 @@ fn cash() -> BonusType {
     BonusType::Cash
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Redemption {
-    #[schemars(with = "String")]
+    #[schema(schema_with = amount_schema)]
     pub amount: Decimal,
     #[serde(default = "cash")]
     pub bonus_type: BonusType,
     pub reference: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reversal {
     /// The accrual or redemption to compensate.
@@ -100,10 +112,16 @@ pub struct Reversal {
     pub reason: Option<String>,
 }
 
-fn movement_render(envelopes: &[Envelope]) -> (StatusCode, serde_json::Value) {
+/// The answer to an account command: its events and the movements they made.
+#[derive(Serialize, ToSchema)]
+pub struct Moved {
+    events: Vec<EventRef>,
+    movements: Vec<Movement>,
+}
+
+fn movement_render(envelopes: &[Envelope]) -> (StatusCode, Moved) {
     let status = if envelopes.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
-    let movements: Vec<serde_json::Value> = envelopes.iter().filter_map(movement).collect();
-    (status, serde_json::json!({ "events": events_json(envelopes), "movements": movements }))
+    (status, Moved { events: events(envelopes), movements: envelopes.iter().filter_map(movement).collect() })
 }
 
 /// A write of one account command built from the request body alone.
@@ -119,7 +137,21 @@ async fn account_command<T: DeserializeOwned>(
     write(app, incoming, plan, movement_render).await
 }
 
-async fn accrue(State(app): State<Shared>, V1Path { 0: contact_id, .. }: V1Path<Uuid>, incoming: Incoming) -> Response {
+/// Accrue bonuses as a lot.
+#[utoipa::path(post, path = "/accounts/{contact_id}/accruals", tag = "v1", params(AccountPath), request_body = Accrual,
+    responses(
+        (status = 201, description = "Done: the events and the movements they made", body = Moved),
+        (status = 200, description = "Nothing to do: no events", body = Moved),
+        (status = 404, description = "No such contact", body = ErrorBody),
+        (status = 409, description = "Refused in the account's state", body = ErrorBody),
+        (status = 422, description = "Invalid request", body = ErrorBody),
+    )
+)]
+async fn accrue(
+    State(app): State<Shared>,
+    V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
+    incoming: Incoming,
+) -> Response {
     account_command(&app, contact_id, incoming, |accrual: Accrual| AccountCommand::Accrue {
         lot_id: Uuid::now_v7(),
         amount: accrual.amount,
@@ -131,7 +163,21 @@ async fn accrue(State(app): State<Shared>, V1Path { 0: contact_id, .. }: V1Path<
     .await
 }
 
-async fn redeem(State(app): State<Shared>, V1Path { 0: contact_id, .. }: V1Path<Uuid>, incoming: Incoming) -> Response {
+/// Redeem active bonuses, nearest expiry first.
+#[utoipa::path(post, path = "/accounts/{contact_id}/redemptions", tag = "v1", params(AccountPath), request_body = Redemption,
+    responses(
+        (status = 201, description = "Done: the events and the movements they made", body = Moved),
+        (status = 200, description = "Nothing to do: no events", body = Moved),
+        (status = 404, description = "No such contact", body = ErrorBody),
+        (status = 409, description = "Refused in the account's state", body = ErrorBody),
+        (status = 422, description = "Invalid request", body = ErrorBody),
+    )
+)]
+async fn redeem(
+    State(app): State<Shared>,
+    V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
+    incoming: Incoming,
+) -> Response {
     account_command(&app, contact_id, incoming, |redemption: Redemption| AccountCommand::Redeem {
         redemption_id: Uuid::now_v7(),
         amount: redemption.amount,
@@ -141,26 +187,73 @@ async fn redeem(State(app): State<Shared>, V1Path { 0: contact_id, .. }: V1Path<
     .await
 }
 
-async fn freeze(State(app): State<Shared>, V1Path { 0: contact_id, .. }: V1Path<Uuid>, incoming: Incoming) -> Response {
+/// Freeze the account's bonuses.
+#[utoipa::path(post, path = "/accounts/{contact_id}/freeze", tag = "v1", params(AccountPath), request_body = Reason,
+    responses(
+        (status = 201, description = "Done: the events and the movements they made", body = Moved),
+        (status = 200, description = "Nothing to do: no events", body = Moved),
+        (status = 404, description = "No such contact", body = ErrorBody),
+        (status = 409, description = "Refused in the account's state", body = ErrorBody),
+        (status = 422, description = "Invalid request", body = ErrorBody),
+    )
+)]
+async fn freeze(
+    State(app): State<Shared>,
+    V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
+    incoming: Incoming,
+) -> Response {
     account_command(&app, contact_id, incoming, |r: Reason| AccountCommand::Freeze { reason: r.reason }).await
 }
 
+/// Unfreeze the account's bonuses.
+#[utoipa::path(post, path = "/accounts/{contact_id}/unfreeze", tag = "v1", params(AccountPath), request_body = Reason,
+    responses(
+        (status = 201, description = "Done: the events and the movements they made", body = Moved),
+        (status = 200, description = "Nothing to do: no events", body = Moved),
+        (status = 404, description = "No such contact", body = ErrorBody),
+        (status = 409, description = "Refused in the account's state", body = ErrorBody),
+        (status = 422, description = "Invalid request", body = ErrorBody),
+    )
+)]
 async fn unfreeze(
     State(app): State<Shared>,
-    V1Path { 0: contact_id, .. }: V1Path<Uuid>,
+    V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
     incoming: Incoming,
 ) -> Response {
     account_command(&app, contact_id, incoming, |r: Reason| AccountCommand::Unfreeze { reason: r.reason }).await
 }
 
-/// Burns the account's expired lots now, instead of waiting for the periodic expiry job.
-async fn expire(State(app): State<Shared>, V1Path { 0: contact_id, .. }: V1Path<Uuid>, incoming: Incoming) -> Response {
+/// Burn the account's expired lots now, instead of waiting for the periodic expiry job.
+#[utoipa::path(post, path = "/accounts/{contact_id}/expiry", tag = "v1", params(AccountPath), request_body = Reason,
+    responses(
+        (status = 201, description = "Done: the events and the movements they made", body = Moved),
+        (status = 200, description = "Nothing to do: no events", body = Moved),
+        (status = 404, description = "No such contact", body = ErrorBody),
+        (status = 409, description = "Refused in the account's state", body = ErrorBody),
+        (status = 422, description = "Invalid request", body = ErrorBody),
+    )
+)]
+async fn expire(
+    State(app): State<Shared>,
+    V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
+    incoming: Incoming,
+) -> Response {
     account_command(&app, contact_id, incoming, |_: Reason| AccountCommand::ExpireDue).await
 }
 
+/// Reverse an accrual or a redemption.
+#[utoipa::path(post, path = "/accounts/{contact_id}/reversals", tag = "v1", params(AccountPath), request_body = Reversal,
+    responses(
+        (status = 201, description = "Done: the events and the movements they made", body = Moved),
+        (status = 200, description = "Nothing to do: no events", body = Moved),
+        (status = 404, description = "No such contact, or no such accrual or redemption in it", body = ErrorBody),
+        (status = 409, description = "Refused in the account's state", body = ErrorBody),
+        (status = 422, description = "Invalid request", body = ErrorBody),
+    )
+)]
 async fn reverse(
     State(app): State<Shared>,
-    V1Path { 0: contact_id, .. }: V1Path<Uuid>,
+    V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
     incoming: Incoming,
 ) -> Response {
     let plan = async move |app: &App, principal: &Principal, reversal: Reversal| {
@@ -184,19 +277,19 @@ async fn reverse(
     write(&app, incoming, plan, movement_render).await
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BalanceBody {
     pub contact_id: Uuid,
     pub frozen: bool,
     pub buckets: Vec<BucketBody>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BucketBody {
     pub bonus_type: BonusType,
-    /// active, inactive, burnt, frozen or nearest_expiry.
+    #[schema(value_type = String, pattern = "^(active|inactive|burnt|frozen|nearest_expiry)$")]
     pub status: String,
-    #[schemars(with = "String")]
+    #[schema(value_type = String, pattern = r"^[0-9]+(\.[0-9]+)?$")]
     #[serde(with = "rust_decimal::serde::str")]
     pub amount: Decimal,
     pub expire_date: Option<DateTime<Utc>>,
@@ -218,10 +311,15 @@ fn to_snake(name: &str) -> String {
     out
 }
 
+/// Balance by bucket and bonus type.
+#[utoipa::path(get, path = "/accounts/{contact_id}/balance", tag = "v1", params(AccountPath), responses(
+    (status = 200, description = "The balance", body = BalanceBody),
+    (status = 404, description = "No such contact", body = ErrorBody),
+))]
 async fn balance(
     State(app): State<Shared>,
     V1Caller { 0: principal, .. }: V1Caller,
-    V1Path { 0: contact_id, .. }: V1Path<Uuid>,
+    V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
 ) -> Result<Json<BalanceBody>, ApiError> {
     queries::contact(&app.db, &principal.tenant, contact_id)
         .await?
@@ -231,17 +329,52 @@ async fn balance(
     Ok(Json(BalanceBody { contact_id, frozen: account.frozen, buckets }))
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+/// A page of a statement.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatementQuery {
     /// Entries after this stream version (the previous page's `next_after_version`).
     #[serde(default)]
+    #[param(minimum = 0)]
     pub after_version: i64,
     /// 1 to 500; 100 when absent.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
 /// One line of a statement: what moved, by how much (signed), and why.
-fn movement(envelope: &Envelope) -> Option<serde_json::Value> {
+#[derive(Serialize, ToSchema)]
+pub struct Movement {
+    event_id: Uuid,
+    stream_version: i64,
+    event_type: String,
+    recorded_at: DateTime<Utc>,
+    occurred_at: DateTime<Utc>,
+    /// Signed: what the account gained (positive) or lost (negative); none for freezing and unfreezing.
+    #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    amount: Option<String>,
+    bonus_type: Option<BonusType>,
+    /// What caused the movement: the reference, lot, redemption, reversal or reason.
+    #[schema(value_type = Object)]
+    cause: serde_json::Value,
+    /// Who did it.
+    #[schema(value_type = Object)]
+    actor: serde_json::Value,
+    correlation_id: Uuid,
+}
+
+/// A page of an account's statement.
+#[derive(Serialize, ToSchema)]
+pub struct Statement {
+    contact_id: Uuid,
+    movements: Vec<Movement>,
+    /// The `after_version` of the next page; none on the last page.
+    next_after_version: Option<i64>,
+}
+
+/// The statement line of an event, if it moved the account.
+fn movement(envelope: &Envelope) -> Option<Movement> {
     let event = envelope.event().ok()?;
     let (amount, bonus_type, cause): (Option<Decimal>, Option<BonusType>, serde_json::Value) = match &event {
         Event::BonusAccrued(e) => (
@@ -271,18 +404,18 @@ fn movement(envelope: &Envelope) -> Option<serde_json::Value> {
         Event::BonusesUnfrozen(e) => (None, None, serde_json::json!({"reason": e.reason})),
         _ => return None,
     };
-    Some(serde_json::json!({
-        "event_id": envelope.event_id,
-        "stream_version": envelope.stream_version,
-        "event_type": envelope.event_type,
-        "recorded_at": envelope.recorded_at,
-        "occurred_at": envelope.occurred_at,
-        "amount": amount.map(|a| a.to_string()),
-        "bonus_type": bonus_type,
-        "cause": cause,
-        "actor": envelope.actor,
-        "correlation_id": envelope.correlation_id,
-    }))
+    Some(Movement {
+        event_id: envelope.event_id,
+        stream_version: envelope.stream_version,
+        event_type: envelope.event_type.clone(),
+        recorded_at: envelope.recorded_at,
+        occurred_at: envelope.occurred_at,
+        amount: amount.map(|a| a.to_string()),
+        bonus_type,
+        cause,
+        actor: serde_json::to_value(&envelope.actor).ok()?,
+        correlation_id: envelope.correlation_id,
+    })
 }
 
 fn allocations(allocations: &[LotAllocation]) -> serde_json::Value {
@@ -292,12 +425,20 @@ fn allocations(allocations: &[LotAllocation]) -> serde_json::Value {
         .collect::<Vec<_>>())
 }
 
+/// Every movement with its cause, paged by `after_version` and `limit`.
+#[utoipa::path(get, path = "/accounts/{contact_id}/statement", tag = "v1", params(AccountPath, StatementQuery),
+    responses(
+        (status = 200, description = "A page of the statement", body = Statement),
+        (status = 404, description = "No such contact", body = ErrorBody),
+        (status = 422, description = "limit or after_version out of range", body = ErrorBody),
+    )
+)]
 async fn statement(
     State(app): State<Shared>,
     V1Caller { 0: principal, .. }: V1Caller,
-    V1Path { 0: contact_id, .. }: V1Path<Uuid>,
+    V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
     V1Query { 0: query, .. }: V1Query<StatementQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Statement>, ApiError> {
     queries::contact(&app.db, &principal.tenant, contact_id)
         .await?
         .ok_or_else(|| ApiError::not_found("ContactNotFound", "no such contact"))?;
@@ -314,6 +455,6 @@ async fn statement(
     )
     .await?;
     let next = (page.len() as i64 == limit).then(|| page.last().map(|e| e.stream_version)).flatten();
-    let movements: Vec<serde_json::Value> = page.iter().filter_map(movement).collect();
-    Ok(Json(serde_json::json!({ "contact_id": contact_id, "movements": movements, "next_after_version": next })))
+    let movements = page.iter().filter_map(movement).collect();
+    Ok(Json(Statement { contact_id, movements, next_after_version: next }))
 }

@@ -1,19 +1,14 @@
 //! `/v1/cards`: registering cards (one, or a batch all or none) and reading one.
 
-use axum::{
-    extract::State,
-    http::StatusCode,
-    response::Response,
-    routing::{get, post},
-    Json, Router,
-};
-use schemars::JsonSchema;
+use axum::{extract::State, http::StatusCode, response::Response, Json};
 use serde::{Deserialize, Serialize};
 use tally_events::{CardCategory, CardStatus, CardType};
 use tally_projections::CardView;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{events_json, write, ApiError, V1Caller, V1Path};
+use super::{events, write, ApiError, ErrorBody, EventRef, V1Caller, V1Path, Written};
 use crate::{
     app::App,
     auth::Principal,
@@ -29,30 +24,45 @@ use crate::{
 /// Cards registered by one batch at most.
 const MAX_BATCH_CARDS: usize = 1000;
 
-pub fn routes() -> axum::Router<Shared> {
-    Router::new()
-        .route("/cards", post(register_card))
-        .route("/cards/batch", post(register_cards))
-        .route("/cards/{number}", get(get_card))
+pub fn routes() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new().routes(routes!(register_card)).routes(routes!(register_cards)).routes(routes!(get_card))
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterCard {
     /// 6 to 19 digits.
+    #[schema(pattern = r"^[0-9]{6,19}$")]
     pub number: String,
     pub category: CardCategory,
     pub card_type: CardType,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterCards {
     /// 1 to 1000 cards, registered all or none.
+    #[schema(min_items = 1, max_items = 1000)]
     pub cards: Vec<RegisterCard>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+/// The answer to a batch: how many cards it registered, and their events.
+#[derive(Serialize, ToSchema)]
+pub struct Registered {
+    registered: usize,
+    events: Vec<EventRef>,
+}
+
+/// A card's path.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CardPath {
+    /// The card number: 6 to 19 digits.
+    #[param(pattern = r"^[0-9]{6,19}$")]
+    number: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CardBody {
     pub number: String,
     pub status: CardStatus,
@@ -84,14 +94,23 @@ fn registration(card: RegisterCard) -> Result<(String, Target), ApiError> {
     Ok((number.clone(), CardAggregate::target(number, command)))
 }
 
+/// Register a card (status New).
+#[utoipa::path(post, path = "/cards", tag = "v1", request_body = RegisterCard, responses(
+    (status = 201, description = "Registered", body = Written),
+    (status = 409, description = "A card with this number exists", body = ErrorBody),
+    (status = 422, description = "Invalid card", body = ErrorBody),
+))]
 async fn register_card(State(app): State<Shared>, incoming: Incoming) -> Response {
     let plan = async |_: &App, _: &Principal, card: RegisterCard| Ok(registration(card)?.1);
-    write(&app, incoming, plan, |envelopes| {
-        (StatusCode::CREATED, serde_json::json!({ "events": events_json(envelopes) }))
-    })
-    .await
+    write(&app, incoming, plan, |envelopes| (StatusCode::CREATED, Written::of(envelopes))).await
 }
 
+/// Register up to 1000 cards, all or none.
+#[utoipa::path(post, path = "/cards/batch", tag = "v1", request_body = RegisterCards, responses(
+    (status = 201, description = "Every card registered", body = Registered),
+    (status = 409, description = "A card of the batch exists; none was registered", body = ErrorBody),
+    (status = 422, description = "Invalid batch", body = ErrorBody),
+))]
 async fn register_cards(State(app): State<Shared>, incoming: Incoming) -> Response {
     let plan = async |_: &App, _: &Principal, batch: RegisterCards| {
         if batch.cards.is_empty() || batch.cards.len() > MAX_BATCH_CARDS {
@@ -107,15 +126,20 @@ async fn register_cards(State(app): State<Shared>, incoming: Incoming) -> Respon
         Ok(Target::all(registrations.into_iter().map(|(_, target)| target)))
     };
     write(&app, incoming, plan, |envelopes| {
-        (StatusCode::CREATED, serde_json::json!({ "registered": envelopes.len(), "events": events_json(envelopes) }))
+        (StatusCode::CREATED, Registered { registered: envelopes.len(), events: events(envelopes) })
     })
     .await
 }
 
+/// A card.
+#[utoipa::path(get, path = "/cards/{number}", tag = "v1", params(CardPath), responses(
+    (status = 200, description = "The card", body = CardBody),
+    (status = 404, description = "No card with this number", body = ErrorBody),
+))]
 async fn get_card(
     State(app): State<Shared>,
     V1Caller { 0: principal, .. }: V1Caller,
-    V1Path { 0: number, .. }: V1Path<String>,
+    V1Path { 0: CardPath { number }, .. }: V1Path<CardPath>,
 ) -> Result<Json<CardBody>, ApiError> {
     let card = queries::card(&app.db, &principal.tenant, &number)
         .await?

@@ -1,20 +1,15 @@
 //! `/v1/contacts`: registering, updating and finding customers.
 
-use axum::{
-    extract::State,
-    http::StatusCode,
-    response::Response,
-    routing::{get, post},
-    Json, Router,
-};
+use axum::{extract::State, http::StatusCode, response::Response, Json};
 use chrono::NaiveDate;
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tally_events::{ContactDetails, Event};
 use tally_projections::ContactView;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{events_json, write, ApiError, V1Caller, V1Path, V1Query};
+use super::{events, write, ApiError, ErrorBody, EventRef, V1Caller, V1Path, V1Query, Written};
 use crate::{
     app::App,
     auth::Principal,
@@ -27,26 +22,62 @@ use crate::{
     queries,
 };
 
-pub fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/contacts", post(register_contact).get(find_contact))
-        .route("/contacts/{contact_id}", get(get_contact).patch(update_contact))
+pub fn routes() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new().routes(routes!(register_contact, find_contact)).routes(routes!(get_contact, update_contact))
 }
 
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+/// A contact's details: on registration, every one that is known; on update, the ones that change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ContactFields {
-    /// Unique per merchant; generated when absent at registration.
-    pub code: Option<String>,
+pub struct ContactChanges {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
-    /// Any common notation; stored in E.164 form.
+    /// E.164: `+`, then 10 to 15 digits (also read without the `+`, with spaces, dashes, dots and brackets).
+    #[schema(pattern = r"^\+?[1-9][0-9]{9,14}$")]
     pub mobile_number: Option<String>,
+    #[schema(max_length = 254, pattern = r"^[^@\s]+@[^@\s]+$")]
     pub email: Option<String>,
     pub birth_date: Option<NaiveDate>,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub external_id: Option<String>,
 }
 
-impl ContactFields {
+/// A new contact: its code and its details.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewContact {
+    /// Unique per merchant, never changed; generated when absent.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+    pub code: Option<String>,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: Option<String>,
+    /// E.164: `+`, then 10 to 15 digits (also read without the `+`, with spaces, dashes, dots and brackets).
+    #[schema(pattern = r"^\+?[1-9][0-9]{9,14}$")]
+    pub mobile_number: Option<String>,
+    #[schema(max_length = 254, pattern = r"^[^@\s]+@[^@\s]+$")]
+    pub email: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub external_id: Option<String>,
+}
+
+impl NewContact {
+    fn split(self) -> (Option<String>, ContactChanges) {
+        let NewContact { code, name, mobile_number, email, birth_date, external_id } = self;
+        (code, ContactChanges { name, mobile_number, email, birth_date, external_id })
+    }
+}
+
+/// An e-mail address as the API takes it: one `@` between two parts without blanks, at most 254 characters.
+fn valid_email(text: &str) -> bool {
+    let blank_free = |part: &str| !part.is_empty() && !part.contains(char::is_whitespace);
+    text.chars().count() <= 254
+        && text
+            .split_once('@')
+            .is_some_and(|(local, domain)| blank_free(local) && blank_free(domain) && !domain.contains('@'))
+}
+
+impl ContactChanges {
     fn details(&self) -> Result<ContactDetails, ApiError> {
         let mobile_number = self
             .mobile_number
@@ -58,13 +89,13 @@ impl ContactFields {
             })
             .transpose()?;
         if let Some(email) = &self.email {
-            if !email.contains('@') || email.len() > 254 {
+            if !valid_email(email) {
                 return Err(ApiError::invalid(format!("email {email:?} is not an e-mail address")));
             }
         }
         let clean = |field: &Option<String>, name: &str| match field.as_deref().map(str::trim) {
-            Some(text) if text.is_empty() || text.len() > 200 => {
-                Err(ApiError::invalid(format!("{name} must be 1 to 200 characters")))
+            Some(text) if text.is_empty() || text.chars().count() > 200 => {
+                Err(ApiError::invalid(format!("{name} must be 1 to 200 characters, not all blank")))
             }
             other => Ok(other.map(str::to_owned)),
         };
@@ -78,7 +109,7 @@ impl ContactFields {
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ContactBody {
     pub contact_id: Uuid,
     pub code: String,
@@ -86,6 +117,21 @@ pub struct ContactBody {
     pub details: ContactDetails,
     /// The contact's live card, if any.
     pub card_number: Option<String>,
+}
+
+/// The answer to a registration: the new contact's id and code, and the event.
+#[derive(Serialize, ToSchema)]
+pub struct ContactRegistered {
+    contact_id: Uuid,
+    code: String,
+    events: Vec<EventRef>,
+}
+
+/// A contact's path.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ContactPath {
+    contact_id: Uuid,
 }
 
 async fn contact_body(app: &App, contact: ContactView) -> Result<ContactBody, ApiError> {
@@ -98,11 +144,18 @@ async fn contact_body(app: &App, contact: ContactView) -> Result<ContactBody, Ap
     })
 }
 
+/// Register a contact.
+#[utoipa::path(post, path = "/contacts", tag = "v1", request_body = NewContact, responses(
+    (status = 201, description = "Registered", body = ContactRegistered),
+    (status = 409, description = "The code or the mobile number is another contact's", body = ErrorBody),
+    (status = 422, description = "Invalid details, or a field the merchant requires is missing", body = ErrorBody),
+))]
 async fn register_contact(State(app): State<Shared>, incoming: Incoming) -> Response {
-    let plan = async |_: &App, _: &Principal, fields: ContactFields| {
-        let details = fields.details()?;
+    let plan = async |_: &App, _: &Principal, contact: NewContact| {
+        let (code, changes) = contact.split();
+        let details = changes.details()?;
         let contact_id = Uuid::now_v7();
-        let code = match &fields.code {
+        let code = match &code {
             Some(code) => ContactCode::parse(code)
                 .ok_or_else(|| ApiError::invalid("code must be 1 to 64 of A-Z, a-z, 0-9, _ and -"))?
                 .as_str()
@@ -111,35 +164,46 @@ async fn register_contact(State(app): State<Shared>, incoming: Incoming) -> Resp
         };
         Ok(ContactAggregate::target(contact_id, ContactCommand::Register { contact_id, code, details }))
     };
-    write(&app, incoming, plan, |envelopes| match envelopes.first().map(|e| e.event()) {
-        Some(Ok(Event::ContactRegistered(e))) => (
-            StatusCode::CREATED,
-            serde_json::json!({"contact_id": e.contact_id, "code": e.code, "events": events_json(envelopes)}),
-        ),
-        _ => (StatusCode::OK, serde_json::json!({ "events": events_json(envelopes) })),
+    write(&app, incoming, plan, |envelopes| {
+        let registered = envelopes.iter().find_map(|e| match e.event() {
+            Ok(Event::ContactRegistered(e)) => Some((e.contact_id, e.code)),
+            _ => None,
+        });
+        let (contact_id, code) = registered.expect("a registration appends ContactRegistered");
+        (StatusCode::CREATED, ContactRegistered { contact_id, code, events: events(envelopes) })
     })
     .await
 }
 
+/// Update a contact's details; its code never changes.
+#[utoipa::path(patch, path = "/contacts/{contact_id}", tag = "v1", params(ContactPath), request_body = ContactChanges,
+    responses(
+        (status = 200, description = "Updated (no events when nothing changed)", body = Written),
+        (status = 404, description = "No such contact", body = ErrorBody),
+        (status = 409, description = "The mobile number is another contact's", body = ErrorBody),
+        (status = 422, description = "Invalid details", body = ErrorBody),
+    )
+)]
 async fn update_contact(
     State(app): State<Shared>,
-    V1Path { 0: contact_id, .. }: V1Path<Uuid>,
+    V1Path { 0: ContactPath { contact_id }, .. }: V1Path<ContactPath>,
     incoming: Incoming,
 ) -> Response {
-    let plan = async move |_: &App, _: &Principal, fields: ContactFields| {
-        if fields.code.is_some() {
-            return Err(ApiError::invalid("a contact code never changes"));
-        }
-        Ok(ContactAggregate::target(contact_id, ContactCommand::Update { changes: fields.details()? }))
+    let plan = async move |_: &App, _: &Principal, changes: ContactChanges| {
+        Ok(ContactAggregate::target(contact_id, ContactCommand::Update { changes: changes.details()? }))
     };
-    write(&app, incoming, plan, |envelopes| (StatusCode::OK, serde_json::json!({ "events": events_json(envelopes) })))
-        .await
+    write(&app, incoming, plan, |envelopes| (StatusCode::OK, Written::of(envelopes))).await
 }
 
+/// A contact.
+#[utoipa::path(get, path = "/contacts/{contact_id}", tag = "v1", params(ContactPath), responses(
+    (status = 200, description = "The contact", body = ContactBody),
+    (status = 404, description = "No such contact", body = ErrorBody),
+))]
 async fn get_contact(
     State(app): State<Shared>,
     V1Caller { 0: principal, .. }: V1Caller,
-    V1Path { 0: contact_id, .. }: V1Path<Uuid>,
+    V1Path { 0: ContactPath { contact_id }, .. }: V1Path<ContactPath>,
 ) -> Result<Json<ContactBody>, ApiError> {
     let contact = queries::contact(&app.db, &principal.tenant, contact_id)
         .await?
@@ -147,13 +211,25 @@ async fn get_contact(
     Ok(Json(contact_body(&app, contact).await?))
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+/// One of a contact's identifiers.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ContactQuery {
+    /// E.164 (or another common notation of the same number); give this or `code`.
+    #[param(pattern = r"^\+?[1-9][0-9]{9,14}$")]
     pub mobile_number: Option<String>,
+    /// The contact code; give this or `mobile_number`.
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub code: Option<String>,
 }
 
-/// `GET /v1/contacts?mobile_number=…` or `?code=…`: one customer by one of their identifiers.
+/// Find a contact by `mobile_number` or by `code` (exactly one of them).
+#[utoipa::path(get, path = "/contacts", tag = "v1", params(ContactQuery), responses(
+    (status = 200, description = "The contact", body = ContactBody),
+    (status = 404, description = "No such contact", body = ErrorBody),
+    (status = 422, description = "Neither or both identifiers, or a malformed one", body = ErrorBody),
+))]
 async fn find_contact(
     State(app): State<Shared>,
     V1Caller { 0: principal, .. }: V1Caller,

@@ -8,18 +8,19 @@ mod cards;
 mod contacts;
 mod promotions;
 
-pub use accounts::{Accrual, Reason, Redemption, Reversal};
-pub use cards::{RegisterCard, RegisterCards};
-pub use contacts::ContactFields;
-pub use promotions::{ChangedTerms, MobileUse, NewBusiness, NewClip, NewPromotion, Void};
-
 use axum::{
-    http::StatusCode,
+    http::{Method, StatusCode},
     response::{IntoResponse, Response},
-    Router,
 };
-use serde::de::DeserializeOwned;
+use rust_decimal::{prelude::ToPrimitive, Decimal};
+use serde::{
+    de::{DeserializeOwned, Error as _},
+    Deserialize, Deserializer, Serialize,
+};
 use tally_events::{Envelope, Role};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use uuid::Uuid;
 
 use super::{
     ingress::{self, Caller, Fault, Incoming, KeyPolicy, PathParams, QueryParams, Responder},
@@ -33,8 +34,14 @@ use crate::{
     store::{idempotency::StoredResponse, StoreError},
 };
 
-pub fn routes() -> Router<Shared> {
+/// Every `/v1` operation, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<Shared> {
     cards::routes().merge(contacts::routes()).merge(accounts::routes()).merge(promotions::routes())
+}
+
+/// The answer to a method the path does not serve: 405, in the native envelope (axum adds `Allow`).
+pub async fn method_not_allowed(method: Method) -> Response {
+    V1.respond(&Fault::MethodNotAllowed(method))
 }
 
 /// The native API's authenticated caller.
@@ -43,6 +50,20 @@ type V1Caller = Caller<V1>;
 type V1Path<T> = PathParams<T, V1>;
 /// Query parameters, rejected in the native API's envelope.
 type V1Query<T> = QueryParams<T, V1>;
+
+/// The native API's error envelope.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code, e.g. `InvalidRequest`, `CardNotFound`, `Unauthorized`.
+    code: &'static str,
+    /// What went wrong, in English.
+    message: String,
+}
 
 /// A refusal of the native API.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,8 +87,8 @@ impl ApiError {
     }
 
     fn stored(&self) -> StoredResponse {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        StoredResponse { status: self.status.as_u16(), content_type: "application/json".into(), body: body.to_string() }
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message.clone() } };
+        json_response(self.status, &body)
     }
 }
 
@@ -122,13 +143,39 @@ fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|error| ApiError::invalid(format!("invalid JSON body: {error}")))
 }
 
+/// A count as JSON Schema reads `integer`: `178` and `178.0` alike.
+fn whole<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    number
+        .to_string()
+        .parse::<Decimal>()
+        .ok()
+        .filter(|n| n.fract().is_zero())
+        .and_then(|n| n.to_u32())
+        .ok_or_else(|| D::Error::custom(format!("{number} is not a whole number from 0 to {}", u32::MAX)))
+}
+
+/// [`whole`], or null.
+fn whole_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole")] u32);
+    Ok(Option::<Whole>::deserialize(deserializer)?.map(|Whole(n)| n))
+}
+
+/// A JSON answer, as stored for replays.
+fn json_response(status: StatusCode, body: &impl Serialize) -> StoredResponse {
+    let body = serde_json::to_string(body).expect("answers serialize");
+    StoredResponse { status: status.as_u16(), content_type: "application/json".into(), body }
+}
+
 /// Runs a write: the ingress (body, authentication, idempotency key), the role, the body, the look-ups in `plan`,
 /// then the command and its rendering.
-async fn write<T, P, R>(app: &App, incoming: Incoming, plan: P, render: R) -> Response
+async fn write<T, P, R, B>(app: &App, incoming: Incoming, plan: P, render: R) -> Response
 where
     T: DeserializeOwned,
     P: AsyncFnOnce(&App, &Principal, T) -> Result<Target, ApiError>,
-    R: Fn(&[Envelope]) -> (StatusCode, serde_json::Value) + Send + Sync + 'static,
+    R: Fn(&[Envelope]) -> (StatusCode, B) + Send + Sync + 'static,
+    B: Serialize,
 {
     let admitted = match incoming.admit(app, &V1, KeyPolicy::Required).await {
         Ok(admitted) => admitted,
@@ -149,17 +196,37 @@ where
     command.render = Some(Box::new(move |result| match result {
         Ok(envelopes) => {
             let (status, body) = render(envelopes);
-            StoredResponse { status: status.as_u16(), content_type: "application/json".into(), body: body.to_string() }
+            json_response(status, &body)
         }
         Err(refusal) => ApiError::from(refusal.clone()).stored(),
     }));
     ingress::execute(app, command, &V1).await
 }
 
+/// An event a command appended, as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct EventRef {
+    event_id: Uuid,
+    event_type: String,
+    stream_version: i64,
+}
+
 /// The events a command appended, as the API shows them.
-fn events_json(envelopes: &[Envelope]) -> serde_json::Value {
-    serde_json::json!(envelopes
+fn events(envelopes: &[Envelope]) -> Vec<EventRef> {
+    envelopes
         .iter()
-        .map(|e| serde_json::json!({"event_id": e.event_id, "event_type": e.event_type, "stream_version": e.stream_version}))
-        .collect::<Vec<_>>())
+        .map(|e| EventRef { event_id: e.event_id, event_type: e.event_type.clone(), stream_version: e.stream_version })
+        .collect()
+}
+
+/// The answer to a write: the events it appended (none when nothing changed).
+#[derive(Serialize, ToSchema)]
+pub struct Written {
+    events: Vec<EventRef>,
+}
+
+impl Written {
+    fn of(envelopes: &[Envelope]) -> Written {
+        Written { events: events(envelopes) }
+    }
 }
