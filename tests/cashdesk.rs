@@ -761,3 +761,17 @@ async fn wrong_http_methods_and_unknown_paths_get_the_envelope() {
     let unknown = app.get(ADMIN, "/api/card/replace").await;
     check(&unknown, (StatusCode::NOT_FOUND, "UnknownMethod"));
 }
+
+#[tokio::test]
+async fn a_misspelt_parameter_is_refused_by_name_and_writes_nothing() {
+    let app = spawn_app().await;
+    app.bound_card(CARD, MOBILE, true).await;
+    let before = app.event_count().await;
+    let reply = cd(&app, ADMIN, "block", json!({"Number": CARD, "BlockReasonCod": "0"})).await;
+    check(&reply, BAD_BODY);
+    assert!(reply.body["Value"].as_str().unwrap().contains("\"BlockReasonCod\""), "{}", reply.body);
+    let reply = get(&app, &format!("issue?Number={CARD}&Numbr={CARD}")).await;
+    check(&reply, BAD_BODY);
+    assert_eq!(app.event_count().await, before);
+    assert_eq!(status_of(&app, CARD).await, "Active");
+}
