@@ -137,108 +137,54 @@ async fn account_command<T: DeserializeOwned>(
     write(app, incoming, plan, movement_render).await
 }
 
-/// Accrue bonuses as a lot.
-#[utoipa::path(post, path = "/accounts/{contact_id}/accruals", tag = "v1", params(AccountPath), request_body = Accrual,
-    responses(
-        (status = 201, description = "Done: the events and the movements they made", body = Moved),
-        (status = 200, description = "Nothing to do: no events", body = Moved),
-        (status = 404, description = "No such contact", body = ErrorBody),
-        (status = 409, description = "Refused in the account's state", body = ErrorBody),
-        (status = 422, description = "Invalid request", body = ErrorBody),
-    )
-)]
-async fn accrue(
-    State(app): State<Shared>,
-    V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
-    incoming: Incoming,
-) -> Response {
-    account_command(&app, contact_id, incoming, |accrual: Accrual| AccountCommand::Accrue {
-        lot_id: Uuid::now_v7(),
-        amount: accrual.amount,
-        bonus_type: accrual.bonus_type,
-        active_from: accrual.active_from,
-        expires_at: accrual.expires_at,
-        reference: accrual.reference,
-    })
-    .await
+/// Declares the account commands built from the request body alone: each a handler with its OpenAPI description.
+macro_rules! account_commands {
+    ($($handler:ident $path:literal $summary:literal $body:ident => $command:expr;)+) => {
+        $(
+            #[doc = $summary]
+            #[utoipa::path(post, path = $path, tag = "v1", params(AccountPath), request_body = $body, responses(
+                (status = 201, description = "Done: the events and the movements they made", body = Moved),
+                (status = 200, description = "Nothing to do: no events", body = Moved),
+                (status = 404, description = "No such contact", body = ErrorBody),
+                (status = 409, description = "Refused in the account's state", body = ErrorBody),
+                (status = 422, description = "Invalid request", body = ErrorBody),
+            ))]
+            async fn $handler(
+                State(app): State<Shared>,
+                V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
+                incoming: Incoming,
+            ) -> Response {
+                account_command(&app, contact_id, incoming, $command).await
+            }
+        )+
+    };
 }
 
-/// Redeem active bonuses, nearest expiry first.
-#[utoipa::path(post, path = "/accounts/{contact_id}/redemptions", tag = "v1", params(AccountPath), request_body = Redemption,
-    responses(
-        (status = 201, description = "Done: the events and the movements they made", body = Moved),
-        (status = 200, description = "Nothing to do: no events", body = Moved),
-        (status = 404, description = "No such contact", body = ErrorBody),
-        (status = 409, description = "Refused in the account's state", body = ErrorBody),
-        (status = 422, description = "Invalid request", body = ErrorBody),
-    )
-)]
-async fn redeem(
-    State(app): State<Shared>,
-    V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
-    incoming: Incoming,
-) -> Response {
-    account_command(&app, contact_id, incoming, |redemption: Redemption| AccountCommand::Redeem {
-        redemption_id: Uuid::now_v7(),
-        amount: redemption.amount,
-        bonus_type: redemption.bonus_type,
-        reference: redemption.reference,
-    })
-    .await
-}
-
-/// Freeze the account's bonuses.
-#[utoipa::path(post, path = "/accounts/{contact_id}/freeze", tag = "v1", params(AccountPath), request_body = Reason,
-    responses(
-        (status = 201, description = "Done: the events and the movements they made", body = Moved),
-        (status = 200, description = "Nothing to do: no events", body = Moved),
-        (status = 404, description = "No such contact", body = ErrorBody),
-        (status = 409, description = "Refused in the account's state", body = ErrorBody),
-        (status = 422, description = "Invalid request", body = ErrorBody),
-    )
-)]
-async fn freeze(
-    State(app): State<Shared>,
-    V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
-    incoming: Incoming,
-) -> Response {
-    account_command(&app, contact_id, incoming, |r: Reason| AccountCommand::Freeze { reason: r.reason }).await
-}
-
-/// Unfreeze the account's bonuses.
-#[utoipa::path(post, path = "/accounts/{contact_id}/unfreeze", tag = "v1", params(AccountPath), request_body = Reason,
-    responses(
-        (status = 201, description = "Done: the events and the movements they made", body = Moved),
-        (status = 200, description = "Nothing to do: no events", body = Moved),
-        (status = 404, description = "No such contact", body = ErrorBody),
-        (status = 409, description = "Refused in the account's state", body = ErrorBody),
-        (status = 422, description = "Invalid request", body = ErrorBody),
-    )
-)]
-async fn unfreeze(
-    State(app): State<Shared>,
-    V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
-    incoming: Incoming,
-) -> Response {
-    account_command(&app, contact_id, incoming, |r: Reason| AccountCommand::Unfreeze { reason: r.reason }).await
-}
-
-/// Burn the account's expired lots now, instead of waiting for the periodic expiry job.
-#[utoipa::path(post, path = "/accounts/{contact_id}/expiry", tag = "v1", params(AccountPath), request_body = Reason,
-    responses(
-        (status = 201, description = "Done: the events and the movements they made", body = Moved),
-        (status = 200, description = "Nothing to do: no events", body = Moved),
-        (status = 404, description = "No such contact", body = ErrorBody),
-        (status = 409, description = "Refused in the account's state", body = ErrorBody),
-        (status = 422, description = "Invalid request", body = ErrorBody),
-    )
-)]
-async fn expire(
-    State(app): State<Shared>,
-    V1Path { 0: AccountPath { contact_id }, .. }: V1Path<AccountPath>,
-    incoming: Incoming,
-) -> Response {
-    account_command(&app, contact_id, incoming, |_: Reason| AccountCommand::ExpireDue).await
+account_commands! {
+    accrue "/accounts/{contact_id}/accruals" "Accrue bonuses as a lot." Accrual => |accrual: Accrual| {
+        AccountCommand::Accrue {
+            lot_id: Uuid::now_v7(),
+            amount: accrual.amount,
+            bonus_type: accrual.bonus_type,
+            active_from: accrual.active_from,
+            expires_at: accrual.expires_at,
+            reference: accrual.reference,
+        }
+    };
+    redeem "/accounts/{contact_id}/redemptions" "Redeem active bonuses, nearest expiry first." Redemption
+        => |redemption: Redemption| AccountCommand::Redeem {
+            redemption_id: Uuid::now_v7(),
+            amount: redemption.amount,
+            bonus_type: redemption.bonus_type,
+            reference: redemption.reference,
+        };
+    freeze "/accounts/{contact_id}/freeze" "Freeze the account's bonuses." Reason
+        => |r: Reason| AccountCommand::Freeze { reason: r.reason };
+    unfreeze "/accounts/{contact_id}/unfreeze" "Unfreeze the account's bonuses." Reason
+        => |r: Reason| AccountCommand::Unfreeze { reason: r.reason };
+    expire "/accounts/{contact_id}/expiry"
+        "Burn the account's expired lots now, instead of waiting for the periodic expiry job." Reason
+        => |_: Reason| AccountCommand::ExpireDue;
 }
 
 /// Reverse an accrual or a redemption.
