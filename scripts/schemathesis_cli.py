@@ -7,20 +7,23 @@ description is only a repr, so here it falls back to the lambda's plain repr.
 
 import sys
 
-from hypothesis.internal import lambda_sources
 from schemathesis.cli import schemathesis
 
-_describe = lambda_sources.lambda_description
+try:
+    from hypothesis.internal import lambda_sources
+except ImportError:  # a hypothesis without this module does not parse sources this way
+    lambda_sources = None
 
+if lambda_sources is not None:
+    _describe = lambda_sources.lambda_description
 
-def _lambda_description(f):
-    try:
-        return _describe(f)
-    except SystemError:
-        return repr(f)
+    def _lambda_description(f):
+        try:
+            return _describe(f)
+        except SystemError:
+            return repr(f)
 
-
-lambda_sources.lambda_description = _lambda_description
+    lambda_sources.lambda_description = _lambda_description
 
 if __name__ == "__main__":
     sys.exit(schemathesis())

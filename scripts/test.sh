@@ -24,7 +24,7 @@ fi
 
 if ! python3 -c "import schemathesis" >/dev/null 2>&1; then
     echo "== installing schemathesis"
-    python3 -m pip install --quiet "schemathesis==4.32.5"
+    python3 -m pip install --quiet "schemathesis==4.32.5" "hypothesis==6.170.17"
 fi
 
 echo "== tests on SQLite"
