@@ -60,7 +60,7 @@ pub fn valid_id(text: &str) -> bool {
 
 fn field(value: &Option<String>, name: &str, id: bool) -> Result<Option<String>, ScanError> {
     let Some(text) = value.as_deref().map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
-    let ok = if id { valid_id(text) } else { text.len() <= MAX_FIELD && !text.chars().any(char::is_control) };
+    let ok = if id { valid_id(text) } else { text.chars().count() <= MAX_FIELD && !text.chars().any(char::is_control) };
     if !ok {
         return Err(ScanError::Invalid(format!("{name} is not a valid id")));
     }

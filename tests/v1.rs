@@ -846,6 +846,21 @@ async fn bad_input_writes_nothing() {
     assert_eq!(app.event_count().await, before);
 }
 
+#[tokio::test]
+async fn free_texts_are_bounded_in_characters_not_bytes() {
+    let (app, id) = with_customer().await;
+    let before = app.event_count().await;
+    let long = "я".repeat(201);
+    for body in [json!({"amount": "1", "reference": long}), json!({"amount": "1", "reference": "r", "x": 1})] {
+        assert_error(&app.post(ADMIN, &acct(&id, "accruals"), body).await, UNPROCESSABLE, INVALID);
+    }
+    assert_error(&app.post(ADMIN, &acct(&id, "freeze"), json!({"reason": long})).await, UNPROCESSABLE, INVALID);
+    assert_eq!(app.event_count().await, before);
+    // 200 two-byte characters are 400 bytes, and within the bound.
+    let reply = app.post(ADMIN, &acct(&id, "accruals"), json!({"amount": "1", "reference": "я".repeat(200)})).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+}
+
 // ---- concurrency ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -82,10 +82,10 @@ struct Barcode {
     #[schema(pattern = r"^\s*[A-Za-z0-9_.-]{1,64}\s*$")]
     id: Option<String>,
     /// The POS's id of this scan: a retry with the same `iid` is answered as the first time.
-    #[schema(max_length = 255)]
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     iid: Option<String>,
     /// The customer, when known.
-    #[schema(max_length = 255)]
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     key: Option<String>,
 }
 

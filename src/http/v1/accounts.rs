@@ -81,6 +81,8 @@ pub struct Accrual {
     /// Inactive until then.
     pub active_from: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "super::text")]
+    #[schema(max_length = 200)]
     pub reference: Option<String>,
 }
 
@@ -95,12 +97,16 @@ pub struct Redemption {
     pub amount: Decimal,
     #[serde(default = "cash")]
     pub bonus_type: BonusType,
+    #[serde(default, deserialize_with = "super::text")]
+    #[schema(max_length = 200)]
     pub reference: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
+    #[serde(default, deserialize_with = "super::text")]
+    #[schema(max_length = 200)]
     pub reason: Option<String>,
 }
 
@@ -109,6 +115,8 @@ pub struct Reason {
 pub struct Reversal {
     /// The accrual or redemption to compensate.
     pub event_id: Uuid,
+    #[serde(default, deserialize_with = "super::text")]
+    #[schema(max_length = 200)]
     pub reason: Option<String>,
 }
 

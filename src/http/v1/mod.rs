@@ -162,6 +162,28 @@ fn whole_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u3
     Ok(Option::<Whole>::deserialize(deserializer)?.map(|Whole(n)| n))
 }
 
+/// Longest free text (a reference, a reason, a customer key, a title) the native API stores.
+const MAX_TEXT: usize = 200;
+
+/// An optional free text of at most [`MAX_TEXT`] characters (for `deserialize_with`; pair it with `default`).
+fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let text = Option::<String>::deserialize(deserializer)?;
+    match text.as_deref().map(|t| t.chars().count()) {
+        Some(length) if length > MAX_TEXT => {
+            Err(D::Error::custom(format!("a text of {length} characters: at most {MAX_TEXT}")))
+        }
+        _ => Ok(text),
+    }
+}
+
+/// A required text of 1 to [`MAX_TEXT`] characters, not all blank.
+fn required_text(text: &str, name: &str) -> Result<(), ApiError> {
+    if text.trim().is_empty() || text.chars().count() > MAX_TEXT {
+        return Err(ApiError::invalid(format!("{name} must be 1 to {MAX_TEXT} characters, not all blank")));
+    }
+    Ok(())
+}
+
 /// A JSON answer, as stored for replays.
 fn json_response(status: StatusCode, body: &impl Serialize) -> StoredResponse {
     let body = serde_json::to_string(body).expect("answers serialize");

@@ -23,7 +23,7 @@ use tally_projections::{
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{events, write, ApiError, ErrorBody, EventRef, V1Caller, V1Path, Written};
+use super::{events, required_text, write, ApiError, ErrorBody, EventRef, V1Caller, V1Path, Written};
 use crate::{
     app::App,
     auth::Principal,
@@ -120,9 +120,7 @@ pub struct NewBusiness {
 async fn register_business(State(app): State<Shared>, incoming: Incoming) -> Response {
     let plan = async |_: &App, _: &Principal, business: NewBusiness| {
         check_id(&business.business_id, "business_id")?;
-        if business.name.trim().is_empty() || business.name.chars().count() > 200 {
-            return Err(ApiError::invalid("name must be 1 to 200 characters"));
-        }
+        required_text(&business.name, "name")?;
         let command = BusinessRegistered { business_id: business.business_id.clone(), name: business.name };
         Ok(BusinessAggregate::target(business.business_id, command))
     };
@@ -137,6 +135,7 @@ pub struct NewPromotion {
     /// The network item id (ScanTrack `id`).
     #[schema(pattern = r"^[A-Za-z0-9_.-]{1,64}$")]
     pub promotion_id: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     /// Uses accepted at most: 1 to 10,000,000.
     #[serde(deserialize_with = "super::whole")]
@@ -161,6 +160,7 @@ async fn publish(State(app): State<Shared>, incoming: Incoming) -> Response {
     let plan = async |app: &App, principal: &Principal, p: NewPromotion| {
         check_id(&p.business_id, "business_id")?;
         check_id(&p.promotion_id, "promotion_id")?;
+        required_text(&p.title, "title")?;
         let mut conn = app.db.read.acquire().await.map_err(StoreError::from)?;
         let business = load_business(&mut conn, &p.business_id).await.map_err(StoreError::from)?;
         match business {
@@ -228,6 +228,8 @@ pub struct NewClip {
     /// The wallet item the coupon became (ScanTrack `aid`).
     #[schema(pattern = r"^[A-Za-z0-9_.-]{1,64}$")]
     pub wallet_item_id: String,
+    #[serde(default, deserialize_with = "super::text")]
+    #[schema(max_length = 200)]
     pub customer_key: Option<String>,
 }
 
@@ -266,6 +268,7 @@ pub struct MobileUse {
     #[schema(pattern = r"^[A-Za-z0-9_.-]{1,64}$")]
     pub wallet_item_id: Option<String>,
     /// The customer, when known.
+    #[schema(max_length = 128, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub customer_key: Option<String>,
 }
 
@@ -326,7 +329,10 @@ async fn mobile_use(
 #[serde(deny_unknown_fields)]
 pub struct Void {
     /// The identity of the use, as the scan's answer gave it.
+    #[schema(min_length = 1, max_length = 200)]
     pub use_id: String,
+    #[serde(default, deserialize_with = "super::text")]
+    #[schema(max_length = 200)]
     pub reason: Option<String>,
 }
 
@@ -346,6 +352,7 @@ async fn void(
     incoming: Incoming,
 ) -> Response {
     let plan = async move |app: &App, principal: &Principal, void: Void| {
+        required_text(&void.use_id, "use_id")?;
         own_promotion(app, principal, &business_id, &promotion_id).await?;
         let business_day = scans::business_day(app, &principal.tenant, Utc::now()).await?;
         let command = PromotionCommand::Void { use_id: void.use_id, reason: void.reason, business_day };
