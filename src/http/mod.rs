@@ -4,6 +4,7 @@
 //! the [`ingress`].
 
 pub mod cashdesk;
+pub mod enactor;
 pub mod ingress;
 mod openapi;
 mod ops;
@@ -51,10 +52,12 @@ pub fn router(app: Arc<App>, log_requests: bool) -> Router {
     let (cashdesk, cashdesk_doc) = cashdesk::routes().split_for_parts();
     let (v1, v1_doc) = v1::routes().split_for_parts();
     let (scantrack, scantrack_doc) = scantrack::routes().split_for_parts();
+    let (enactor, enactor_doc) = enactor::routes().split_for_parts();
     let (ops, ops_doc) = ops::routes().split_for_parts();
     let parts = OpenApi::default()
         .nest("/api/card", cashdesk_doc)
         .nest("/v1", v1_doc)
+        .nest("/WebRestApi/rest", enactor_doc)
         .merge_from(scantrack_doc)
         .merge_from(ops_doc);
     let document = openapi::document(parts).to_string();
@@ -62,6 +65,7 @@ pub fn router(app: Arc<App>, log_requests: bool) -> Router {
         .nest("/api/card", cashdesk.method_not_allowed_fallback(cashdesk::method_not_allowed))
         .nest("/v1", v1.method_not_allowed_fallback(v1::method_not_allowed))
         .merge(scantrack.method_not_allowed_fallback(scantrack::method_not_allowed))
+        .nest("/WebRestApi/rest", enactor.method_not_allowed_fallback(enactor::method_not_allowed))
         .merge(ops)
         .merge(ops::document(document))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

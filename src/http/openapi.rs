@@ -17,9 +17,10 @@ struct Dialect {
     key_required: bool,
 }
 
-const DIALECTS: [Dialect; 3] = [
+const DIALECTS: [Dialect; 4] = [
     Dialect { tag: "v1", error: "ErrorBody", content_types: &["application/json"], key_required: true },
     Dialect { tag: "cashdesk", error: "cashdesk.Envelope", content_types: &["application/json"], key_required: false },
+    Dialect { tag: "enactor", error: "ErrorMessage", content_types: &["application/json"], key_required: false },
     Dialect {
         tag: "scantrack",
         error: "ScanTrackResponse",
