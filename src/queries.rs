@@ -8,8 +8,8 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use tally_projections::{
-    find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_card, load_contact, AccountView,
-    BonusBucket, CardView, ContactView,
+    find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_card, load_contact,
+    search_contacts_by_name, search_form, AccountView, BonusBucket, CardView, ContactView,
 };
 use uuid::Uuid;
 
@@ -29,6 +29,19 @@ pub async fn contact_by_mobile(db: &Db, tenant: &str, mobile: &str) -> Result<Op
 
 pub async fn contact_by_code(db: &Db, tenant: &str, code: &str) -> Result<Option<ContactView>, StoreError> {
     Ok(find_contact_by_code(&mut *db.read.acquire().await?, tenant, code).await?)
+}
+
+/// A page of the contacts whose name or surname starts with `text` (any case, any spacing), ordered by surname, and
+/// how many match in all.
+pub async fn contacts_by_name(
+    db: &Db,
+    tenant: &str,
+    text: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<ContactView>), StoreError> {
+    let term = search_form(text);
+    Ok(search_contacts_by_name(&mut *db.read.acquire().await?, tenant, &term, offset, limit).await?)
 }
 
 /// The contact's card that is not blocked for replacement.

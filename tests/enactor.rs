@@ -147,3 +147,103 @@ async fn protocol_errors_are_error_messages_and_merchants_are_kept_apart() {
         .await;
     assert_eq!(other.body["outcome"]["name"], "NoAccount");
 }
+
+/// A name search as the till sends it; the page's `totalRows` and its rows' customer numbers and names.
+async fn name_search(app: &TestApp, role: &str, body: Value) -> (i64, Vec<(String, String)>) {
+    let reply = app.send(role, Method::POST, "/WebRestApi/rest/customers/nameSearch", Some(body), None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let list = &reply.body["pagedArrayList"];
+    let rows = list["contents"].as_array().unwrap().iter();
+    let rows = rows.map(|row| {
+        let values = &row["data"]["values"];
+        assert_eq!(row["key"]["id"], values[0]);
+        (values[0].as_str().unwrap().to_owned(), values[1].as_str().unwrap().to_owned())
+    });
+    (list["totalRows"].as_i64().unwrap(), rows.collect())
+}
+
+#[tokio::test]
+async fn name_search_finds_names_and_surnames_by_their_start_in_pages_ordered_by_surname() {
+    let app = spawn_app().await;
+    for (code, name, mobile) in [
+        ("C1", "Anna Petrova", "+79990000101"),
+        ("C2", "Petr Ivanov", "+79990000102"),
+        ("C3", "Boris  PETROV", "+79990000103"),
+        ("C4", "Пётр Сидоров", "+79990000104"),
+        ("C5", "Annabel Smith", "+79990000105"),
+    ] {
+        app.register_contact(json!({"code": code, "name": name, "mobile_number": mobile})).await;
+    }
+    let search = |text: &str| json!({"@type": "customerNameSearchRequest", "searchName": text, "types": []});
+    let names = |rows: Vec<(String, String)>| rows.into_iter().map(|(code, _)| code).collect::<Vec<_>>();
+
+    // By the start of the surname or of the first name, in any case; ordered by surname.
+    let (total, rows) = name_search(&app, TILL, search("pet")).await;
+    assert_eq!(total, 3);
+    assert_eq!(names(rows), ["C2", "C3", "C1"]);
+    let (_, rows) = name_search(&app, TILL, search("ANNA")).await;
+    assert_eq!(names(rows), vec!["C1", "C5"]);
+    let (_, rows) = name_search(&app, TILL, search("petrov  b")).await;
+    assert_eq!(names(rows), vec!["C3"]);
+    let (_, rows) = name_search(&app, TILL, search("сид")).await;
+    assert_eq!(rows, vec![("C4".to_owned(), "Пётр Сидоров".to_owned())]);
+    assert_eq!(name_search(&app, TILL, search("zz")).await, (0, vec![]));
+
+    // Page by page: the same order, the total on every page.
+    let page =
+        |offset: i64| json!({"searchName": "p", "pageInfo": {"@type": "pageInfo", "rowOffset": offset, "rowCount": 2}});
+    let (total, first) = name_search(&app, TILL, page(0)).await;
+    let (_, second) = name_search(&app, TILL, page(2)).await;
+    assert_eq!(total, 3);
+    assert_eq!((names(first), names(second)), (vec!["C2".to_owned(), "C3".into()], vec!["C1".to_owned()]));
+
+    // Another merchant's till finds none of them.
+    let other = app
+        .send_as(
+            "other-administrator",
+            "secret-administrator",
+            Method::POST,
+            "/WebRestApi/rest/customers/nameSearch",
+            Some(search("p")),
+            None,
+        )
+        .await;
+    assert_eq!(other.body["pagedArrayList"]["totalRows"], 0);
+}
+
+#[tokio::test]
+async fn a_bad_name_search_is_an_error_message() {
+    let app = spawn_app().await;
+    for body in [
+        json!({"searchName": " "}),
+        json!({"searchName": "a", "pageInfo": {"rowCount": 0}}),
+        json!({"searchName": "a", "pageInfo": {"rowOffset": -1}}),
+        json!({"searchName": "a", "colour": "red"}),
+        json!({"@type": "accountBalanceUpdate", "searchName": "a"}),
+        json!({}),
+    ] {
+        let reply =
+            app.send(TILL, Method::POST, "/WebRestApi/rest/customers/nameSearch", Some(body.clone()), None).await;
+        assert_eq!(
+            (reply.status, &reply.body["errorCode"]),
+            (StatusCode::UNPROCESSABLE_ENTITY, &json!("InvalidRequest")),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn name_keys_missing_after_the_migration_are_filled_at_the_next_start() {
+    let app = spawn_app().await;
+    app.register_contact(json!({"code": "C1", "name": "Anna Petrova", "mobile_number": "+79990000101"})).await;
+    // As rows written before the migration that added the keys.
+    sqlx::query("UPDATE contact_view SET name_key = NULL, surname_key = NULL")
+        .execute(&app.app.db.write)
+        .await
+        .unwrap();
+    let restarted = tally::store::Db::connect(&app.database_url).await.unwrap();
+    let keys: (String, String) =
+        sqlx::query_as("SELECT name_key, surname_key FROM contact_view").fetch_one(&restarted.read).await.unwrap();
+    assert_eq!(keys, ("anna petrova".to_owned(), "petrova anna".to_owned()));
+    assert_eq!(name_search(&app, TILL, json!({"searchName": "petrova"})).await.0, 1);
+}

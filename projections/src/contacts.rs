@@ -31,6 +31,30 @@ impl ContactView {
     }
 }
 
+impl ContactView {
+    /// The keys a name search runs on (see [`name_keys`]).
+    pub fn name_keys(&self) -> (String, String) {
+        name_keys(self.details.name.as_deref().unwrap_or_default())
+    }
+}
+
+/// A name as a search compares it: lowercased, its words separated by one space.
+pub fn search_form(text: &str) -> String {
+    text.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>().join(" ")
+}
+
+/// The keys a name search runs on: the name in [`search_form`] with its words in order ("anna petrova"), and with
+/// its last word (the surname) first ("petrova anna"). A search term matches a contact when either key starts with
+/// it; both are empty without a name.
+pub fn name_keys(name: &str) -> (String, String) {
+    let name = search_form(name);
+    let surname_first = match name.rsplit_once(' ') {
+        Some((given, surname)) => format!("{surname} {given}"),
+        None => name.clone(),
+    };
+    (name, surname_first)
+}
+
 impl View for ContactView {
     fn key(source: &Source<'_>, event: &Event) -> Option<Vec<String>> {
         let contact_id = match event {
@@ -54,5 +78,17 @@ impl View for ContactView {
             }
             (row, _) => row,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_found_by_its_first_words_or_by_its_surname() {
+        assert_eq!(name_keys("  Anna   Maria PETROVA "), ("anna maria petrova".into(), "petrova anna maria".into()));
+        assert_eq!(name_keys("Пётр"), ("пётр".into(), "пётр".into()));
+        assert_eq!(name_keys(""), (String::new(), String::new()));
     }
 }

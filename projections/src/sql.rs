@@ -39,14 +39,18 @@ impl SqlView for CardView {
 
 impl SqlView for ContactView {
     const TABLE: &'static str = "contact_view";
-    const COLUMNS: &'static [&'static str] = &["tenant", "contact_id", "code", "mobile_number", "doc"];
+    const COLUMNS: &'static [&'static str] =
+        &["tenant", "contact_id", "code", "mobile_number", "name_key", "surname_key", "doc"];
     const KEY_LEN: usize = 2;
     fn columns(&self) -> Vec<Option<String>> {
+        let (name_key, surname_key) = self.name_keys();
         vec![
             Some(self.tenant.clone()),
             Some(self.contact_id.to_string()),
             Some(self.code.clone()),
             self.details.mobile_number.clone(),
+            Some(name_key),
+            Some(surname_key),
             Some(self.doc()),
         ]
     }
@@ -291,6 +295,47 @@ pub async fn find_contact_by_code(
 ) -> Result<Option<ContactView>, sqlx::Error> {
     let sql = "SELECT doc FROM contact_view WHERE tenant = $1 AND code = $2";
     select_doc(conn, sql, &[tenant.to_owned(), code.to_owned()]).await
+}
+
+/// A page of the merchant's contacts whose name or surname starts with `term` (in
+/// [`search_form`](crate::contacts::search_form)), ordered by surname then name, and how many match in all. Both
+/// keys are indexed: each side of the `OR` is a range scan of one index.
+pub async fn search_contacts_by_name(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    term: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<ContactView>), sqlx::Error> {
+    // Keys are compared byte by byte (SQLite's BINARY, PostgreSQL's "C" collation): every key that starts with
+    // `term` sorts between it and it followed by the greatest code point.
+    let upper = format!("{term}\u{10FFFF}");
+    let filter = "FROM contact_view WHERE (tenant = $1 AND name_key >= $2 AND name_key < $3) \
+                  OR (tenant = $1 AND surname_key >= $2 AND surname_key < $3)";
+    let total: i64 = sqlx::query(&format!("SELECT COUNT(*) {filter}"))
+        .bind(tenant)
+        .bind(term)
+        .bind(upper.as_str())
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    let rows =
+        sqlx::query(&format!("SELECT doc {filter} ORDER BY surname_key, name_key, contact_id LIMIT $4 OFFSET $5"))
+            .bind(tenant)
+            .bind(term)
+            .bind(upper.as_str())
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&mut *conn)
+            .await?;
+    let contacts = rows
+        .iter()
+        .map(|row| {
+            let doc: String = row.try_get(0)?;
+            serde_json::from_str(&doc).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        })
+        .collect::<Result<Vec<ContactView>, sqlx::Error>>()?;
+    Ok((total, contacts))
 }
 
 /// The contact's live card: bound to it and not blocked for replacement.

@@ -48,6 +48,8 @@ pub enum StoreError {
     WriterStopped,
     #[error("the stream kept changing under concurrent writers; the command was not applied")]
     Contention,
+    #[error("rebuilding the views failed: {0}")]
+    Rebuild(#[from] RebuildError),
 }
 
 impl Db {
@@ -83,7 +85,20 @@ impl Db {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
         db.migrate().await?;
+        db.fill_new_view_columns().await?;
         Ok(db)
+    }
+
+    /// Fills what a migration added to the views (the contact name keys) by rebuilding them, once: when rows written
+    /// before the migration lack it.
+    async fn fill_new_view_columns(&self) -> Result<(), StoreError> {
+        let unfilled =
+            sqlx::query("SELECT 1 FROM contact_view WHERE name_key IS NULL LIMIT 1").fetch_optional(&self.read);
+        if unfilled.await?.is_some() {
+            tracing::info!("filling the contact name keys: rebuilding the views once");
+            self.rebuild_views().await?;
+        }
+        Ok(())
     }
 
     /// Applies pending migrations; safe to call from several instances at once (sqlx takes a lock).

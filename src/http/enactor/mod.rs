@@ -8,6 +8,7 @@
 //! `statusPoints`; its `status` is `ACTIVE` or `FROZEN`; its currency is `POINTS` and its scheme `TALLY`.
 
 mod accounts;
+mod customers;
 
 use axum::{
     http::{HeaderMap, Method, StatusCode},
@@ -30,7 +31,7 @@ type EnactorQuery<T> = QueryParams<T, Enactor>;
 
 /// Every Enactor REST operation, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<Shared> {
-    accounts::routes()
+    accounts::routes().merge(customers::routes())
 }
 
 /// The answer to a method a path does not serve: 405 with an `ErrorMessage` (axum adds `Allow`).
