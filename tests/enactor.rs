@@ -163,7 +163,7 @@ async fn name_search(app: &TestApp, role: &str, body: Value) -> (i64, Vec<(Strin
 }
 
 #[tokio::test]
-async fn name_search_finds_names_and_surnames_by_their_start_in_pages_ordered_by_surname() {
+async fn name_search_finds_surnames_then_names_by_their_start_in_pages() {
     let app = spawn_app().await;
     for (code, name, mobile) in [
         ("C1", "Anna Petrova", "+79990000101"),
@@ -177,10 +177,10 @@ async fn name_search_finds_names_and_surnames_by_their_start_in_pages_ordered_by
     let search = |text: &str| json!({"@type": "customerNameSearchRequest", "searchName": text, "types": []});
     let names = |rows: Vec<(String, String)>| rows.into_iter().map(|(code, _)| code).collect::<Vec<_>>();
 
-    // By the start of the surname or of the first name, in any case; ordered by surname.
+    // By the start of the surname, then of the name, in any case: surnames first, by surname; then names, by name.
     let (total, rows) = name_search(&app, TILL, search("pet")).await;
     assert_eq!(total, 3);
-    assert_eq!(names(rows), ["C2", "C3", "C1"]);
+    assert_eq!(names(rows), ["C3", "C1", "C2"]);
     let (_, rows) = name_search(&app, TILL, search("ANNA")).await;
     assert_eq!(names(rows), vec!["C1", "C5"]);
     let (_, rows) = name_search(&app, TILL, search("petrov  b")).await;
@@ -195,7 +195,8 @@ async fn name_search_finds_names_and_surnames_by_their_start_in_pages_ordered_by
     let (total, first) = name_search(&app, TILL, page(0)).await;
     let (_, second) = name_search(&app, TILL, page(2)).await;
     assert_eq!(total, 3);
-    assert_eq!((names(first), names(second)), (vec!["C2".to_owned(), "C3".into()], vec!["C1".to_owned()]));
+    assert_eq!((names(first), names(second)), (vec!["C3".to_owned(), "C1".into()], vec!["C2".to_owned()]));
+    assert_eq!(name_search(&app, TILL, page(10)).await, (3, vec![]), "a page past the end still counts them all");
 
     // Another merchant's till finds none of them.
     let other = app

@@ -297,9 +297,12 @@ pub async fn find_contact_by_code(
     select_doc(conn, sql, &[tenant.to_owned(), code.to_owned()]).await
 }
 
-/// A page of the merchant's contacts whose name or surname starts with `term` (in
-/// [`search_form`](crate::contacts::search_form)), ordered by surname then name, and how many match in all. Both
-/// keys are indexed: each side of the `OR` is a range scan of one index.
+/// A page of the merchant's contacts whose surname or name starts with `term` (in
+/// [`search_form`](crate::contacts::search_form)), and how many match in all. Those whose surname matches come first,
+/// ordered by surname; then those whose name matches (and surname does not), ordered by name.
+///
+/// Each key has a covering index (tenant, key, the other key, contact id), so each part is one range of one index,
+/// read in its order: the counts and the page come from the indexes alone, and only the page's rows from the table.
 pub async fn search_contacts_by_name(
     conn: &mut AnyConnection,
     tenant: &str,
@@ -310,32 +313,41 @@ pub async fn search_contacts_by_name(
     // Keys are compared byte by byte (SQLite's BINARY, PostgreSQL's "C" collation): every key that starts with
     // `term` sorts between it and it followed by the greatest code point.
     let upper = format!("{term}\u{10FFFF}");
-    let filter = "FROM contact_view WHERE (tenant = $1 AND name_key >= $2 AND name_key < $3) \
-                  OR (tenant = $1 AND surname_key >= $2 AND surname_key < $3)";
-    let total: i64 = sqlx::query(&format!("SELECT COUNT(*) {filter}"))
+    let by_surname = "FROM contact_view WHERE tenant = $1 AND surname_key >= $2 AND surname_key < $3";
+    let by_name_only = "FROM contact_view WHERE tenant = $1 AND name_key >= $2 AND name_key < $3 \
+                        AND NOT (surname_key >= $2 AND surname_key < $3)";
+    let counts = sqlx::query(&format!("SELECT (SELECT COUNT(*) {by_surname}), (SELECT COUNT(*) {by_name_only})"))
         .bind(tenant)
         .bind(term)
         .bind(upper.as_str())
         .fetch_one(&mut *conn)
-        .await?
-        .try_get(0)?;
-    let rows =
-        sqlx::query(&format!("SELECT doc {filter} ORDER BY surname_key, name_key, contact_id LIMIT $4 OFFSET $5"))
+        .await?;
+    let (surnames, names): (i64, i64) = (counts.try_get(0)?, counts.try_get(1)?);
+    let mut ids: Vec<String> = Vec::new();
+    for (part, count, order, skip) in [
+        (by_surname, surnames, "surname_key, name_key", offset),
+        (by_name_only, names, "name_key, surname_key", (offset - surnames).max(0)),
+    ] {
+        let wanted = limit - ids.len() as i64;
+        if wanted <= 0 || skip >= count {
+            continue;
+        }
+        let rows = sqlx::query(&format!("SELECT contact_id {part} ORDER BY {order}, contact_id LIMIT $4 OFFSET $5"))
             .bind(tenant)
             .bind(term)
             .bind(upper.as_str())
-            .bind(limit)
-            .bind(offset)
+            .bind(wanted)
+            .bind(skip)
             .fetch_all(&mut *conn)
             .await?;
-    let contacts = rows
-        .iter()
-        .map(|row| {
-            let doc: String = row.try_get(0)?;
-            serde_json::from_str(&doc).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-        })
-        .collect::<Result<Vec<ContactView>, sqlx::Error>>()?;
-    Ok((total, contacts))
+        for row in rows {
+            ids.push(row.try_get(0)?);
+        }
+    }
+    let keys: Vec<Vec<String>> = ids.into_iter().map(|id| vec![tenant.to_owned(), id]).collect();
+    let mut found = load_many::<ContactView>(conn, &keys.iter().collect::<Vec<_>>()).await?;
+    let contacts = keys.iter().filter_map(|key| found.remove(key)).collect();
+    Ok((surnames + names, contacts))
 }
 
 /// The contact's live card: bound to it and not blocked for replacement.

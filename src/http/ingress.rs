@@ -156,8 +156,10 @@ impl Incoming {
         let Some(value) = self.headers.get("idempotency-key") else {
             return Ok(None);
         };
-        let key = value.to_str().map_err(|_| Fault::InvalidIdempotencyKey)?.trim();
-        if key.is_empty() || key.len() > MAX_KEY_LENGTH {
+        // 1 to 255 visible ASCII characters, spaces inside only: exactly what the OpenAPI document declares.
+        let key = value.to_str().map_err(|_| Fault::InvalidIdempotencyKey)?;
+        let visible = key.bytes().all(|b| (0x20..=0x7e).contains(&b)) && !key.starts_with(' ') && !key.ends_with(' ');
+        if key.is_empty() || key.len() > MAX_KEY_LENGTH || !visible {
             return Err(Fault::InvalidIdempotencyKey);
         }
         Ok(Some(self.scoped_key(principal, key, body)))
