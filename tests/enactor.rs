@@ -67,6 +67,11 @@ async fn a_till_finds_the_loyalty_account_by_customer_number_or_card_number() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(one, found[0]);
 
+    // A till's template sends the unused parameters blank.
+    let (_, blanks) =
+        get(&app, &format!("/accounts/search/?accountType=&accountId={code}&pan=&hashedPan=&currencyId=")).await;
+    assert_eq!(blanks, found);
+
     let (_, flat) = get(&app, &format!("/accountbalances?pan={CARD}&currencyId=POINTS")).await;
     assert_eq!((&flat["@type"], &flat["outcome"]["name"]), (&json!("accountBalances"), &json!("Success")));
     check_account(&flat, &code);
@@ -92,6 +97,7 @@ async fn unknown_accounts_and_types_are_outcomes_not_errors() {
         format!("accountId=SOMEONE-ELSE&pan={CARD}"),
         format!("accountId={code}&currencyId=GBP"),
         "hashedPan=abc".to_owned(),
+        "hashedPan=abc&accountType=&accountId=&pan=".to_owned(),
         "pan=7000000009999".to_owned(),
     ] {
         let (_, body) = get(&app, &format!("/accountbalances?{query}")).await;
@@ -132,6 +138,8 @@ async fn protocol_errors_are_error_messages_and_merchants_are_kept_apart() {
         assert_eq!((status, &body["errorCode"]), (StatusCode::BAD_REQUEST, &json!(code_wanted)), "{path}");
         assert!(body["messageText"].as_str().is_some_and(|t| !t.is_empty()));
     }
+    let (status, body) = get(&app, "/accounts/search").await;
+    assert_eq!((status, &body["errorCode"]), (StatusCode::NOT_FOUND, &json!("NotFound")));
     let wrong = app.send(TILL, Method::POST, "/WebRestApi/rest/accountbalances", None, None).await;
     assert_eq!((wrong.status, &wrong.body["errorCode"]), (StatusCode::METHOD_NOT_ALLOWED, &json!("MethodNotAllowed")));
 
@@ -247,4 +255,13 @@ async fn name_keys_missing_after_the_migration_are_filled_at_the_next_start() {
         sqlx::query_as("SELECT name_key, surname_key FROM contact_view").fetch_one(&restarted.read).await.unwrap();
     assert_eq!(keys, ("anna petrova".to_owned(), "petrova anna".to_owned()));
     assert_eq!(name_search(&app, TILL, json!({"searchName": "petrova"})).await.0, 1);
+}
+
+#[tokio::test]
+async fn a_customers_own_session_may_not_search_other_customers() {
+    let app = spawn_app().await;
+    app.register_contact(json!({"code": "C1", "name": "Anna Petrova", "mobile_number": "+79990000101"})).await;
+    let body = json!({"searchName": "anna"});
+    let reply = app.send("client", Method::POST, "/WebRestApi/rest/customers/nameSearch", Some(body), None).await;
+    assert_eq!((reply.status, &reply.body["errorCode"]), (StatusCode::FORBIDDEN, &json!("Forbidden")));
 }

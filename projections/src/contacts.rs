@@ -40,7 +40,10 @@ impl ContactView {
 
 /// A name as a search compares it: lowercased, its words separated by one space.
 pub fn search_form(text: &str) -> String {
-    text.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>().join(" ")
+    // Character by character, so that a word's form does not depend on its length (`str::to_lowercase` turns a
+    // final capital sigma into ς, and a typed prefix would then miss the stored word's σ).
+    let lower = |word: &str| word.chars().flat_map(char::to_lowercase).collect::<String>();
+    text.split_whitespace().map(lower).collect::<Vec<_>>().join(" ")
 }
 
 /// The keys a name search runs on: the name in [`search_form`] with its words in order ("anna petrova"), and with
@@ -89,6 +92,8 @@ mod tests {
     fn a_name_is_found_by_its_first_words_or_by_its_surname() {
         assert_eq!(name_keys("  Anna   Maria PETROVA "), ("anna maria petrova".into(), "petrova anna maria".into()));
         assert_eq!(name_keys("Пётр"), ("пётр".into(), "пётр".into()));
+        // A typed prefix lowercases as the stored word does.
+        assert!(name_keys("Κωσταντίνος").0.starts_with(&search_form("ΚΩΣ")));
         assert_eq!(name_keys(""), (String::new(), String::new()));
     }
 }

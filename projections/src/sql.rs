@@ -313,6 +313,11 @@ pub async fn search_contacts_by_name(
     // Keys are compared byte by byte (SQLite's BINARY, PostgreSQL's "C" collation): every key that starts with
     // `term` sorts between it and it followed by the greatest code point.
     let upper = format!("{term}\u{10FFFF}");
+    // The counts and the page from one snapshot, so that they agree while contacts are being registered.
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+    }
     let by_surname = "FROM contact_view WHERE tenant = $1 AND surname_key >= $2 AND surname_key < $3";
     let by_name_only = "FROM contact_view WHERE tenant = $1 AND name_key >= $2 AND name_key < $3 \
                         AND NOT (surname_key >= $2 AND surname_key < $3)";
@@ -320,7 +325,7 @@ pub async fn search_contacts_by_name(
         .bind(tenant)
         .bind(term)
         .bind(upper.as_str())
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut *tx)
         .await?;
     let (surnames, names): (i64, i64) = (counts.try_get(0)?, counts.try_get(1)?);
     let mut ids: Vec<String> = Vec::new();
@@ -338,14 +343,15 @@ pub async fn search_contacts_by_name(
             .bind(upper.as_str())
             .bind(wanted)
             .bind(skip)
-            .fetch_all(&mut *conn)
+            .fetch_all(&mut *tx)
             .await?;
         for row in rows {
             ids.push(row.try_get(0)?);
         }
     }
     let keys: Vec<Vec<String>> = ids.into_iter().map(|id| vec![tenant.to_owned(), id]).collect();
-    let mut found = load_many::<ContactView>(conn, &keys.iter().collect::<Vec<_>>()).await?;
+    let mut found = load_many::<ContactView>(&mut tx, &keys.iter().collect::<Vec<_>>()).await?;
+    tx.commit().await?;
     let contacts = keys.iter().filter_map(|key| found.remove(key)).collect();
     Ok((surnames + names, contacts))
 }

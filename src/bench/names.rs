@@ -24,7 +24,7 @@ const STEMS: [&str; 20] = [
 ];
 const ENDINGS: [&str; 5] = ["ov", "ova", "in", "enko", "sky"];
 
-/// The i-th customer's name: a given name and a surname, spread evenly over 12 x 100 combinations.
+/// The i-th customer's name: one of 12 given names and one of 100 surnames (420 distinct full names in all).
 fn name(i: usize) -> String {
     let surname = format!("{}{}", STEMS[(i / 7) % STEMS.len()], ENDINGS[(i / 3) % ENDINGS.len()]);
     format!("{} {surname}", GIVEN[i % GIVEN.len()])

@@ -13,19 +13,39 @@ struct Dialect {
     error: &'static str,
     /// The content types the dialect answers in.
     content_types: &'static [&'static str],
-    /// Whether writes must carry an `Idempotency-Key`.
-    key_required: bool,
+    /// Whether the dialect's POSTs are writes that take an `Idempotency-Key`, and whether it is required.
+    key: Option<bool>,
+    /// Headers every operation of the dialect reads besides the credentials: name and description.
+    headers: &'static [(&'static str, &'static str)],
 }
 
 const DIALECTS: [Dialect; 4] = [
-    Dialect { tag: "v1", error: "ErrorBody", content_types: &["application/json"], key_required: true },
-    Dialect { tag: "cashdesk", error: "cashdesk.Envelope", content_types: &["application/json"], key_required: false },
-    Dialect { tag: "enactor", error: "ErrorMessage", content_types: &["application/json"], key_required: false },
+    Dialect { tag: "v1", error: "ErrorBody", content_types: &["application/json"], key: Some(true), headers: &[] },
+    Dialect {
+        tag: "cashdesk",
+        error: "cashdesk.Envelope",
+        content_types: &["application/json"],
+        key: Some(false),
+        headers: &[],
+    },
+    Dialect {
+        tag: "enactor",
+        error: "ErrorMessage",
+        content_types: &["application/json"],
+        key: None,
+        headers: &[
+            ("subject", "A customer number: the call sees that customer's accounts only"),
+            ("enactor-device-id", "The till, e.g. pos1@0001.enactor (for information)"),
+            ("enactor-location-id", "The till's location, e.g. 0001 (for information)"),
+            ("enactor-user-id", "The operator (for information, not for authorisation)"),
+        ],
+    },
     Dialect {
         tag: "scantrack",
         error: "ScanTrackResponse",
         content_types: &["application/xml", "application/json"],
-        key_required: false,
+        key: Some(false),
+        headers: &[],
     },
 ];
 
@@ -36,7 +56,7 @@ pub fn document(parts: OpenApi) -> Value {
         "title": "Tally",
         "version": env!("CARGO_PKG_VERSION"),
         "description": "Event-sourced ledger for loyalty cards, bonuses and coupons: the native /v1 API and the \
-            CashDesk and ScanTrack dialects. Every operation but the operational ones takes HTTP Basic credentials \
+            CashDesk, ScanTrack and Enactor dialects. Every operation but the operational ones takes HTTP Basic credentials \
             of an API client.",
     });
     document["components"]["securitySchemes"] = json!({"basic": {"type": "http", "scheme": "basic"}});
@@ -65,34 +85,52 @@ pub fn document(parts: OpenApi) -> Value {
     document
 }
 
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 impl Dialect {
     fn apply(&self, method: &str, operation: &mut Value) {
         operation["security"] = json!([{"basic": []}]);
-        let write = method != "get";
-        if write {
-            let parameters = operation.as_object_mut().expect("an operation is an object").entry("parameters");
-            let parameters = parameters.or_insert_with(|| json!([])).as_array_mut().expect("parameters is an array");
+        let has_parameters = operation["parameters"].as_array().is_some_and(|p| !p.is_empty());
+        let keyed = self.key.filter(|_| method != "get");
+        let parameters = operation.as_object_mut().expect("an operation is an object").entry("parameters");
+        let parameters = parameters.or_insert_with(|| json!([])).as_array_mut().expect("parameters is an array");
+        for (name, description) in self.headers {
+            parameters.push(json!({"name": name, "in": "header", "required": false, "description": description,
+                "schema": {"type": "string"}}));
+        }
+        if let Some(required) = keyed {
             parameters.push(json!({
                 "name": "Idempotency-Key",
                 "in": "header",
-                "required": self.key_required,
+                "required": required,
                 "description": "Makes the write safe to retry: the same key with the same request is answered as \
                     the first time, without a second effect; with another request it is refused.",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$"},
             }));
         }
-        let has_parameters = operation["parameters"].as_array().is_some_and(|p| !p.is_empty());
         let mut faults = vec![
-            ("401", "No credentials, an unknown client or a wrong secret"),
-            ("503", "The store cannot answer now; retry (with the same Idempotency-Key)"),
+            ("401", "No credentials, an unknown client or a wrong secret".to_owned()),
+            ("503", "The store cannot answer now; retry (with the same Idempotency-Key)".to_owned()),
         ];
+        let mut unreadable = Vec::new();
         if has_parameters {
-            faults.push(("400", "A path or query parameter cannot be read"));
+            unreadable.push("a path or query parameter cannot be read");
         }
-        if write {
-            faults.push(("400", "The body cannot be read, or the Idempotency-Key is missing or malformed"));
-            faults.push(("413", "The body is larger than 256 KiB"));
-            faults.push(("422", "The Idempotency-Key was used with a different request"));
+        if method != "get" {
+            unreadable.push("the body cannot be read");
+            faults.push(("413", "The body is larger than 256 KiB".to_owned()));
+        }
+        if keyed == Some(true) {
+            unreadable.push("the Idempotency-Key is missing");
+        }
+        if !unreadable.is_empty() {
+            faults.push(("400", capitalized(&unreadable.join(", or "))));
+        }
+        if keyed.is_some() {
+            faults.push(("422", "The Idempotency-Key is malformed, or was used with a different request".to_owned()));
         }
         let content: Map<String, Value> = self
             .content_types

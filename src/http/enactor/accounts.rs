@@ -139,9 +139,9 @@ pub struct LoyaltyTotal {
     points_balance: String,
     /// Points not active yet.
     pending_points: String,
-    /// Points frozen with the account.
+    /// Points frozen with the account (cash points: status points keep counting towards a tier).
     frozen_points: String,
-    /// Status points (they count towards a tier, not towards spending).
+    /// Status points, frozen or not (they count towards a tier, not towards spending).
     status_points: String,
     /// When the next points expire, in epoch milliseconds, and how many.
     next_expiry_date: Option<i64>,
@@ -255,7 +255,18 @@ enum Found {
 }
 
 /// The accounts `query` names, as the caller (restricted to `subject` when given) may see them.
-async fn find(app: &App, tenant: &str, subject: Option<&str>, query: &AccountQuery) -> Result<Found, Response> {
+async fn find(app: &App, tenant: &str, subject: Option<&str>, query: AccountQuery) -> Result<Found, Response> {
+    // A till's query template sends every parameter, the unused ones blank: blank is absent.
+    let given = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let query = AccountQuery {
+        account_type: given(query.account_type),
+        account_id: given(query.account_id),
+        pan: given(query.pan),
+        hashed_pan: given(query.hashed_pan),
+        currency_id: given(query.currency_id),
+        location_id: given(query.location_id),
+    };
+    let query = &query;
     tracing::debug!(tenant, location = query.location_id.as_deref(), "Enactor account enquiry");
     if query.account_id.is_none() && query.pan.is_none() && query.hashed_pan.is_none() {
         let text = "give accountId, pan or hashedPan".to_owned();
@@ -284,7 +295,7 @@ async fn lookup(
     query: &AccountQuery,
 ) -> Result<Option<(ContactView, Option<CardView>)>, StoreError> {
     // None: no pan given; Some(None): a pan that names no bound card.
-    let by_card = match query.pan.as_deref().map(str::trim) {
+    let by_card = match query.pan.as_deref() {
         None => None,
         Some(pan) => Some(match queries::card(&app.db, tenant, pan).await? {
             Some(card) => match card.contact_id {
@@ -294,7 +305,7 @@ async fn lookup(
             None => None,
         }),
     };
-    match (query.account_id.as_deref().map(str::trim), by_card) {
+    match (query.account_id.as_deref(), by_card) {
         (Some(code), Some(found)) => Ok(found.filter(|(contact, _)| contact.code == code)),
         (None, Some(found)) => Ok(found),
         (Some(code), None) => {
@@ -345,7 +356,9 @@ async fn enquire(app: &App, contact: ContactView, card: Option<CardView>) -> Res
             points_balance: sum(BonusType::Cash, BucketStatus::Active).to_string(),
             pending_points: sum(BonusType::Cash, BucketStatus::Inactive).to_string(),
             frozen_points: sum(BonusType::Cash, BucketStatus::Frozen).to_string(),
-            status_points: sum(BonusType::Status, BucketStatus::Active).to_string(),
+            status_points: (sum(BonusType::Status, BucketStatus::Active)
+                + sum(BonusType::Status, BucketStatus::Frozen))
+            .to_string(),
             next_expiry_date: nearest.and_then(|b| b.expire_date).map(|at| at.timestamp_millis()),
             next_expiry_points: nearest.map(|b| b.amount.to_string()),
         },
@@ -371,7 +384,7 @@ async fn search(
     EnactorQuery { 0: query, .. }: EnactorQuery<AccountQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<Vec<EnquiryResponse>>, Response> {
-    let answers = match find(&app, &till.tenant, subject(&headers).as_deref(), &query).await? {
+    let answers = match find(&app, &till.tenant, subject(&headers).as_deref(), query).await? {
         Found::UnknownType => vec![EnquiryResponse::new("UnknownAccountType", None)],
         Found::Accounts(accounts) => accounts.into_iter().map(|a| EnquiryResponse::new("Success", Some(a))).collect(),
     };
@@ -397,7 +410,7 @@ async fn by_key(
         currency_id: None,
         location_id: None,
     };
-    let (outcome, enquired) = single(find(&app, &till.tenant, subject(&headers).as_deref(), &query).await?);
+    let (outcome, enquired) = single(find(&app, &till.tenant, subject(&headers).as_deref(), query).await?);
     Ok(Json(EnquiryResponse::new(outcome, enquired)))
 }
 
@@ -424,6 +437,6 @@ async fn balances(
     EnactorQuery { 0: query, .. }: EnactorQuery<AccountQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<AccountBalances>, Response> {
-    let (outcome, enquired) = single(find(&app, &till.tenant, subject(&headers).as_deref(), &query).await?);
+    let (outcome, enquired) = single(find(&app, &till.tenant, subject(&headers).as_deref(), query).await?);
     Ok(Json(AccountBalances::new(outcome, enquired)))
 }

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use tally_events::Role;
+
 use super::{answer, error, Enactor, ErrorMessage};
 use crate::{
     http::{
@@ -74,7 +76,7 @@ pub struct CustomerKey {
 #[schema(as = enactor::ListData)]
 pub struct ListData {
     values: Vec<Option<String>>,
-    properties: Vec<&'static str>,
+    properties: &'static [&'static str],
 }
 
 /// One customer found.
@@ -86,7 +88,7 @@ pub struct ListElement {
     #[schema(rename = "@type")]
     kind: &'static str,
     key: CustomerKey,
-    /// What the till shows for the row: the name, or the customer number without one.
+    /// What the till shows for the row: the name.
     description_property: String,
     data: ListData,
 }
@@ -122,10 +124,15 @@ const PROPERTIES: [&str; 4] = ["customerNumber", "name", "mobilePhoneNumber", "e
 /// at a time (`pageInfo.rowOffset`, `pageInfo.rowCount`).
 #[utoipa::path(post, path = "/customers/nameSearch", tag = "enactor", request_body = NameSearch, responses(
     (status = 200, description = "A page of the customers found", body = NameSearchResponse),
+    (status = 403, description = "A customer's own session (role client) may not search", body = ErrorMessage),
     (status = 422, description = "No search text, or a page out of range", body = ErrorMessage),
 ))]
 async fn name_search(State(app): State<Shared>, incoming: Incoming) -> Result<Json<NameSearchResponse>, Response> {
     let till = incoming.admit(&app, &Enactor, KeyPolicy::Optional).await?;
+    if till.principal.role == Role::Client {
+        let text = "a customer's own session may not search other customers".to_owned();
+        return Err(answer(&error(StatusCode::FORBIDDEN, "Forbidden", text)));
+    }
     let invalid = |text: String| answer(&error(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text));
     let search: NameSearch =
         serde_json::from_slice(&till.body).map_err(|e| invalid(format!("not a customerNameSearchRequest: {e}")))?;
@@ -137,7 +144,7 @@ async fn name_search(State(app): State<Shared>, incoming: Incoming) -> Result<Js
     let text = search.search_name.trim();
     let rows = search.page_info.row_count.unwrap_or(DEFAULT_ROWS);
     let offset = search.page_info.row_offset;
-    if text.is_empty() || text.chars().count() > 100 {
+    if text.is_empty() || search.search_name.chars().count() > 100 {
         return Err(invalid("searchName must be 1 to 100 characters, not all blank".into()));
     }
     if !(1..=MAX_ROWS).contains(&rows) || !(0..=1_000_000_000).contains(&offset) {
@@ -149,14 +156,15 @@ async fn name_search(State(app): State<Shared>, incoming: Incoming) -> Result<Js
     let contents = contacts
         .into_iter()
         .map(|contact| {
+            // Only named customers match a name search.
             let details = contact.details;
             ListElement {
                 kind: "listElement",
-                description_property: details.name.clone().unwrap_or_else(|| contact.code.clone()),
+                description_property: details.name.clone().unwrap_or_default(),
                 key: CustomerKey { kind: "customerKey", id: contact.code.clone() },
                 data: ListData {
                     values: vec![Some(contact.code), details.name, details.mobile_number, details.email],
-                    properties: PROPERTIES.to_vec(),
+                    properties: &PROPERTIES,
                 },
             }
         })

@@ -31,7 +31,9 @@ type EnactorQuery<T> = QueryParams<T, Enactor>;
 
 /// Every Enactor REST operation, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<Shared> {
-    accounts::routes().merge(customers::routes())
+    accounts::routes().merge(customers::routes()).fallback(|| async {
+        answer(&error(StatusCode::NOT_FOUND, "NotFound", "no such Enactor service under /WebRestApi/rest".into()))
+    })
 }
 
 /// The answer to a method a path does not serve: 405 with an `ErrorMessage` (axum adds `Allow`).
