@@ -1,8 +1,7 @@
 //! Operational endpoints: liveness, readiness, Prometheus metrics and the OpenAPI document.
 
-use std::sync::Arc;
-
 use axum::{
+    body::Bytes,
     extract::State,
     http::{header::CONTENT_TYPE, StatusCode},
     response::{IntoResponse, Response},
@@ -20,12 +19,12 @@ pub fn routes() -> OpenApiRouter<Shared> {
 
 /// `/openapi.json`: the document, generated once from the routers that serve the requests.
 pub fn document(document: String) -> Router<Shared> {
-    let document = Arc::new(document);
+    let document = Bytes::from(document);
     Router::new().route(
         "/openapi.json",
         get(move || {
             let document = document.clone();
-            async move { ([(CONTENT_TYPE, "application/json")], document.as_str().to_owned()) }
+            async move { ([(CONTENT_TYPE, "application/json")], document) }
         }),
     )
 }
