@@ -10,11 +10,11 @@ use tally_projections::{BucketStatus, CardView, ContactView};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{answer, error, subject, Enactor, EnactorCaller, EnactorQuery, ErrorMessage};
+use super::{subject, Enactor, EnactorCaller, EnactorQuery, ErrorMessage, Refused};
 use crate::{
     app::App,
     http::{
-        ingress::{outage, PathParams, Responder},
+        ingress::PathParams,
         Shared,
     },
     queries,
@@ -58,17 +58,17 @@ impl AccountType {
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub struct AccountQuery {
     /// `customerLoyaltyAccount` (lowerCamel or PascalCase), or another Enactor account type.
-    account_type: Option<String>,
+    pub(super) account_type: Option<String>,
     /// The account id: for a loyalty account, the customer number.
-    account_id: Option<String>,
+    pub(super) account_id: Option<String>,
     /// A card number.
-    pan: Option<String>,
+    pub(super) pan: Option<String>,
     /// A hashed card number: Tally keeps none, so it finds no account.
-    hashed_pan: Option<String>,
+    pub(super) hashed_pan: Option<String>,
     /// `POINTS` for loyalty accounts.
-    currency_id: Option<String>,
+    pub(super) currency_id: Option<String>,
     /// The till's location (for information).
-    location_id: Option<String>,
+    pub(super) location_id: Option<String>,
 }
 
 /// An account's path.
@@ -89,15 +89,15 @@ pub struct AccountKey {
 pub struct LoyaltyAccount {
     #[serde(rename = "@type")]
     #[schema(rename = "@type")]
-    kind: &'static str,
-    account_id: String,
-    account_type: &'static str,
+    pub(super) kind: &'static str,
+    pub(super) account_id: String,
+    pub(super) account_type: &'static str,
     /// `ACTIVE`, or `FROZEN` while the account's bonuses are frozen.
-    status: &'static str,
-    customer_number: String,
-    currency_id: &'static str,
-    loyalty_scheme_id: &'static str,
-    manual_tier_review: bool,
+    pub(super) status: &'static str,
+    pub(super) customer_number: String,
+    pub(super) currency_id: &'static str,
+    pub(super) loyalty_scheme_id: &'static str,
+    pub(super) manual_tier_review: bool,
 }
 
 /// The account's customer.
@@ -107,11 +107,11 @@ pub struct LoyaltyAccount {
 pub struct Customer {
     #[serde(rename = "@type")]
     #[schema(rename = "@type")]
-    kind: &'static str,
-    customer_number: String,
-    name: Option<String>,
-    email_address: Option<String>,
-    mobile_phone_number: Option<String>,
+    pub(super) kind: &'static str,
+    pub(super) customer_number: String,
+    pub(super) name: Option<String>,
+    pub(super) email_address: Option<String>,
+    pub(super) mobile_phone_number: Option<String>,
 }
 
 /// The customer's card.
@@ -121,10 +121,10 @@ pub struct Customer {
 pub struct CustomerCard {
     #[serde(rename = "@type")]
     #[schema(rename = "@type")]
-    kind: &'static str,
-    card_number: String,
+    pub(super) kind: &'static str,
+    pub(super) card_number: String,
     /// `NEW`, `ISSUED`, `ACTIVE` or `BLOCKED`.
-    status: &'static str,
+    pub(super) status: &'static str,
 }
 
 /// The account's figures, as decimal strings.
@@ -134,18 +134,18 @@ pub struct CustomerCard {
 pub struct LoyaltyTotal {
     #[serde(rename = "@type")]
     #[schema(rename = "@type")]
-    kind: &'static str,
+    pub(super) kind: &'static str,
     /// Points that can be spent now.
-    points_balance: String,
+    pub(super) points_balance: String,
     /// Points not active yet.
-    pending_points: String,
+    pub(super) pending_points: String,
     /// Points frozen with the account (cash points: status points keep counting towards a tier).
-    frozen_points: String,
+    pub(super) frozen_points: String,
     /// Status points, frozen or not (they count towards a tier, not towards spending).
-    status_points: String,
+    pub(super) status_points: String,
     /// When the next points expire, in epoch milliseconds, and how many.
-    next_expiry_date: Option<i64>,
-    next_expiry_points: Option<String>,
+    pub(super) next_expiry_date: Option<i64>,
+    pub(super) next_expiry_points: Option<String>,
 }
 
 /// What an enquiry found.
@@ -153,11 +153,11 @@ pub struct LoyaltyTotal {
 #[serde(rename_all = "camelCase")]
 #[schema(as = enactor::Enquired)]
 pub struct Enquired {
-    account: LoyaltyAccount,
-    account_description: &'static str,
-    customer: Customer,
-    customer_card: Option<CustomerCard>,
-    customer_loyalty_account_total: LoyaltyTotal,
+    pub(super) account: LoyaltyAccount,
+    pub(super) account_description: &'static str,
+    pub(super) customer: Customer,
+    pub(super) customer_card: Option<CustomerCard>,
+    pub(super) customer_loyalty_account_total: LoyaltyTotal,
 }
 
 /// An enquiry's result: `Success`, `NoAccount` or `UnknownAccountType`.
@@ -249,13 +249,18 @@ impl AccountBalances {
 }
 
 /// What an enquiry found: the accounts, or that the account type is unknown.
-enum Found {
+pub(super) enum Found {
     Accounts(Vec<Enquired>),
     UnknownType,
 }
 
 /// The accounts `query` names, as the caller (restricted to `subject` when given) may see them.
-async fn find(app: &App, tenant: &str, subject: Option<&str>, query: AccountQuery) -> Result<Found, Response> {
+pub(super) async fn find(
+    app: &App,
+    tenant: &str,
+    subject: Option<&str>,
+    query: AccountQuery,
+) -> Result<Found, Refused> {
     // A till's query template sends every parameter, the unused ones blank: blank is absent.
     let given = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let query = AccountQuery {
@@ -269,8 +274,7 @@ async fn find(app: &App, tenant: &str, subject: Option<&str>, query: AccountQuer
     let query = &query;
     tracing::debug!(tenant, location = query.location_id.as_deref(), "Enactor account enquiry");
     if query.account_id.is_none() && query.pan.is_none() && query.hashed_pan.is_none() {
-        let text = "give accountId, pan or hashedPan".to_owned();
-        return Err(answer(&error(StatusCode::BAD_REQUEST, "InvalidRequest", text)));
+        return Err(Refused::new(StatusCode::BAD_REQUEST, "InvalidRequest", "give accountId, pan or hashedPan"));
     }
     match query.account_type.as_deref().map(AccountType::parse) {
         Some(None) => return Ok(Found::UnknownType),
@@ -281,10 +285,10 @@ async fn find(app: &App, tenant: &str, subject: Option<&str>, query: AccountQuer
     if !points || (query.hashed_pan.is_some() && query.account_id.is_none() && query.pan.is_none()) {
         return Ok(Found::Accounts(Vec::new()));
     }
-    let found = lookup(app, tenant, query).await.map_err(|error| Enactor.respond(&outage(&error, "enactor")))?;
+    let found = lookup(app, tenant, query).await.map_err(|error| Refused::outage(&error))?;
     let found = found.filter(|(contact, _)| subject.is_none_or(|subject| contact.code == subject));
     let Some((contact, card)) = found else { return Ok(Found::Accounts(Vec::new())) };
-    let enquired = enquire(app, contact, card).await.map_err(|error| Enactor.respond(&outage(&error, "enactor")))?;
+    let enquired = enquire(app, contact, card).await.map_err(|error| Refused::outage(&error))?;
     Ok(Found::Accounts(vec![enquired]))
 }
 
@@ -384,7 +388,7 @@ async fn search(
     EnactorQuery { 0: query, .. }: EnactorQuery<AccountQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<Vec<EnquiryResponse>>, Response> {
-    let answers = match find(&app, &till.tenant, subject(&headers).as_deref(), query).await? {
+    let answers = match find(&app, &till.tenant, subject(&headers).as_deref(), query).await.map_err(Refused::rest)? {
         Found::UnknownType => vec![EnquiryResponse::new("UnknownAccountType", None)],
         Found::Accounts(accounts) => accounts.into_iter().map(|a| EnquiryResponse::new("Success", Some(a))).collect(),
     };
@@ -410,12 +414,12 @@ async fn by_key(
         currency_id: None,
         location_id: None,
     };
-    let (outcome, enquired) = single(find(&app, &till.tenant, subject(&headers).as_deref(), query).await?);
+    let (outcome, enquired) = single(find(&app, &till.tenant, subject(&headers).as_deref(), query).await.map_err(Refused::rest)?);
     Ok(Json(EnquiryResponse::new(outcome, enquired)))
 }
 
 /// One account's outcome, and the account when found.
-fn single(found: Found) -> (&'static str, Option<Enquired>) {
+pub(super) fn single(found: Found) -> (&'static str, Option<Enquired>) {
     match found {
         Found::UnknownType => ("UnknownAccountType", None),
         Found::Accounts(accounts) => match accounts.into_iter().next() {
@@ -437,6 +441,6 @@ async fn balances(
     EnactorQuery { 0: query, .. }: EnactorQuery<AccountQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<AccountBalances>, Response> {
-    let (outcome, enquired) = single(find(&app, &till.tenant, subject(&headers).as_deref(), query).await?);
+    let (outcome, enquired) = single(find(&app, &till.tenant, subject(&headers).as_deref(), query).await.map_err(Refused::rest)?);
     Ok(Json(AccountBalances::new(outcome, enquired)))
 }

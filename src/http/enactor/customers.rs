@@ -7,10 +7,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use tally_events::Role;
 
-use super::{answer, error, Enactor, ErrorMessage};
+use super::{Enactor, ErrorMessage, Refused};
 use crate::{
+    app::App,
+    auth::Principal,
     http::{
-        ingress::{outage, Incoming, KeyPolicy, Responder},
+        ingress::{Incoming, KeyPolicy},
         Shared,
     },
     queries,
@@ -66,17 +68,17 @@ pub struct NameSearch {
 pub struct CustomerKey {
     #[serde(rename = "@type")]
     #[schema(rename = "@type")]
-    kind: &'static str,
+    pub(super) kind: &'static str,
     /// The customer number (the contact code).
-    id: String,
+    pub(super) id: String,
 }
 
 /// A row's values, and the names of the properties they are, in the same order.
 #[derive(Serialize, ToSchema)]
 #[schema(as = enactor::ListData)]
 pub struct ListData {
-    values: Vec<Option<String>>,
-    properties: &'static [&'static str],
+    pub(super) values: Vec<Option<String>>,
+    pub(super) properties: &'static [&'static str],
 }
 
 /// One customer found.
@@ -86,11 +88,11 @@ pub struct ListData {
 pub struct ListElement {
     #[serde(rename = "@type")]
     #[schema(rename = "@type")]
-    kind: &'static str,
-    key: CustomerKey,
+    pub(super) kind: &'static str,
+    pub(super) key: CustomerKey,
     /// What the till shows for the row: the name.
-    description_property: String,
-    data: ListData,
+    pub(super) description_property: String,
+    pub(super) data: ListData,
 }
 
 /// A page of customers, and where it sits in the whole result.
@@ -100,11 +102,11 @@ pub struct ListElement {
 pub struct PagedArrayList {
     #[serde(rename = "@type")]
     #[schema(rename = "@type")]
-    kind: &'static str,
-    rows_per_page: i64,
-    current_row_offset: i64,
-    total_rows: i64,
-    contents: Vec<ListElement>,
+    pub(super) kind: &'static str,
+    pub(super) rows_per_page: i64,
+    pub(super) current_row_offset: i64,
+    pub(super) total_rows: i64,
+    pub(super) contents: Vec<ListElement>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -129,30 +131,41 @@ const PROPERTIES: [&str; 4] = ["customerNumber", "name", "mobilePhoneNumber", "e
 ))]
 async fn name_search(State(app): State<Shared>, incoming: Incoming) -> Result<Json<NameSearchResponse>, Response> {
     let till = incoming.admit(&app, &Enactor, KeyPolicy::Optional).await?;
-    if till.principal.role == Role::Client {
-        let text = "a customer's own session may not search other customers".to_owned();
-        return Err(answer(&error(StatusCode::FORBIDDEN, "Forbidden", text)));
-    }
-    let invalid = |text: String| answer(&error(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text));
-    let search: NameSearch =
+    let invalid = |text: String| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text).rest();
+    let request: NameSearch =
         serde_json::from_slice(&till.body).map_err(|e| invalid(format!("not a customerNameSearchRequest: {e}")))?;
     let typed = |kind: &Option<String>, name: &str| kind.as_deref().is_none_or(|kind| kind == name);
-    if !typed(&search.kind, "customerNameSearchRequest") || !typed(&search.page_info.kind, "pageInfo") {
+    if !typed(&request.kind, "customerNameSearchRequest") || !typed(&request.page_info.kind, "pageInfo") {
         return Err(invalid("@type must be customerNameSearchRequest, and pageInfo's pageInfo".into()));
     }
-    tracing::debug!(types = ?search.types, "Enactor customer name search");
-    let text = search.search_name.trim();
-    let rows = search.page_info.row_count.unwrap_or(DEFAULT_ROWS);
-    let offset = search.page_info.row_offset;
-    if text.is_empty() || search.search_name.chars().count() > 100 {
+    tracing::debug!(types = ?request.types, "Enactor customer name search");
+    let page = (request.page_info.row_offset, request.page_info.row_count);
+    let list = search(&app, &till.principal, &request.search_name, page).await.map_err(Refused::rest)?;
+    Ok(Json(NameSearchResponse { kind: "customerNameSearchResponse", paged_array_list: list }))
+}
+
+/// The page (`offset`, rows) of the customers whose surname or name starts with `text`, as the `principal` may see.
+pub(super) async fn search(
+    app: &App,
+    principal: &Principal,
+    text: &str,
+    (offset, rows): (i64, Option<i64>),
+) -> Result<PagedArrayList, Refused> {
+    if principal.role == Role::Client {
+        let text = "a customer's own session may not search other customers";
+        return Err(Refused::new(StatusCode::FORBIDDEN, "Forbidden", text));
+    }
+    let invalid = |text: String| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text);
+    let rows = rows.unwrap_or(DEFAULT_ROWS);
+    if text.trim().is_empty() || text.chars().count() > 100 {
         return Err(invalid("searchName must be 1 to 100 characters, not all blank".into()));
     }
     if !(1..=MAX_ROWS).contains(&rows) || !(0..=1_000_000_000).contains(&offset) {
         return Err(invalid(format!("pageInfo.rowCount must be 1 to {MAX_ROWS} and rowOffset not negative")));
     }
-    let (total, contacts) = queries::contacts_by_name(&app.db, &till.principal.tenant, text, offset, rows)
+    let (total, contacts) = queries::contacts_by_name(&app.db, &principal.tenant, text.trim(), offset, rows)
         .await
-        .map_err(|error| Enactor.respond(&outage(&error, "enactor")))?;
+        .map_err(|error| Refused::outage(&error))?;
     let contents = contacts
         .into_iter()
         .map(|contact| {
@@ -169,14 +182,11 @@ async fn name_search(State(app): State<Shared>, incoming: Incoming) -> Result<Js
             }
         })
         .collect();
-    Ok(Json(NameSearchResponse {
-        kind: "customerNameSearchResponse",
-        paged_array_list: PagedArrayList {
-            kind: "pagedArrayList",
-            rows_per_page: rows,
-            current_row_offset: offset,
-            total_rows: total,
-            contents,
-        },
-    }))
+    Ok(PagedArrayList {
+        kind: "pagedArrayList",
+        rows_per_page: rows,
+        current_row_offset: offset,
+        total_rows: total,
+        contents,
+    })
 }

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::{
-    ingress::{Caller, Fault, QueryParams, Responder},
+    ingress::{outage, Caller, Fault, QueryParams, Responder},
     stored, wording, Shared,
 };
 use crate::store::idempotency::StoredResponse;
@@ -70,6 +70,31 @@ impl Responder for Enactor {
     fn fault(&self, fault: &Fault) -> StoredResponse {
         let (status, code, text) = wording::fault(fault);
         error(status, code, text)
+    }
+}
+
+/// What an Enactor operation refuses: an `ErrorMessage` over REST, a SOAP fault over SOAP.
+#[derive(Debug)]
+pub struct Refused {
+    status: StatusCode,
+    code: &'static str,
+    text: String,
+}
+
+impl Refused {
+    fn new(status: StatusCode, code: &'static str, text: impl Into<String>) -> Refused {
+        Refused { status, code, text: text.into() }
+    }
+
+    /// A store failure, logged once with its cause.
+    fn outage(error: &crate::store::StoreError) -> Refused {
+        let (status, code, text) = wording::fault(&outage(error, Enactor.surface()));
+        Refused { status, code, text }
+    }
+
+    /// The REST answer.
+    fn rest(self) -> Response {
+        answer(&error(self.status, self.code, self.text))
     }
 }
 
