@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The OpenAPI conformance run: starts Tally on a fresh SQLite database on loopback, runs schemathesis with every
-# check (coverage, fuzzing and stateful phases, as the demo administrator) against the /openapi.json it serves, and
-# fails on any finding. Usage: scripts/conformance.sh [path to the tally binary]  (default: target/debug/tally)
+# The conformance runs: starts Tally on a fresh SQLite database on loopback; a standard SOAP client (zeep) loads the
+# Enactor WSDL and calls every operation on the demo data; then schemathesis runs every check (coverage, fuzzing and
+# stateful phases, as the demo administrator) against the /openapi.json the server serves. Fails on any finding.
+# Usage: scripts/conformance.sh [path to the tally binary]  (default: target/debug/tally)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,7 @@ for _ in $(seq 1 100); do
 done
 
 status=0
+python3 scripts/soap_client_test.py "http://127.0.0.1:$port" || status=$?
 python3 scripts/schemathesis_cli.py --config-file scripts/schemathesis.toml run \
     "http://127.0.0.1:$port/openapi.json" \
     --checks all --auth demo-admin:demo-admin-secret \

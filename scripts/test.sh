@@ -3,7 +3,7 @@
 # starts), then the integration tests again against a real PostgreSQL server that this script starts on loopback
 # (and stops, whatever happens). On a fresh machine it first installs what the tests need and the machine lacks:
 # PostgreSQL's server (Debian's package, with apt-get as root), the tansu Kafka-protocol broker (cargo install, about
-# 15 minutes once; each Kafka test starts its own broker) and schemathesis (pip).
+# 15 minutes once; each Kafka test starts its own broker), schemathesis and the zeep SOAP client (pip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,15 +22,15 @@ if ! command -v tansu >/dev/null 2>&1; then
     cargo install tansu --locked --features dynostore,libsql
 fi
 
-if ! python3 -c "import schemathesis" >/dev/null 2>&1; then
-    echo "== installing schemathesis"
-    python3 -m pip install --quiet "schemathesis==4.32.5" "hypothesis==6.170.17"
+if ! python3 -c "import schemathesis, zeep" >/dev/null 2>&1; then
+    echo "== installing schemathesis and zeep"
+    python3 -m pip install --quiet "schemathesis==4.32.5" "hypothesis==6.170.17" "zeep==4.3.1"
 fi
 
 echo "== tests on SQLite"
 cargo test --workspace
 
-echo "== OpenAPI conformance: schemathesis, every check, against /openapi.json"
+echo "== conformance: a SOAP client on the Enactor WSDL, then schemathesis with every check on /openapi.json"
 cargo build --quiet
 bash scripts/conformance.sh target/debug/tally
 

@@ -53,11 +53,13 @@ pub fn router(app: Arc<App>, log_requests: bool) -> Router {
     let (v1, v1_doc) = v1::routes().split_for_parts();
     let (scantrack, scantrack_doc) = scantrack::routes().split_for_parts();
     let (enactor, enactor_doc) = enactor::routes().split_for_parts();
+    let (enactor_soap, enactor_soap_doc) = enactor::soap_routes().split_for_parts();
     let (ops, ops_doc) = ops::routes().split_for_parts();
     let parts = OpenApi::default()
         .nest("/api/card", cashdesk_doc)
         .nest("/v1", v1_doc)
         .nest("/WebRestApi/rest", enactor_doc)
+        .merge_from(enactor_soap_doc)
         .merge_from(scantrack_doc)
         .merge_from(ops_doc);
     let document = openapi::document(parts).to_string();
@@ -66,6 +68,7 @@ pub fn router(app: Arc<App>, log_requests: bool) -> Router {
         .nest("/v1", v1.method_not_allowed_fallback(v1::method_not_allowed))
         .merge(scantrack.method_not_allowed_fallback(scantrack::method_not_allowed))
         .nest("/WebRestApi/rest", enactor.method_not_allowed_fallback(enactor::method_not_allowed))
+        .merge(enactor_soap.method_not_allowed_fallback(enactor::soap_method_not_allowed))
         .merge(ops)
         .merge(ops::document(document))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -9,8 +9,8 @@ use utoipa::openapi::OpenApi;
 /// How a dialect's ingress treats its operations.
 struct Dialect {
     tag: &'static str,
-    /// The schema of the dialect's error envelope.
-    error: &'static str,
+    /// The schema of the dialect's error envelope; none for XML text (SOAP faults).
+    error: Option<&'static str>,
     /// The content types the dialect answers in.
     content_types: &'static [&'static str],
     /// Whether the dialect's POSTs are writes that take an `Idempotency-Key`, and whether it is required.
@@ -19,18 +19,31 @@ struct Dialect {
     headers: &'static [(&'static str, &'static str)],
 }
 
-const DIALECTS: [Dialect; 4] = [
-    Dialect { tag: "v1", error: "ErrorBody", content_types: &["application/json"], key: Some(true), headers: &[] },
+const DIALECTS: [Dialect; 5] = [
+    Dialect {
+        tag: "v1",
+        error: Some("ErrorBody"),
+        content_types: &["application/json"],
+        key: Some(true),
+        headers: &[],
+    },
     Dialect {
         tag: "cashdesk",
-        error: "cashdesk.Envelope",
+        error: Some("cashdesk.Envelope"),
         content_types: &["application/json"],
         key: Some(false),
         headers: &[],
     },
     Dialect {
+        tag: "enactor-soap",
+        error: None,
+        content_types: &["text/xml", "application/soap+xml"],
+        key: None,
+        headers: &[("subject", "A customer number: the call sees that customer's accounts only")],
+    },
+    Dialect {
         tag: "enactor",
-        error: "ErrorMessage",
+        error: Some("ErrorMessage"),
         content_types: &["application/json"],
         key: None,
         headers: &[
@@ -42,7 +55,7 @@ const DIALECTS: [Dialect; 4] = [
     },
     Dialect {
         tag: "scantrack",
-        error: "ScanTrackResponse",
+        error: Some("ScanTrackResponse"),
         content_types: &["application/xml", "application/json"],
         key: Some(false),
         headers: &[],
@@ -135,7 +148,13 @@ impl Dialect {
         let content: Map<String, Value> = self
             .content_types
             .iter()
-            .map(|t| (t.to_string(), json!({"schema": {"$ref": format!("#/components/schemas/{}", self.error)}})))
+            .map(|t| {
+                let schema = match self.error {
+                    Some(name) => json!({"$ref": format!("#/components/schemas/{name}")}),
+                    None => json!({"type": "string"}),
+                };
+                (t.to_string(), json!({ "schema": schema }))
+            })
             .collect();
         let responses = operation["responses"].as_object_mut().expect("responses is an object");
         for (status, description) in faults {

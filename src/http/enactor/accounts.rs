@@ -13,10 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{subject, Enactor, EnactorCaller, EnactorQuery, ErrorMessage, Refused};
 use crate::{
     app::App,
-    http::{
-        ingress::PathParams,
-        Shared,
-    },
+    http::{ingress::PathParams, Shared},
     queries,
     store::StoreError,
 };
@@ -414,7 +411,8 @@ async fn by_key(
         currency_id: None,
         location_id: None,
     };
-    let (outcome, enquired) = single(find(&app, &till.tenant, subject(&headers).as_deref(), query).await.map_err(Refused::rest)?);
+    let (outcome, enquired) =
+        single(find(&app, &till.tenant, subject(&headers).as_deref(), query).await.map_err(Refused::rest)?);
     Ok(Json(EnquiryResponse::new(outcome, enquired)))
 }
 
@@ -441,6 +439,7 @@ async fn balances(
     EnactorQuery { 0: query, .. }: EnactorQuery<AccountQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<AccountBalances>, Response> {
-    let (outcome, enquired) = single(find(&app, &till.tenant, subject(&headers).as_deref(), query).await.map_err(Refused::rest)?);
+    let (outcome, enquired) =
+        single(find(&app, &till.tenant, subject(&headers).as_deref(), query).await.map_err(Refused::rest)?);
     Ok(Json(AccountBalances::new(outcome, enquired)))
 }

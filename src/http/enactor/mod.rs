@@ -9,6 +9,7 @@
 
 mod accounts;
 mod customers;
+mod soap;
 
 use axum::{
     http::{HeaderMap, Method, StatusCode},
@@ -35,6 +36,8 @@ pub fn routes() -> OpenApiRouter<Shared> {
         answer(&error(StatusCode::NOT_FOUND, "NotFound", "no such Enactor service under /WebRestApi/rest".into()))
     })
 }
+
+pub use soap::{method_not_allowed as soap_method_not_allowed, routes as soap_routes};
 
 /// The answer to a method a path does not serve: 405 with an `ErrorMessage` (axum adds `Allow`).
 pub async fn method_not_allowed(method: Method) -> Response {

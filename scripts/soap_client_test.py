@@ -1,0 +1,74 @@
+"""A standard SOAP client (zeep, from PyPI) against Tally's Enactor CustomerService, as a till's integrator would
+use it: it loads the WSDL at ?wsdl and calls every operation the WSDL declares, on the SOAP 1.1 and the SOAP 1.2
+port, with the demo data; then checks that refusals arrive as SOAP faults. Usage: soap_client_test.py BASE_URL"""
+
+import sys
+from decimal import Decimal
+
+import requests
+from zeep import Client
+from zeep.exceptions import Fault
+from zeep.transports import Transport
+
+BASE = sys.argv[1].rstrip("/")
+WSDL = f"{BASE}/axis2/services/CustomerService?wsdl"
+CORE = "{http://www.enactor.com/core}"
+
+
+def client(user, secret):
+    session = requests.Session()
+    session.auth = (user, secret)
+    return Client(WSDL, transport=Transport(session=session))
+
+
+def check(condition, what):
+    if not condition:
+        raise AssertionError(what)
+
+
+till = client("demo-cashier", "demo-cashier-secret")
+declared = set()
+for service in till.wsdl.services.values():
+    for port in service.ports.values():
+        declared.update(port.binding._operations.keys())
+check(declared == {"submitCustomerNameSearch", "submitLoyaltyAccountSearch", "submitAccountBalanceEnquiry"},
+      f"the WSDL's operations: {declared}")
+
+for port in ("CustomerServiceHttpSoap11Endpoint", "CustomerServiceHttpSoap12Endpoint"):
+    service = till.bind("CustomerService", port)
+    found = service.submitCustomerNameSearch(
+        customerNameSearchRequest={"searchName": "petrova", "pageInfo": {"rowOffset": 0, "rowCount": 10}})
+    check(found.totalRows == 1 and found.rowsPerPage == 10, f"{port}: name search totals {found}")
+    row = found.contents[0]
+    check(row.key.id == "DEMO-1" and row.descriptionProperty == "Anna Petrova", f"{port}: name search row {row}")
+    check(row.data.values.arrayObject[:3] == ["DEMO-1", "Anna Petrova", "+79990000001"], f"{port}: values {row}")
+
+    enquiry = service.submitAccountBalanceEnquiry(accountBalanceEnquiryRequest={"accountId": "DEMO-1"})
+    check(enquiry.outcome.name == "Success", f"{port}: enquiry outcome {enquiry.outcome}")
+    output = enquiry.accountBalanceEnquiryOutput
+    check(output.customerCard.cardNumber == "7000000000010", f"{port}: card {output.customerCard}")
+    check(output.customerLoyaltyAccountTotal.pointsBalance == Decimal("500.00"), f"{port}: points {output}")
+
+    accounts = service.submitLoyaltyAccountSearch(loyaltyAccountSearchRequest={"pan": "7000000000010"})
+    check(len(accounts) == 1 and accounts[0].accountBalanceEnquiryOutput.account.accountId == "DEMO-1",
+          f"{port}: account search {accounts}")
+    none = service.submitAccountBalanceEnquiry(accountBalanceEnquiryRequest={"accountId": "NOBODY"})
+    check(none.outcome.name == "NoAccount" and none.accountBalanceEnquiryOutput is None, f"{port}: {none}")
+    unknown = service.submitLoyaltyAccountSearch(
+        loyaltyAccountSearchRequest={"accountId": "DEMO-1", "accountType": "giftAccount"})
+    check([a.outcome.name for a in unknown] == ["UnknownAccountType"], f"{port}: {unknown}")
+
+    for caller, request, code in [
+        (till, {"searchName": "a", "pageInfo": {"rowCount": 0}}, "InvalidRequest"),
+        (client("demo-customer", "demo-customer-secret"), {"searchName": "a"}, "Forbidden"),
+        (client("demo-cashier", "wrong"), {"searchName": "a"}, "Unauthorized"),
+    ]:
+        try:
+            caller.bind("CustomerService", port).submitCustomerNameSearch(customerNameSearchRequest=request)
+        except Fault as fault:
+            codes = [e.text for e in fault.detail.iter(f"{CORE}errorCode")] if fault.detail is not None else []
+            check(codes == [code], f"{port}: fault detail {codes}, wanted {code}")
+        else:
+            raise AssertionError(f"{port}: {request} was not refused")
+
+print("SOAP client: every operation of the WSDL answered on SOAP 1.1 and 1.2; refusals are faults")
