@@ -6,7 +6,7 @@
 pub mod cashdesk;
 pub mod enactor;
 pub mod ingress;
-mod openapi;
+pub(crate) mod openapi;
 mod ops;
 pub mod scantrack;
 pub mod v1;

@@ -4,7 +4,19 @@
 //! dialect's envelope, the `Idempotency-Key` header — is added here, once per dialect, as the ingress applies it.
 
 use serde_json::{json, Map, Value};
-use utoipa::openapi::OpenApi;
+use utoipa::openapi::{
+    schema::{OneOfBuilder, Schema},
+    ObjectBuilder, OpenApi, RefOr, Type,
+};
+
+/// The schema of a decimal amount, written as a string or as a JSON number.
+pub fn decimal(description: &str) -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$")))
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .description(Some(description))
+        .into()
+}
 
 /// How a dialect's ingress treats its operations.
 struct Dialect {

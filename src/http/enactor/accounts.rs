@@ -162,7 +162,7 @@ pub struct Enquired {
 #[schema(as = enactor::Outcome)]
 pub struct Outcome {
     #[schema(pattern = "^(Success|NoAccount|UnknownAccountType)$")]
-    name: &'static str,
+    pub(super) name: &'static str,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -10,6 +10,7 @@
 mod accounts;
 mod customers;
 mod soap;
+mod updates;
 
 use axum::{
     http::{HeaderMap, Method, StatusCode},
@@ -32,7 +33,7 @@ type EnactorQuery<T> = QueryParams<T, Enactor>;
 
 /// Every Enactor REST operation, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<Shared> {
-    accounts::routes().merge(customers::routes()).fallback(|| async {
+    accounts::routes().merge(customers::routes()).merge(updates::routes()).fallback(|| async {
         answer(&error(StatusCode::NOT_FOUND, "NotFound", "no such Enactor service under /WebRestApi/rest".into()))
     })
 }
@@ -72,6 +73,15 @@ impl Responder for Enactor {
 
     fn fault(&self, fault: &Fault) -> StoredResponse {
         let (status, code, text) = wording::fault(fault);
+        let text = match fault {
+            // A till's update is keyed by its transaction, not by an Idempotency-Key header.
+            Fault::IdempotencyKeyReused => {
+                "this till transaction (device, location, transactionId, account) was posted before with a \
+                 different update"
+                    .into()
+            }
+            _ => text,
+        };
         error(status, code, text)
     }
 }

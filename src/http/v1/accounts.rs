@@ -7,10 +7,7 @@ use rust_decimal::Decimal;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tally_events::{BonusType, Envelope, Event, LotAllocation};
 use tally_projections::BonusBucket;
-use utoipa::{
-    openapi::{schema::OneOfBuilder, ObjectBuilder, Type},
-    IntoParams, ToSchema,
-};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -52,10 +49,7 @@ pub struct AccountPath {
 
 /// A decimal amount, as a string or a JSON number.
 fn amount_schema() -> impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>> {
-    OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$")))
-        .item(ObjectBuilder::new().schema_type(Type::Number))
-        .description(Some("A positive decimal, at most 4 decimal places and at most 1,000,000,000"))
+    crate::http::openapi::decimal("A positive decimal, at most 4 decimal places and at most 1,000,000,000")
 }
 
 /// Accounts exist for registered contacts only.
