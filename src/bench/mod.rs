@@ -1,11 +1,13 @@
 //! `tally bench`: drives mixed card and bonus commands over HTTP against a Tally server on SQLite with durable
 //! commits, and the same load against a bare axum endpoint, printing throughput, p50/p99/p999 and the ratio; then
 //! rebuilds the projections from a ledger of generated events and prints the rate. `--scenario scans` runs the
-//! ScanTrack figures instead (see [`scans`]), `--scenario names` Enactor's customer name search (see [`names`]).
+//! ScanTrack figures instead (see [`scans`]), `--scenario names` Enactor's customer name search (see [`names`]),
+//! `--scenario tills` Enactor's balance updates at the till (see [`tills`]).
 //! Figures only, no assertions.
 
 mod names;
 mod scans;
+mod tills;
 
 use std::{
     collections::BTreeMap,
@@ -56,8 +58,8 @@ pub struct BenchArgs {
     /// Events in the generated ledger for the rebuild benchmark (0 skips it).
     #[arg(long, default_value_t = 1_000_000)]
     pub rebuild_events: usize,
-    /// `cards` (card and bonus commands, then the rebuild), `scans` (ScanTrack caps and mixed scans) or `names`
-    /// (Enactor's customer name search; run it with `--customers 100000`).
+    /// `cards` (card and bonus commands, then the rebuild), `scans` (ScanTrack caps and mixed scans), `names`
+    /// (Enactor's customer name search; run it with `--customers 100000`) or `tills` (Enactor balance updates).
     #[arg(long, default_value = "cards")]
     pub scenario: String,
     /// For `scans` when `--database-url` names PostgreSQL: how many `tally serve` processes share the database.
@@ -88,7 +90,8 @@ pub async fn run(args: BenchArgs, database_url: &str, kafka: Option<KafkaSetting
         "cards" => {}
         "scans" => return scans::run(&args, postgres).await,
         "names" => return names::run(&args).await,
-        other => anyhow::bail!("unknown scenario {other:?}: use cards, scans or names"),
+        "tills" => return tills::run(&args).await,
+        other => anyhow::bail!("unknown scenario {other:?}: use cards, scans, names or tills"),
     }
     let dir = std::env::temp_dir().join(format!("tally-bench-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
