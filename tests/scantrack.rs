@@ -317,11 +317,13 @@ async fn the_daily_tally_bills_clips_then_uses_and_the_ledger_replay_prints_the_
         .unwrap();
     assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
     assert_eq!(String::from_utf8(report.stdout).unwrap(), csv, "the ledger replay prints the projected figures");
-    let bad = app.get(ADMIN, "/v1/tally/daily?date=yesterday").await;
-    assert_eq!(
-        (bad.status, bad.body["error"]["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("InvalidRequest"))
-    );
+    for bad in ["/v1/tally/daily?date=yesterday", &format!("/v1/tally/daily?date={day}&colour=red")] {
+        let bad = app.get(ADMIN, bad).await;
+        assert_eq!(
+            (bad.status, bad.body["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("InvalidRequest"))
+        );
+    }
 }
 
 #[tokio::test]
