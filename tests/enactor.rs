@@ -131,9 +131,12 @@ async fn protocol_errors_are_error_messages_and_merchants_are_kept_apart() {
     let body: Value = anonymous.json().await.unwrap();
     assert_eq!((&body["@type"], &body["errorCode"]), (&json!("errorMessage"), &json!("Unauthorized")));
 
-    for (path, code_wanted) in
-        [("/accounts/search/", "InvalidRequest"), ("/accountbalances?accountId=A&colour=red", "InvalidParameter")]
-    {
+    for (path, code_wanted) in [
+        ("/accounts/search/", "InvalidRequest"),
+        ("/accountbalances?accountId=A&colour=red", "InvalidParameter"),
+        ("/accounts/search/?accountId=A&colour=red", "InvalidParameter"),
+        ("/accounts/customerLoyaltyAccount/A?colour=red", "InvalidParameter"),
+    ] {
         let (status, body) = get(&app, path).await;
         assert_eq!((status, &body["errorCode"]), (StatusCode::BAD_REQUEST, &json!(code_wanted)), "{path}");
         assert!(body["messageText"].as_str().is_some_and(|t| !t.is_empty()));

@@ -68,6 +68,11 @@ pub struct AccountQuery {
     pub(super) location_id: Option<String>,
 }
 
+/// No query parameters: an enquiry by key takes none, and refuses any.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoQuery {}
+
 /// An account's path.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
@@ -401,6 +406,7 @@ async fn by_key(
     State(app): State<Shared>,
     EnactorCaller { 0: till, .. }: EnactorCaller,
     PathParams { 0: key, .. }: PathParams<AccountKey, Enactor>,
+    EnactorQuery { 0: NoQuery {}, .. }: EnactorQuery<NoQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<EnquiryResponse>, Response> {
     let query = AccountQuery {
