@@ -156,11 +156,7 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs, kafka: Option<KafkaSett
     let bare =
         drive(card_requests(bare_addr, customers.clone(), args.connections), args.connections, args.seconds).await;
     bare.print("bare  ");
-    println!(
-        "ratio tally/bare: throughput {:.3}, p99 {:.1}x",
-        tally.throughput() / bare.throughput(),
-        tally.percentile(0.99).as_secs_f64() / bare.percentile(0.99).as_secs_f64().max(1e-9)
-    );
+    print_ratio(&tally, &bare);
     if args.rebuild_events > 0 {
         let db = rebuild_bench(dir, args.rebuild_events).await?;
         if let Some(kafka) = kafka {
@@ -342,6 +338,27 @@ impl Figures {
             self.errors
         );
     }
+}
+
+/// The same load's figures against Tally and against bare axum, side by side.
+fn print_ratio(tally: &Figures, bare: &Figures) {
+    println!(
+        "ratio tally/bare: throughput {:.3}, p99 {:.1}x",
+        tally.throughput() / bare.throughput(),
+        tally.percentile(0.99).as_secs_f64() / bare.percentile(0.99).as_secs_f64().max(1e-9)
+    );
+}
+
+/// Runs `run` with a fresh temporary directory for its databases, removed afterwards.
+async fn in_temp_dir<F>(run: impl FnOnce(std::path::PathBuf) -> F) -> anyhow::Result<()>
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let dir = std::env::temp_dir().join(format!("tally-bench-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let result = run(dir.clone()).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 /// Builds a worker's n-th request.

@@ -8,7 +8,9 @@ use axum::{routing::any, Router};
 use tally_events::{Actor, ContactDetails, Role};
 use uuid::Uuid;
 
-use super::{basic, drive, json_post, run_phase, spawn, BenchArgs, RequestMaker, CLIENT, TENANT};
+use super::{
+    basic, drive, in_temp_dir, json_post, print_ratio, run_phase, spawn, BenchArgs, RequestMaker, CLIENT, TENANT,
+};
 use crate::{
     app::{self, App},
     commands::{Command, Stream},
@@ -31,11 +33,7 @@ fn name(i: usize) -> String {
 }
 
 pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    let dir = std::env::temp_dir().join(format!("tally-bench-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir)?;
-    let result = run_in(&dir, args).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    in_temp_dir(|dir| async move { run_in(&dir, args).await }).await
 }
 
 async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -53,11 +51,7 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
     tally.print("tally ");
     let bare = drive(searches(bare, count), args.connections, args.seconds).await;
     bare.print("bare  ");
-    println!(
-        "ratio tally/bare: throughput {:.3}, p99 {:.1}x",
-        tally.throughput() / bare.throughput(),
-        tally.percentile(0.99).as_secs_f64() / bare.percentile(0.99).as_secs_f64().max(1e-9)
-    );
+    print_ratio(&tally, &bare);
     Ok(())
 }
 

@@ -38,11 +38,7 @@ impl Drop for Instance {
 }
 
 pub async fn run(args: &BenchArgs, postgres: Option<String>) -> anyhow::Result<()> {
-    let dir = std::env::temp_dir().join(format!("tally-bench-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir)?;
-    let result = run_in(&dir, args, postgres).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    super::in_temp_dir(|dir| async move { run_in(&dir, args, postgres).await }).await
 }
 
 async fn run_in(dir: &std::path::Path, args: &BenchArgs, postgres: Option<String>) -> anyhow::Result<()> {

@@ -91,6 +91,12 @@ async fn observe(request: Request, next: Next) -> Response {
     response
 }
 
+/// A JSON answer, as stored for replays.
+pub fn json_stored(status: StatusCode, body: &impl serde::Serialize) -> StoredResponse {
+    let body = serde_json::to_string(body).expect("answers serialize");
+    StoredResponse { status: status.as_u16(), content_type: "application/json".into(), body }
+}
+
 /// A stored response sent again, marked as a replay when it is one.
 pub fn stored(response: &StoredResponse, replayed: bool) -> Response {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);

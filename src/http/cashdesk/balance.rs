@@ -1,5 +1,6 @@
 //! Balances: by card number, phone, contact code, or number-or-code, in the seed's shape and reference codes.
 
+use crate::http::json_stored;
 use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
@@ -14,7 +15,7 @@ use tally_projections::{BonusBucket, BucketStatus, CardView};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{envelope, log::log_response, BalanceAnswer, CashDesk, CashDeskPath, Envelope, Fault};
+use super::{log::log_response, BalanceAnswer, CashDesk, CashDeskPath, Envelope, Fault};
 use crate::{
     app::App,
     domain::ids::{CardNumber, ContactCode, MobileNumber},
@@ -182,7 +183,7 @@ async fn balance_answer(app: &Surface, headers: &HeaderMap, lookup: Lookup) -> R
         let card = find_card(app, &principal.tenant, lookup).await?;
         let found = queries::card_balance(&app.db, card, Utc::now()).await?;
         let answer = BalanceAnswer { envelope: Envelope::ok(), balance: balance(found) };
-        Ok::<_, Fault>(envelope(StatusCode::OK, &answer))
+        Ok::<_, Fault>(json_stored(StatusCode::OK, &answer))
     }
     .await;
     let response = result.unwrap_or_else(|fault| fault.stored());

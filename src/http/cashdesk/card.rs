@@ -1,6 +1,7 @@
 //! The card methods: issue, bindto, active, block and unblock, each under every spelling the seed uses and served
 //! by GET and by POST alike.
 
+use crate::http::json_stored;
 use std::collections::HashMap;
 
 use axum::{
@@ -13,7 +14,7 @@ use tally_events::{BlockReason, Envelope as EventEnvelope, UnblockReason};
 use tally_projections::CardView;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{balance::find_card, balance::Lookup, envelope, log::log_response, CashDesk, Envelope, Fault};
+use super::{balance::find_card, balance::Lookup, log::log_response, CashDesk, Envelope, Fault};
 use crate::{
     app::App,
     commands::{Command, Stream, Target},
@@ -261,7 +262,7 @@ async fn plan(app: &App, tenant: &str, method: CardMethod, params: &Params) -> R
 /// Renders a decided card command: the bare envelope on success, the mapped fault otherwise.
 fn render(result: &Result<Vec<EventEnvelope>, Refusal>) -> StoredResponse {
     match result {
-        Ok(_) => envelope(StatusCode::OK, &Envelope::ok()),
+        Ok(_) => json_stored(StatusCode::OK, &Envelope::ok()),
         Err(refusal) => Fault::from(refusal.clone()).stored(),
     }
 }

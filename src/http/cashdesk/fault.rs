@@ -1,11 +1,12 @@
 //! What the CashDesk surface refuses, with the seed's keys, and how core refusals and ingress faults map to them.
 
+use crate::http::json_stored;
 use axum::{
     http::{Method, StatusCode},
     response::Response,
 };
 
-use super::{envelope, CashDesk, Envelope};
+use super::{CashDesk, Envelope};
 use crate::{
     domain::{card::CardError, contact::ContactError, Refusal},
     http::{
@@ -125,7 +126,7 @@ impl Fault {
 
     pub(super) fn stored(&self) -> StoredResponse {
         let (status, key, value) = self.parts();
-        envelope(status, &Envelope { status: false, key, value })
+        json_stored(status, &Envelope { status: false, key, value })
     }
 
     pub(super) fn response(&self) -> Response {

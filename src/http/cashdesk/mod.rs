@@ -9,10 +9,7 @@ mod card;
 mod fault;
 mod log;
 
-use axum::{
-    http::{Method, StatusCode},
-    response::Response,
-};
+use axum::{http::Method, response::Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -76,10 +73,4 @@ struct BalanceAnswer {
     envelope: Envelope,
     #[serde(flatten)]
     balance: balance::Balance,
-}
-
-/// An answer in JSON, as stored for replays.
-fn envelope(status: StatusCode, body: &impl Serialize) -> StoredResponse {
-    let body = serde_json::to_string(body).expect("answers serialize");
-    StoredResponse { status: status.as_u16(), content_type: "application/json".into(), body }
 }

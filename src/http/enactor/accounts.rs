@@ -256,6 +256,13 @@ pub(super) enum Found {
     UnknownType,
 }
 
+/// The loyalty account `query` names, as its customer (and card), before anything is read of the account itself.
+pub(super) enum Resolved {
+    /// Found (or not) among the loyalty accounts.
+    Customer(Option<Box<(ContactView, Option<CardView>)>>),
+    UnknownType,
+}
+
 /// The accounts `query` names, as the caller (restricted to `subject` when given) may see them.
 pub(super) async fn find(
     app: &App,
@@ -263,6 +270,24 @@ pub(super) async fn find(
     subject: Option<&str>,
     query: AccountQuery,
 ) -> Result<Found, Refused> {
+    match resolve(app, tenant, subject, query).await? {
+        Resolved::UnknownType => Ok(Found::UnknownType),
+        Resolved::Customer(None) => Ok(Found::Accounts(Vec::new())),
+        Resolved::Customer(Some(found)) => {
+            let (contact, card) = *found;
+            let enquired = enquire(app, contact, card).await.map_err(|error| Refused::outage(&error))?;
+            Ok(Found::Accounts(vec![enquired]))
+        }
+    }
+}
+
+/// The customer whose loyalty account `query` names, as the caller (restricted to `subject`) may see it.
+pub(super) async fn resolve(
+    app: &App,
+    tenant: &str,
+    subject: Option<&str>,
+    query: AccountQuery,
+) -> Result<Resolved, Refused> {
     // A till's query template sends every parameter, the unused ones blank: blank is absent.
     let given = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let query = AccountQuery {
@@ -279,19 +304,17 @@ pub(super) async fn find(
         return Err(Refused::new(StatusCode::BAD_REQUEST, "InvalidRequest", "give accountId, pan or hashedPan"));
     }
     match query.account_type.as_deref().map(AccountType::parse) {
-        Some(None) => return Ok(Found::UnknownType),
-        Some(Some(kind)) if kind != AccountType::CustomerLoyalty => return Ok(Found::Accounts(Vec::new())),
+        Some(None) => return Ok(Resolved::UnknownType),
+        Some(Some(kind)) if kind != AccountType::CustomerLoyalty => return Ok(Resolved::Customer(None)),
         _ => {}
     }
     let points = query.currency_id.as_deref().is_none_or(|currency| currency.eq_ignore_ascii_case(CURRENCY));
     if !points || (query.hashed_pan.is_some() && query.account_id.is_none() && query.pan.is_none()) {
-        return Ok(Found::Accounts(Vec::new()));
+        return Ok(Resolved::Customer(None));
     }
     let found = lookup(app, tenant, query).await.map_err(|error| Refused::outage(&error))?;
     let found = found.filter(|(contact, _)| subject.is_none_or(|subject| contact.code == subject));
-    let Some((contact, card)) = found else { return Ok(Found::Accounts(Vec::new())) };
-    let enquired = enquire(app, contact, card).await.map_err(|error| Refused::outage(&error))?;
-    Ok(Found::Accounts(vec![enquired]))
+    Ok(Resolved::Customer(found.map(Box::new)))
 }
 
 /// The customer (and card) `accountId` and `pan` name; both must name the same customer.

@@ -22,7 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use super::{
     ingress::{outage, Caller, Fault, QueryParams, Responder},
-    stored, wording, Shared,
+    json_stored, stored, wording, Shared,
 };
 use crate::store::idempotency::StoredResponse;
 
@@ -120,12 +120,7 @@ fn error(status: StatusCode, code: &'static str, text: String) -> StoredResponse
         message_id: code,
         message_text: text,
     };
-    json(status, &message)
-}
-
-fn json(status: StatusCode, body: &impl Serialize) -> StoredResponse {
-    let body = serde_json::to_string(body).expect("answers serialize");
-    StoredResponse { status: status.as_u16(), content_type: "application/json".into(), body }
+    json_stored(status, &message)
 }
 
 /// The `subject` header: the customer number a customer's own till session is restricted to.

@@ -14,17 +14,17 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    accounts::{self, AccountQuery, Found, Outcome},
+    accounts::{self, AccountQuery, Outcome, Resolved},
     subject, Enactor, ErrorMessage, Refused,
 };
 use crate::{
     commands::{Command, Stream},
     domain::account::{AccountAggregate, AccountCommand},
+    http::json_stored,
     http::{
         ingress::{self, Incoming, KeyPolicy},
         wording, Shared,
     },
-    queries,
     store::idempotency::StoredResponse,
 };
 
@@ -138,8 +138,7 @@ impl UpdateResponse {
     }
 
     fn stored(&self) -> StoredResponse {
-        let body = serde_json::to_string(self).expect("answers serialize");
-        StoredResponse { status: 200, content_type: "application/json".into(), body }
+        json_stored(StatusCode::OK, self)
     }
 }
 
@@ -181,22 +180,16 @@ async fn update(State(app): State<Shared>, incoming: Incoming) -> Response {
     if query.account_id.is_none() && query.pan.is_none() {
         return Refused::new(StatusCode::BAD_REQUEST, "InvalidRequest", "give accountId or cardNumber").rest();
     }
-    let found = match accounts::find(&app, &principal.tenant, subject(&incoming.headers).as_deref(), query).await {
-        Ok(found) => found,
+    // Only the customer is needed: the account itself is read by the writer.
+    let contact = match accounts::resolve(&app, &principal.tenant, subject(&incoming.headers).as_deref(), query).await {
+        Ok(Resolved::Customer(Some(found))) => found.0,
+        Ok(Resolved::Customer(None)) => return super::answer(&UpdateResponse::new("NoAccount", None, vec![]).stored()),
+        Ok(Resolved::UnknownType) => {
+            return super::answer(&UpdateResponse::new("UnknownAccountType", None, vec![]).stored())
+        }
         Err(refused) => return refused.rest(),
     };
-    let customer_number = match found {
-        Found::UnknownType => return super::answer(&UpdateResponse::new("UnknownAccountType", None, vec![]).stored()),
-        Found::Accounts(accounts) => match accounts.into_iter().next() {
-            Some(account) => account.account.customer_number,
-            None => return super::answer(&UpdateResponse::new("NoAccount", None, vec![]).stored()),
-        },
-    };
-    let contact = match queries::contact_by_code(&app.db, &principal.tenant, &customer_number).await {
-        Ok(Some(contact)) => contact,
-        Ok(None) => return super::answer(&UpdateResponse::new("NoAccount", None, vec![]).stored()),
-        Err(error) => return Refused::outage(&error).rest(),
-    };
+    let customer_number = &contact.code;
     let location = update.location_id.as_deref().unwrap_or_default();
     let till_key =
         format!("enactor-update:{}:{location}:{}:{customer_number}", update.device_id.id, update.transaction_id);

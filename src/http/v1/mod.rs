@@ -88,7 +88,7 @@ impl ApiError {
 
     fn stored(&self) -> StoredResponse {
         let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message.clone() } };
-        json_response(self.status, &body)
+        super::json_stored(self.status, &body)
     }
 }
 
@@ -184,12 +184,6 @@ fn required_text(text: &str, name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A JSON answer, as stored for replays.
-fn json_response(status: StatusCode, body: &impl Serialize) -> StoredResponse {
-    let body = serde_json::to_string(body).expect("answers serialize");
-    StoredResponse { status: status.as_u16(), content_type: "application/json".into(), body }
-}
-
 /// Runs a write: the ingress (body, authentication, idempotency key), the role, the body, the look-ups in `plan`,
 /// then the command and its rendering.
 async fn write<T, P, R, B>(app: &App, incoming: Incoming, plan: P, render: R) -> Response
@@ -218,7 +212,7 @@ where
     command.render = Some(Box::new(move |result| match result {
         Ok(envelopes) => {
             let (status, body) = render(envelopes);
-            json_response(status, &body)
+            super::json_stored(status, &body)
         }
         Err(refusal) => ApiError::from(refusal.clone()).stored(),
     }));
