@@ -1,6 +1,5 @@
 //! Balances: by card number, phone, contact code, or number-or-code, in the seed's shape and reference codes.
 
-use crate::http::json_stored;
 use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
@@ -19,7 +18,7 @@ use super::{log::log_response, BalanceAnswer, CashDesk, CashDeskPath, Envelope, 
 use crate::{
     app::App,
     domain::ids::{CardNumber, ContactCode, MobileNumber},
-    http::{ingress, ingress::Responder, stored, Shared, Surface},
+    http::{ingress, ingress::Responder, json_stored, stored, Shared, Surface},
     queries::{self, CardBalance},
 };
 

@@ -1,7 +1,6 @@
 //! The card methods: issue, bindto, active, block and unblock, each under every spelling the seed uses and served
 //! by GET and by POST alike.
 
-use crate::http::json_stored;
 use std::collections::HashMap;
 
 use axum::{
@@ -26,7 +25,7 @@ use crate::{
     },
     http::{
         ingress::{self, Incoming, KeyPolicy, Responder},
-        stored, Shared, Surface,
+        json_stored, stored, Shared, Surface,
     },
     queries,
     store::idempotency::StoredResponse,

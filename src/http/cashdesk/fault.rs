@@ -1,6 +1,5 @@
 //! What the CashDesk surface refuses, with the seed's keys, and how core refusals and ingress faults map to them.
 
-use crate::http::json_stored;
 use axum::{
     http::{Method, StatusCode},
     response::Response,
@@ -11,7 +10,7 @@ use crate::{
     domain::{card::CardError, contact::ContactError, Refusal},
     http::{
         ingress::{self, Fault as IngressFault, Responder},
-        stored, wording, MAX_BODY_BYTES,
+        json_stored, stored, wording, MAX_BODY_BYTES,
     },
     store::{idempotency::StoredResponse, StoreError},
 };
