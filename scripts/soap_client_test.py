@@ -31,9 +31,27 @@ declared = set()
 for service in till.wsdl.services.values():
     for port in service.ports.values():
         declared.update(port.binding._operations.keys())
-check(declared == {"submitCustomerNameSearch", "submitLoyaltyAccountSearch", "submitAccountBalanceEnquiry"},
+check(declared == {"submitCustomerNameSearch", "submitLoyaltyAccountSearch", "submitAccountBalanceEnquiry",
+                   "submitAccountBalanceUpdate", "submitOrCancelAccountBalanceUpdate"},
       f"the WSDL's operations: {declared}")
 
+
+def points(service):
+    enquiry = service.submitAccountBalanceEnquiry(accountBalanceEnquiryRequest={"accountId": "DEMO-1"})
+    return enquiry.accountBalanceEnquiryOutput.customerLoyaltyAccountTotal.pointsBalance
+
+
+def soap(port):
+    """The port's SOAP version, "11" or "12": its sales are told apart by it."""
+    return "11" if "Soap11" in port else "12"
+
+
+def update(port, transaction, amount, **extra):
+    return {"transactionId": f"{soap(port)}-{transaction}", "deviceId": {"id": "pos1@0001.enactor"},
+            "locationId": "0001", "accountId": "DEMO-1", "updateAmount": Decimal(amount), **extra}
+
+
+expected_points = Decimal("500.00")  # the demo customer's, less what each port's sale below leaves
 for port in ("CustomerServiceHttpSoap11Endpoint", "CustomerServiceHttpSoap12Endpoint"):
     service = till.bind("CustomerService", port)
     found = service.submitCustomerNameSearch(
@@ -47,7 +65,7 @@ for port in ("CustomerServiceHttpSoap11Endpoint", "CustomerServiceHttpSoap12Endp
     check(enquiry.outcome.name == "Success", f"{port}: enquiry outcome {enquiry.outcome}")
     output = enquiry.accountBalanceEnquiryOutput
     check(output.customerCard.cardNumber == "7000000000010", f"{port}: card {output.customerCard}")
-    check(output.customerLoyaltyAccountTotal.pointsBalance == Decimal("500.00"), f"{port}: points {output}")
+    check(output.customerLoyaltyAccountTotal.pointsBalance == expected_points, f"{port}: points {output}")
 
     accounts = service.submitLoyaltyAccountSearch(loyaltyAccountSearchRequest={"pan": "7000000000010"})
     check(len(accounts) == 1 and accounts[0].accountBalanceEnquiryOutput.account.accountId == "DEMO-1",
@@ -57,6 +75,27 @@ for port in ("CustomerServiceHttpSoap11Endpoint", "CustomerServiceHttpSoap12Endp
     unknown = service.submitLoyaltyAccountSearch(
         loyaltyAccountSearchRequest={"accountId": "DEMO-1", "accountType": "giftAccount"})
     check([a.outcome.name for a in unknown] == ["UnknownAccountType"], f"{port}: {unknown}")
+
+    # A sale earns 10 points and spends 4 reserved during it; a retry is the first answer; a refund takes back 3.
+    before = points(service)
+    earned = service.submitAccountBalanceUpdate(accountBalanceUpdate=update(port, "S-1", "10"))
+    check(earned.outcome.name == "Success", f"{port}: earn {earned}")
+    check(earned.accountBalanceUpdateOutput.accountBalanceUpdate.updateAmount == Decimal("10"), f"{port}: {earned}")
+    retry = service.submitAccountBalanceUpdate(accountBalanceUpdate=update(port, "S-1", "10"))
+    check(retry.outcome.name == "Success" and points(service) == before + 10, f"{port}: retry applied twice")
+    reserve = update(port, "S-1", "-4", status="PENDING")
+    check(service.submitAccountBalanceUpdate(accountBalanceUpdate=reserve).outcome.name == "Success", port)
+    check(points(service) == before + 6, f"{port}: reserved points still spendable")
+    completed = service.submitOrCancelAccountBalanceUpdate(accountBalanceUpdate={**reserve, "status": "COMPLETE"})
+    check(completed.outcome.name == "Success", f"{port}: complete {completed}")
+    refund = update(port, "R-1", "-3", originalTransactionId=f"{soap(port)}-S-1",
+                    originalTransactionDeviceId="pos1@0001.enactor")
+    check(service.submitAccountBalanceUpdate(accountBalanceUpdate=refund).outcome.name == "Success", port)
+    too_much = service.submitAccountBalanceUpdate(
+        accountBalanceUpdate={**refund, "transactionId": f"{soap(port)}-R-2", "updateAmount": Decimal("-8")})
+    check(too_much.outcome.name == "Fail" and "at most 7" in too_much.messages[0], f"{port}: {too_much}")
+    check(points(service) == before + 3, f"{port}: points after the sale and its refund")
+    expected_points += 3
 
     for caller, request, code in [
         (till, {"searchName": "a", "pageInfo": {"rowCount": 0}}, "InvalidRequest"),

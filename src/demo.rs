@@ -78,6 +78,7 @@ pub async fn seed(app: &App) -> anyhow::Result<()> {
             active_from: None,
             expires_at: Some(Utc::now() + Days::days(365)),
             reference: Some("welcome bonus".into()),
+            sale: None,
         };
         run(AccountAggregate::target(anna, command)).await?;
     }

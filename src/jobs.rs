@@ -1,4 +1,4 @@
-//! Periodic jobs of the core: burning expired bonus lots.
+//! Periodic jobs of the core: burning expired bonus lots and letting stale till reservations lapse.
 
 use std::time::Duration;
 
@@ -17,8 +17,8 @@ pub fn system(principal: &str) -> Actor {
     Actor { principal: principal.to_owned(), role: Role::System }
 }
 
-/// Burns expired lots: every account with a lot past its expiry gets an `ExpireDue` command. Returns the number
-/// of lots burnt.
+/// Burns expired lots and lapses stale reservations: every account with a lot or an open reservation past its
+/// expiry gets an `ExpireDue` command. Returns the number of lots burnt and reservations lapsed.
 pub async fn expire_due(app: &App) -> Result<usize, StoreError> {
     let due = tally_projections::accounts_due(&mut *app.db.read.acquire().await?, Utc::now(), 1000).await?;
     let mut burnt = 0;
@@ -40,7 +40,7 @@ pub async fn expiry_job(app: std::sync::Arc<App>, interval: Duration) {
         ticks.tick().await;
         match expire_due(&app).await {
             Ok(0) => {}
-            Ok(burnt) => tracing::info!(burnt, "expired bonus lots burnt"),
+            Ok(done) => tracing::info!(done, "expired bonus lots burnt and stale reservations lapsed"),
             Err(error) => tracing::error!(%error, "expiry job failed; it will try again"),
         }
     }

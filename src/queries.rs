@@ -131,5 +131,6 @@ fn empty_account(tenant: &str, contact_id: Uuid) -> AccountView {
         frozen: false,
         lots: Default::default(),
         burnt: Default::default(),
+        reservations: Default::default(),
     }
 }

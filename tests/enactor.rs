@@ -3,33 +3,12 @@
 
 mod common;
 
-use common::{spawn_app, TestApp};
+use common::{
+    enactor::{customer, get, CARD, EXPIRY_MS, MOBILE, TILL},
+    spawn_app, TestApp,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-const CARD: &str = "7000000000001";
-const MOBILE: &str = "+79991112233";
-const TILL: &str = "cc_operator";
-const EXPIRY_MS: i64 = 32_472_144_000_000;
-
-/// A customer with an active card, 25.5 points spendable, 10 not active yet and 3 status points.
-async fn customer(app: &TestApp) -> String {
-    let contact_id = app.bound_card(CARD, MOBILE, true).await;
-    let accrue = |body: Value| {
-        let path = format!("/v1/accounts/{contact_id}/accruals");
-        async move { assert_eq!(app.post("administrator", &path, body).await.status, StatusCode::CREATED) }
-    };
-    accrue(json!({"amount": "25.5", "expires_at": "2999-01-01T00:00:00Z"})).await;
-    accrue(json!({"amount": "10", "active_from": "2999-01-01T00:00:00Z"})).await;
-    accrue(json!({"amount": "3", "bonus_type": "status"})).await;
-    let contact = app.get("administrator", &format!("/v1/contacts/{contact_id}")).await;
-    contact.body["code"].as_str().unwrap().to_owned()
-}
-
-async fn get(app: &TestApp, path: &str) -> (StatusCode, Value) {
-    let reply = app.get(TILL, &format!("/WebRestApi/rest{path}")).await;
-    (reply.status, reply.body)
-}
 
 fn check_account(output: &Value, code: &str) {
     let account = &output["account"];
@@ -267,97 +246,4 @@ async fn a_customers_own_session_may_not_search_other_customers() {
     let body = json!({"searchName": "anna"});
     let reply = app.send("client", Method::POST, "/WebRestApi/rest/customers/nameSearch", Some(body), None).await;
     assert_eq!((reply.status, &reply.body["errorCode"]), (StatusCode::FORBIDDEN, &json!("Forbidden")));
-}
-
-/// A till's balance update for the customer `code`.
-fn till_update(code: &str, transaction: &str, amount: &str) -> Value {
-    json!({
-        "@type": "accountBalanceUpdate",
-        "transactionId": transaction,
-        "deviceId": {"@type": "deviceKey", "id": "pos1@0001.enactor"},
-        "locationId": "0001",
-        "accountId": code,
-        "accountType": "customerLoyalatyAccount",
-        "updateAmount": amount,
-        "dateTimeUpdated": 1_764_000_000_000_i64,
-    })
-}
-
-async fn post_update(app: &TestApp, role: &str, body: Value) -> common::Reply {
-    app.send(role, Method::POST, "/WebRestApi/rest/accountBalances/update", Some(body), None).await
-}
-
-async fn points(app: &TestApp, code: &str) -> Value {
-    get(app, &format!("/accountbalances?accountId={code}")).await.1["customerLoyaltyAccountTotal"]["pointsBalance"]
-        .clone()
-}
-
-#[tokio::test]
-async fn a_tills_update_earns_or_spends_points_once_per_transaction() {
-    let app = spawn_app().await;
-    let code = customer(&app).await;
-
-    let earned = post_update(&app, TILL, till_update(&code, "T-1", "10")).await;
-    assert_eq!((earned.status, &earned.body["outcome"]["name"]), (StatusCode::OK, &json!("Success")));
-    assert_eq!(earned.body["accountBalanceUpdateOutput"]["accountBalanceUpdate"]["transactionId"], "T-1");
-    assert_eq!(points(&app, &code).await, "35.5");
-
-    // The till retries, or replays after being offline: the first answer, nothing applied twice.
-    let events = app.event_count().await;
-    let retry = post_update(&app, TILL, till_update(&code, "T-1", "10")).await;
-    assert_eq!((retry.status, &retry.body), (StatusCode::OK, &earned.body));
-    assert_eq!(retry.headers["idempotency-hit"], "true");
-    // The same transaction with another amount is refused, not applied.
-    let changed = post_update(&app, TILL, till_update(&code, "T-1", "99")).await;
-    assert_eq!(
-        (changed.status, &changed.body["errorCode"]),
-        (StatusCode::UNPROCESSABLE_ENTITY, &json!("IdempotencyKeyReused"))
-    );
-    assert_eq!(app.event_count().await, events);
-
-    // Points spent as a tender, by card number; more than the balance fails and changes nothing.
-    let mut tender = till_update(&code, "T-2", "-5.5");
-    tender["accountId"] = Value::Null;
-    tender["cardNumber"] = json!(CARD);
-    let spent = post_update(&app, TILL, tender).await;
-    assert_eq!(spent.body["outcome"]["name"], "Success", "{}", spent.body);
-    assert_eq!(points(&app, &code).await, "30.0");
-    let too_much = post_update(&app, TILL, till_update(&code, "T-3", "-1000")).await;
-    assert_eq!((too_much.status, &too_much.body["outcome"]["name"]), (StatusCode::OK, &json!("Fail")));
-    assert!(too_much.body["messages"][0].as_str().unwrap().contains("active"), "{}", too_much.body);
-    assert_eq!(points(&app, &code).await, "30.0");
-}
-
-#[tokio::test]
-async fn updates_that_cannot_be_applied_are_refused_and_write_nothing() {
-    let app = spawn_app().await;
-    let code = customer(&app).await;
-    let before = app.event_count().await;
-    let with = |field: &str, value: Value| {
-        let mut body = till_update(&code, "T-9", "5");
-        body[field] = value;
-        body
-    };
-    for body in [
-        with("status", json!("PENDING")),
-        with("originalTransactionId", json!("T-1")),
-        with("updateAmount", json!("0")),
-        with("updateAmount", json!("ten")),
-        with("transactionId", json!(" ")),
-        with("@type", json!("accountBalanceEnquiry")),
-        with("colour", json!("red")),
-    ] {
-        let reply = post_update(&app, TILL, body.clone()).await;
-        assert_eq!(
-            (reply.status, &reply.body["errorCode"]),
-            (StatusCode::UNPROCESSABLE_ENTITY, &json!("InvalidRequest")),
-            "{body}"
-        );
-    }
-    let outcome = |reply: common::Reply| reply.body["outcome"]["name"].as_str().unwrap().to_owned();
-    assert_eq!(outcome(post_update(&app, TILL, with("accountId", json!("NOBODY"))).await), "NoAccount");
-    assert_eq!(outcome(post_update(&app, TILL, with("accountType", json!("giftAccount"))).await), "UnknownAccountType");
-    let customer_session = post_update(&app, "client", till_update(&code, "T-9", "5")).await;
-    assert_eq!(customer_session.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.event_count().await, before);
 }

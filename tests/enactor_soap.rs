@@ -88,7 +88,13 @@ async fn the_wsdl_names_the_address_the_caller_used_and_other_methods_are_refuse
     let text = wsdl.text().await.unwrap();
     let host = app.base.trim_start_matches("http://");
     assert!(text.contains(&format!(r#"<soap:address location="http://{host}{PATH}"/>"#)), "{text}");
-    for operation in ["submitCustomerNameSearch", "submitLoyaltyAccountSearch", "submitAccountBalanceEnquiry"] {
+    for operation in [
+        "submitCustomerNameSearch",
+        "submitLoyaltyAccountSearch",
+        "submitAccountBalanceEnquiry",
+        "submitAccountBalanceUpdate",
+        "submitOrCancelAccountBalanceUpdate",
+    ] {
         assert!(text.contains(&format!(r#"soapAction="urn:{operation}""#)), "{operation}");
     }
     let bare = app.http.get(format!("{}{PATH}", app.base)).send().await.unwrap();
@@ -97,4 +103,50 @@ async fn the_wsdl_names_the_address_the_caller_used_and_other_methods_are_refuse
     assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(put.headers()["allow"], "GET,HEAD,POST");
     assert!(put.text().await.unwrap().contains("<core:errorCode>MethodNotAllowed</core:errorCode>"));
+}
+
+fn balance_update(operation: &str, fields: &str) -> String {
+    format!(
+        r#"<ns:{operation} xmlns:ns="http://www.enactor.com/core"><retail:accountBalanceUpdate xmlns:retail="http://www.enactor.com/retail"><retail:transactionId>T-1</retail:transactionId><retail:deviceId><retail:id>pos1@0001.enactor</retail:id></retail:deviceId><retail:accountId>C1</retail:accountId>{fields}</retail:accountBalanceUpdate></ns:{operation}>"#
+    )
+}
+
+#[tokio::test]
+async fn a_balance_update_over_soap_is_applied_once_and_a_bad_one_is_a_fault_that_writes_nothing() {
+    let app = spawn_app().await;
+    app.register_contact(json!({"code": "C1", "name": "Anna Petrova", "mobile_number": "+79990000101"})).await;
+    let earn = envelope(
+        SOAP11,
+        &balance_update("submitAccountBalanceUpdate", "<retail:updateAmount>12.5</retail:updateAmount>"),
+    );
+    let (status, _, first) = post(&app, "text/xml", earn.clone(), true).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert!(first.contains("<retail:outcome><retail:name>Success</retail:name></retail:outcome>"), "{first}");
+    assert!(first.contains("<retail:updateAmount>12.5</retail:updateAmount>"), "{first}");
+    let events = app.event_count().await;
+    let (_, _, retry) = post(&app, "text/xml", earn, true).await;
+    assert_eq!((retry, app.event_count().await), (first, events), "a retry is the first answer and applies nothing");
+
+    // Settling a transaction that reserved nothing is the outcome Fail, in SOAP 1.2 as asked.
+    let settle = balance_update(
+        "submitOrCancelAccountBalanceUpdate",
+        "<retail:updateAmount>-1</retail:updateAmount><retail:status>CANCELLED</retail:status>",
+    );
+    let (status, _, answer) = post(&app, "application/soap+xml", envelope(SOAP12, &settle), true).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(answer.contains("<core:submitOrCancelAccountBalanceUpdateResponse") && answer.contains("Fail"), "{answer}");
+    assert!(answer.contains("reserved no points"), "{answer}");
+
+    for (fields, wanted) in [
+        ("<retail:updateAmount>ten</retail:updateAmount>", "updateAmount must be a decimal"),
+        ("", "updateAmount is required"),
+        ("<retail:updateAmount>5</retail:updateAmount><retail:status>PENDING</retail:status>", "PENDING"),
+        ("<retail:updateAmount>1</retail:updateAmount><retail:expiryTime>soon</retail:expiryTime>", "expiryTime"),
+    ] {
+        let body = envelope(SOAP11, &balance_update("submitAccountBalanceUpdate", fields));
+        let (status, _, answer) = post(&app, "text/xml", body, true).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{fields}: {answer}");
+        assert!(answer.contains("<faultcode>soapenv:Client</faultcode>") && answer.contains(wanted), "{answer}");
+    }
+    assert_eq!(app.event_count().await, events);
 }

@@ -1,6 +1,8 @@
 //! Property tests over random command sequences, run through the real command writer and database:
 //! (a) the ledger's invariants hold after every step — no lot or balance below zero, money conserved, at most one
-//! live card per contact, a card beyond New is Issued before it is bound and bound before it is Active or Blocked;
+//! live card per contact, a card beyond New is Issued before it is bound and bound before it is Active or Blocked,
+//! no refund taking back more than its till sale earned or giving back more than it spent, every open reservation
+//! in the balance view;
 //! (b) dropping the projections and replaying the ledger gives exactly the incrementally maintained ones.
 
 mod common;
@@ -15,20 +17,24 @@ use sqlx::Row;
 use tally::{
     commands::{Command, Outcome, Stream, Target},
     domain::{
-        account::{AccountAggregate, AccountCommand, Original},
+        account::{Account, AccountAggregate, AccountCommand, Original, ReservationStatus},
         card::{CardAggregate, CardCommand},
         contact::{ContactAggregate, ContactCommand, ContactError},
         roles::{BLOCK_REASONS, UNBLOCK_REASONS},
-        Refusal,
+        Aggregate, Refusal,
     },
 };
-use tally_events::{Actor, BonusType, CardCategory, CardStatus, CardType, ContactDetails, Event, Role};
+use tally_events::{
+    Actor, BonusType, CardCategory, CardStatus, CardType, ContactDetails, Event, Role, TillSale, TillTransaction,
+};
 use tally_projections::{AccountView, CardView};
 use uuid::Uuid;
 
 const TENANT: &str = "prop";
 const CARDS: usize = 4;
 const CONTACTS: usize = 3;
+/// Till transactions per contact (and refunds of them).
+const SALES: usize = 4;
 
 #[derive(Debug, Clone)]
 enum Step {
@@ -44,6 +50,24 @@ enum Step {
     Expire(usize),
     /// Reverse the n-th accrual or redemption seen so far.
     Reverse(usize, usize),
+    /// A till sale `S-n` earns (`true`) or spends points.
+    Till(usize, usize, i64, bool),
+    /// A till sale `S-n` reserves points for that many milliseconds.
+    Reserve(usize, usize, i64, u64),
+    /// The till completes (`true`) or cancels the reservation of sale `S-n`, with the amount it reserved.
+    Settle(usize, usize, bool),
+    /// Refund `R-m` of sale `S-n` gives back (`true`) spent points or takes back earned ones.
+    Refund(usize, usize, usize, i64, bool),
+}
+
+/// The till transaction `S-n`, or the refund `R-m` of `S-n`.
+fn sale(name: String, refund_of: Option<usize>) -> TillSale {
+    TillSale {
+        device_id: "pos1".into(),
+        location_id: None,
+        transaction_id: name,
+        refund_of: refund_of.map(|n| TillTransaction { device_id: "pos1".into(), transaction_id: format!("S-{n}") }),
+    }
 }
 
 fn role() -> impl Strategy<Value = Role> {
@@ -69,7 +93,12 @@ fn step() -> impl Strategy<Value = Step> {
         1 => contact.clone().prop_map(Step::Freeze),
         1 => contact.clone().prop_map(Step::Unfreeze),
         1 => contact.clone().prop_map(Step::Expire),
-        1 => (contact, 0..8usize).prop_map(|(p, n)| Step::Reverse(p, n)),
+        1 => (contact.clone(), 0..8usize).prop_map(|(p, n)| Step::Reverse(p, n)),
+        3 => (contact.clone(), 0..SALES, 1..3_000i64, any::<bool>()).prop_map(|(p, n, c, e)| Step::Till(p, n, c, e)),
+        1 => (contact.clone(), 0..SALES, 1..3_000i64, 1..400u64).prop_map(|(p, n, c, ms)| Step::Reserve(p, n, c, ms)),
+        1 => (contact.clone(), 0..SALES, any::<bool>()).prop_map(|(p, n, c)| Step::Settle(p, n, c)),
+        3 => (contact, 0..SALES, 0..SALES, 1..2_000i64, any::<bool>())
+            .prop_map(|(p, m, n, c, e)| Step::Refund(p, m, n, c, e)),
     ]
 }
 
@@ -154,6 +183,7 @@ impl World {
                     active_from: None,
                     expires_at: expires_in_ms.map(|ms| Utc::now() + chrono::Duration::milliseconds(ms as i64)),
                     reference: None,
+                    sale: None,
                 };
                 if let Some(events) = self.run(Role::CcOperator, account(&self.contacts, p, command)).await {
                     self.movements.push((p, events[0].event_id, Original::Accrual { lot_id }));
@@ -166,6 +196,7 @@ impl World {
                     amount: Decimal::new(cents, 2),
                     bonus_type,
                     reference: None,
+                    sale: None,
                 };
                 if let Some(events) = self.run(Role::CcOperator, account(&self.contacts, p, command)).await {
                     self.movements.push((p, events[0].event_id, Original::Redemption { redemption_id }));
@@ -186,6 +217,39 @@ impl World {
                     let command = AccountCommand::Reverse { original_event_id, original, reason: None };
                     self.run(Role::CcOperator, account(&self.contacts, p, command)).await;
                 }
+            }
+            Step::Till(p, n, cents, earns) | Step::Refund(p, _, n, cents, earns) => {
+                let (amount, bonus_type, reference) = (Decimal::new(cents, 2), BonusType::Cash, None);
+                let sale = Some(match step {
+                    Step::Refund(_, m, ..) => sale(format!("R-{m}"), Some(n)),
+                    _ => sale(format!("S-{n}"), None),
+                });
+                let command = if earns {
+                    let lot_id = Uuid::now_v7();
+                    let (active_from, expires_at) = (None, None);
+                    AccountCommand::Accrue { lot_id, amount, bonus_type, active_from, expires_at, reference, sale }
+                } else {
+                    AccountCommand::Redeem { redemption_id: Uuid::now_v7(), amount, bonus_type, reference, sale }
+                };
+                self.run(Role::CcOperator, account(&self.contacts, p, command)).await;
+            }
+            Step::Reserve(p, n, cents, ms) => {
+                let command = AccountCommand::Reserve {
+                    reservation_id: Uuid::now_v7(),
+                    amount: Decimal::new(cents, 2),
+                    bonus_type: BonusType::Cash,
+                    expires_at: Utc::now() + chrono::Duration::milliseconds(ms as i64),
+                    sale: sale(format!("S-{n}"), None),
+                };
+                self.run(Role::CcOperator, account(&self.contacts, p, command)).await;
+            }
+            Step::Settle(p, n, complete) => {
+                let transaction = sale(format!("S-{n}"), None).transaction();
+                let state = self.account_state(self.contacts[p]).await;
+                let reserved = state.sales.get(&transaction).and_then(|s| s.reservation);
+                let amount = reserved.map_or(Decimal::ONE, |id| state.reservations[&id].amount);
+                let command = AccountCommand::Settle { transaction, amount, complete };
+                self.run(Role::CcOperator, account(&self.contacts, p, command)).await;
             }
         }
     }
@@ -244,16 +308,24 @@ impl World {
             }
             // Conservation: what is left equals what came in minus what went out, by the ledger.
             let left: Decimal = account.lots.values().map(|lot| lot.remaining).sum();
-            assert_eq!(
-                left,
-                self.ledger_net(account.contact_id).await,
-                "money not conserved for {}",
-                account.contact_id
-            );
+            let history = self.history(account.contact_id).await;
+            assert_eq!(left, history.iter().map(net).sum(), "money not conserved for {}", account.contact_id);
+            let state = history.iter().fold(Account::default(), AccountAggregate::evolve);
+            for (transaction, sale) in &state.sales {
+                assert!(sale.taken_back <= sale.earned.unwrap_or_default(), "{transaction:?} refunded too much");
+                assert!(sale.given_back <= sale.spent.unwrap_or_default(), "{transaction:?} refunded too much");
+            }
+            let open = state.reservations.iter().filter(|(_, r)| r.status == ReservationStatus::Open);
+            assert!(open.map(|(id, _)| id).eq(account.reservations.keys()), "the view's reservations: {account:?}");
         }
     }
 
-    async fn ledger_net(&self, contact_id: Uuid) -> Decimal {
+    /// The account's state as the writer decides on it.
+    async fn account_state(&self, contact_id: Uuid) -> Account {
+        self.history(contact_id).await.iter().fold(Account::default(), AccountAggregate::evolve)
+    }
+
+    async fn history(&self, contact_id: Uuid) -> Vec<Event> {
         let stream_id = tally_events::stream::account(TENANT, contact_id);
         let rows = sqlx::query("SELECT event_type, schema_version, payload FROM events WHERE stream_id = $1")
             .bind(stream_id)
@@ -261,18 +333,22 @@ impl World {
             .await
             .unwrap();
         rows.iter()
-            .map(|row| {
-                let event = tally_events::decode_str(row.get(0), row.get::<i32, _>(1) as u32, row.get(2)).unwrap();
-                match event {
-                    Event::BonusAccrued(e) => e.amount,
-                    Event::BonusRedeemed(e) => -e.amount,
-                    Event::BonusExpired(e) => -e.amount,
-                    Event::AccrualReversed(e) => -e.amount,
-                    Event::RedemptionReversed(e) => e.amount,
-                    _ => Decimal::ZERO,
-                }
-            })
-            .sum()
+            .map(|row| tally_events::decode_str(row.get(0), row.get::<i32, _>(1) as u32, row.get(2)).unwrap())
+            .collect()
+    }
+}
+
+/// What an event added to (or took from) the account's lots.
+fn net(event: &Event) -> Decimal {
+    match event {
+        Event::BonusAccrued(e) => e.amount,
+        Event::BonusRedeemed(e) => -e.amount,
+        Event::BonusExpired(e) => -e.amount,
+        Event::AccrualReversed(e) => -e.amount,
+        Event::RedemptionReversed(e) => e.amount,
+        Event::BonusReserved(e) => -e.amount,
+        Event::ReservationReleased(e) => e.amount,
+        _ => Decimal::ZERO,
     }
 }
 
@@ -321,12 +397,14 @@ async fn concurrent_groups_keep_the_invariants_and_rebuild_equal() {
                 active_from: None,
                 expires_at: None,
                 reference: None,
+                sale: None,
             };
             let redeem = AccountCommand::Redeem {
                 redemption_id: Uuid::now_v7(),
                 amount: Decimal::new(500, 2),
                 bonus_type: BonusType::Cash,
                 reference: None,
+                sale: None,
             };
             for command in [accrue, redeem] {
                 submit(

@@ -88,13 +88,16 @@ event_catalogue! {
     CardActivated(CardActivated) = 1, "cards";
     CardBlocked(CardBlocked) = 1, "cards";
     CardUnblocked(CardUnblocked) = 1, "cards";
-    BonusAccrued(BonusAccrued) = 1, "bonuses";
-    BonusRedeemed(BonusRedeemed) = 1, "bonuses";
+    BonusAccrued(BonusAccrued) = 2, "bonuses";
+    BonusRedeemed(BonusRedeemed) = 2, "bonuses";
     BonusesFrozen(BonusesFrozen) = 1, "bonuses";
     BonusesUnfrozen(BonusesUnfrozen) = 1, "bonuses";
     BonusExpired(BonusExpired) = 1, "bonuses";
     AccrualReversed(AccrualReversed) = 1, "bonuses";
     RedemptionReversed(RedemptionReversed) = 1, "bonuses";
+    BonusReserved(BonusReserved) = 1, "bonuses";
+    ReservationCompleted(ReservationCompleted) = 1, "bonuses";
+    ReservationReleased(ReservationReleased) = 1, "bonuses";
     BusinessRegistered(BusinessRegistered) = 1, "promotions";
     PromotionPublished(PromotionPublished) = 1, "promotions";
     PromotionChanged(PromotionChanged) = 1, "promotions";
@@ -141,19 +144,31 @@ fn current_version(event_type: &str) -> Option<u32> {
     Event::CATALOGUE.iter().find(|(name, _, _)| *name == event_type).map(|(_, version, _)| *version)
 }
 
-/// Turns a payload of an older schema version into the current version's shape. Every type is at version 1 today,
-/// so the only accepted input is the current version; the match is where the first upcaster will go.
+/// Turns a payload of an older schema version into the current version's shape, one version at a time.
+///
+/// - `BonusAccrued` and `BonusRedeemed` 1 → 2: the till transaction (`sale`) was added; version 1 had none.
 pub fn upcast(
     event_type: &str,
     schema_version: u32,
-    payload: serde_json::Value,
+    mut payload: serde_json::Value,
 ) -> Result<serde_json::Value, DecodeError> {
     let current = current_version(event_type).ok_or_else(|| DecodeError::UnknownType(event_type.to_owned()))?;
-    if schema_version == current {
-        Ok(payload)
-    } else {
-        Err(DecodeError::UnknownVersion(event_type.to_owned(), schema_version))
+    let unknown = || DecodeError::UnknownVersion(event_type.to_owned(), schema_version);
+    if schema_version == 0 || schema_version > current {
+        return Err(unknown());
     }
+    for version in schema_version..current {
+        match (event_type, version) {
+            ("BonusAccrued" | "BonusRedeemed", 1) => {
+                let object = payload.as_object_mut().ok_or_else(|| {
+                    DecodeError::Payload(event_type.to_owned(), "version 1 payload is not an object".into())
+                })?;
+                object.insert("sale".into(), serde_json::Value::Null);
+            }
+            _ => return Err(unknown()),
+        }
+    }
+    Ok(payload)
 }
 
 /// The family (Kafka topic family) of an event type, e.g. `cards`.

@@ -29,6 +29,10 @@ pub struct AccountView {
     pub lots: BTreeMap<Uuid, LotView>,
     /// Burnt by expiry, per bonus type.
     pub burnt: BTreeMap<BonusType, Decimal>,
+    /// The open reservations of tills, with their expiries: their points are out of the lots until they are
+    /// completed, cancelled or lapse.
+    #[serde(default)]
+    pub reservations: BTreeMap<Uuid, DateTime<Utc>>,
 }
 
 /// The CashDesk bonus statuses: active 0, inactive 1, burnt 2, frozen 3, with the nearest expiry 4.
@@ -98,9 +102,11 @@ impl AccountView {
         buckets
     }
 
-    /// The earliest expiry among lots with something left: when the expiry job has work on this account.
+    /// The earliest expiry among lots with something left and open reservations: when the expiry job has work on
+    /// this account.
     pub fn next_expiry(&self) -> Option<DateTime<Utc>> {
-        self.lots.values().filter(|lot| lot.remaining > Decimal::ZERO).filter_map(|lot| lot.expires_at).min()
+        let lots = self.lots.values().filter(|lot| lot.remaining > Decimal::ZERO).filter_map(|lot| lot.expires_at);
+        lots.chain(self.reservations.values().copied()).min()
     }
 
     fn spend(&mut self, allocations: &[LotAllocation]) {
@@ -142,7 +148,10 @@ impl View for AccountView {
             | Event::BonusesUnfrozen(_)
             | Event::BonusExpired(_)
             | Event::AccrualReversed(_)
-            | Event::RedemptionReversed(_) => {
+            | Event::RedemptionReversed(_)
+            | Event::BonusReserved(_)
+            | Event::ReservationCompleted(_)
+            | Event::ReservationReleased(_) => {
                 let contact_id = stream::entity_id(source.stream_id, "account")?;
                 Some(vec![source.tenant.to_owned(), contact_id.to_owned()])
             }
@@ -159,6 +168,7 @@ impl View for AccountView {
                 frozen: false,
                 lots: BTreeMap::new(),
                 burnt: BTreeMap::new(),
+                reservations: BTreeMap::new(),
             })
         })?;
         match event {
@@ -173,6 +183,17 @@ impl View for AccountView {
             }
             Event::BonusRedeemed(e) => account.spend(&e.allocations),
             Event::RedemptionReversed(e) => account.refill(e.bonus_type, &e.allocations),
+            Event::BonusReserved(e) => {
+                account.spend(&e.allocations);
+                account.reservations.insert(e.reservation_id, e.expires_at);
+            }
+            Event::ReservationCompleted(e) => {
+                account.reservations.remove(&e.reservation_id);
+            }
+            Event::ReservationReleased(e) => {
+                account.reservations.remove(&e.reservation_id);
+                account.refill(e.bonus_type, &e.allocations);
+            }
             Event::BonusesFrozen(_) => account.frozen = true,
             Event::BonusesUnfrozen(_) => account.frozen = false,
             Event::BonusExpired(e) => {
@@ -212,6 +233,7 @@ mod tests {
                 active_from: None,
                 expires_at: Some(expires_at),
                 reference: None,
+                sale: None,
             }),
             Event::BonusRedeemed(BonusRedeemed {
                 redemption_id: Uuid::from_u128(2),
@@ -219,6 +241,7 @@ mod tests {
                 amount,
                 allocations: allocations.clone(),
                 reference: None,
+                sale: None,
             }),
         ];
         let spent = events.iter().fold(None, |view, event| AccountView::apply(view, &source, event)).unwrap();

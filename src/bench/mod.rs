@@ -279,6 +279,7 @@ async fn prepare(app: &App, count: usize) -> anyhow::Result<Vec<Customer>> {
             active_from: None,
             expires_at: None,
             reference: None,
+            sale: None,
         };
         setup(AccountAggregate::target(c.contact_id, command))
     };
@@ -478,6 +479,7 @@ async fn rebuild_bench(dir: &std::path::Path, count: usize) -> anyhow::Result<Db
                     amount: Decimal::new(75, 2),
                     bonus_type: BonusType::Cash,
                     reference: None,
+                    sale: None,
                 }
             } else {
                 AccountCommand::Accrue {
@@ -487,6 +489,7 @@ async fn rebuild_bench(dir: &std::path::Path, count: usize) -> anyhow::Result<Db
                     active_from: None,
                     expires_at: None,
                     reference: Some("bench".into()),
+                    sale: None,
                 }
             };
             let events: Vec<Event> =

@@ -2,12 +2,12 @@
 //! refusal its own way first, and fall back to this), and the HTTP status the native API gives each refusal.
 
 use axum::http::StatusCode;
-use tally_events::CardStatus;
+use tally_events::{CardStatus, ReleaseReason};
 
 use super::{ingress::Fault, MAX_BODY_BYTES};
 use crate::{
     domain::{
-        account::{AccountError, AmountProblem, MAX_AMOUNT, MAX_SCALE},
+        account::{AccountError, AmountProblem, ReservationStatus, MAX_AMOUNT, MAX_SCALE},
         card::{CardAction, CardError},
         contact::ContactError,
         promotion::{BusinessError, PriceField, PromotionError, TermsProblem, MAX_CAP},
@@ -137,7 +137,9 @@ fn account(error: &AccountError) -> String {
         AccountError::InvalidAmount(AmountProblem::TooPrecise) => {
             format!("amount may have at most {MAX_SCALE} decimal places")
         }
-        AccountError::ExpiryNotAfterActivation => "expires_at must be after the activation date".into(),
+        AccountError::ExpiryNotAfterActivation => {
+            "the expiry must be after the activation date (or now, without one)".into()
+        }
         AccountError::Frozen => "the account's bonuses are frozen".into(),
         AccountError::NotFrozen => "the account's bonuses are not frozen".into(),
         AccountError::InsufficientBonuses { requested, available, bonus_type } => {
@@ -150,6 +152,31 @@ fn account(error: &AccountError) -> String {
         AccountError::AccrualPartlySpent { original, remaining } => format!(
             "the accrual was partly spent or burnt ({remaining} of {original} left); reverse the redemptions first"
         ),
+        AccountError::TillTransactionRepeated { earned: true } => {
+            "this till transaction already earned (or gave back) points on this account".into()
+        }
+        AccountError::TillTransactionRepeated { earned: false } => {
+            "this till transaction already spent (or took back) points on this account".into()
+        }
+        AccountError::SaleNotFound { earned: true } => "the refunded sale earned no points on this account".into(),
+        AccountError::SaleNotFound { earned: false } => "the refunded sale spent no points on this account".into(),
+        AccountError::RefundExceedsSale { refundable } => {
+            format!("the refund exceeds its sale: at most {refundable} points are left to refund")
+        }
+        AccountError::NoReservation => "this till transaction reserved no points on this account".into(),
+        AccountError::ReservationClosed { status } => format!(
+            "the reservation was {} already",
+            match status {
+                ReservationStatus::Open => "open",
+                ReservationStatus::Completed => "completed",
+                ReservationStatus::Released(ReleaseReason::Cancelled) => "cancelled",
+                ReservationStatus::Released(ReleaseReason::Lapsed) => "lapsed",
+            }
+        ),
+        AccountError::ReservationExpired => "the reservation expired: it can no longer be completed".into(),
+        AccountError::ReservationMismatch { reserved } => {
+            format!("the update amount differs from the reservation's ({reserved} points)")
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 //! `acme` (required contact fields: name, mobile_number), merchant `other`, and one API client per role.
 #![allow(dead_code)]
 
+pub mod enactor;
+
 use std::{
     net::TcpListener,
     path::PathBuf,

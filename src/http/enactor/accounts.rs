@@ -353,8 +353,11 @@ const SCHEME: &str = "TALLY";
 async fn enquire(app: &App, contact: ContactView, card: Option<CardView>) -> Result<Enquired, StoreError> {
     let account = queries::account(&app.db, &contact.tenant, contact.contact_id).await?;
     let buckets = account.buckets(Utc::now());
+    // Figures without trailing zeros: 18.25 + 7.25 points read 25.5, as the till showed them.
     let sum = |bonus_type: BonusType, status: BucketStatus| -> Decimal {
-        buckets.iter().filter(|b| b.bonus_type == bonus_type && b.status == status).map(|b| b.amount).sum()
+        let total: Decimal =
+            buckets.iter().filter(|b| b.bonus_type == bonus_type && b.status == status).map(|b| b.amount).sum();
+        total.normalize()
     };
     let nearest = buckets.iter().find(|b| b.bonus_type == BonusType::Cash && b.status == BucketStatus::NearestExpiry);
     let card_status = |status| match status {
@@ -389,7 +392,7 @@ async fn enquire(app: &App, contact: ContactView, card: Option<CardView>) -> Res
                 + sum(BonusType::Status, BucketStatus::Frozen))
             .to_string(),
             next_expiry_date: nearest.and_then(|b| b.expire_date).map(|at| at.timestamp_millis()),
-            next_expiry_points: nearest.map(|b| b.amount.to_string()),
+            next_expiry_points: nearest.map(|b| b.amount.normalize().to_string()),
         },
         customer: Customer {
             kind: "customer",

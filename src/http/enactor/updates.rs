@@ -1,14 +1,25 @@
-//! Account balance update at the end of a sale (`POST /accountBalances/update`): the points a loyalty account earned
-//! (a positive `updateAmount`) or spent as a tender (a negative one). The update is keyed by the till: device,
-//! location, transaction and account. A retry, or a till replaying after being offline, gets the first answer and
-//! changes nothing; the same key with a different update is refused. Not built yet, and refused as such: `PENDING`
-//! updates (reservations until `expiryTime`) and refunds (`originalTransactionId`).
+//! Account balance updates from the till, on the loyalty account:
+//!
+//! - `POST /accountBalances/update` at the end of a sale: points earned (a positive `updateAmount`) or spent as a
+//!   tender (a negative one). With `status` `PENDING`, a tender is reserved during the sale instead, until
+//!   `expiryTime` (15 minutes when absent, at most 7 days ahead).
+//! - `PATCH /accountBalances` ("submit or cancel"): the till completes (`COMPLETE`) or cancels (`CANCELLED`) the
+//!   `PENDING` update of its transaction, echoing it. A reservation nobody settles lapses at its expiry: the expiry
+//!   job gives the points back.
+//! - A refund names its original sale (`originalTransactionId`, `originalTransactionDeviceId`): a negative amount
+//!   takes back points the sale earned, a positive one gives back points it spent; never more than the sale did,
+//!   counting earlier refunds, and never twice for one refund transaction.
+//!
+//! Each update is keyed by the till: device, location, transaction, account, and whether it earns or spends (a
+//! sale may do both). A retry, or a till replaying after being offline, gets the first answer and changes nothing;
+//! the same key with a different update is refused. The account's stream enforces the same rules on its own, so
+//! that no path around the key (another location, another surface) applies a transaction twice.
 
 use axum::{extract::State, http::StatusCode, response::Response};
-use chrono::DateTime;
+use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use tally_events::{BonusType, Role};
+use tally_events::{BonusType, Role, TillSale, TillTransaction};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -18,18 +29,23 @@ use super::{
     subject, Enactor, ErrorMessage, Refused,
 };
 use crate::{
+    app::App,
     commands::{Command, Stream},
     domain::account::{AccountAggregate, AccountCommand},
     http::json_stored,
     http::{
-        ingress::{self, Incoming, KeyPolicy},
-        wording, Shared,
+        ingress::{self, Admitted, Incoming, KeyPolicy, Responder},
+        stored, wording, Shared,
     },
     store::idempotency::StoredResponse,
 };
 
+/// How long a `PENDING` update reserves without an `expiryTime`, and the furthest ahead one may reserve.
+const DEFAULT_RESERVATION: Duration = Duration::minutes(15);
+const LONGEST_RESERVATION: Duration = Duration::days(7);
+
 pub fn routes() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new().routes(routes!(update))
+    OpenApiRouter::new().routes(routes!(update)).routes(routes!(settle))
 }
 
 /// The till that sent an update.
@@ -39,13 +55,13 @@ pub fn routes() -> OpenApiRouter<Shared> {
 pub struct DeviceKey {
     #[serde(rename = "@type", default = "device_key")]
     #[schema(pattern = "^deviceKey$")]
-    kind: String,
+    pub(super) kind: String,
     /// e.g. `pos1@0001.enactor`.
     #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
-    id: String,
+    pub(super) id: String,
 }
 
-fn device_key() -> String {
+pub(super) fn device_key() -> String {
     "deviceKey".into()
 }
 
@@ -60,45 +76,50 @@ fn signed_amount() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
 pub struct BalanceUpdate {
     #[serde(rename = "@type", default = "balance_update")]
     #[schema(pattern = "^accountBalanceUpdate$")]
-    kind: String,
+    pub(super) kind: String,
     #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
-    transaction_id: String,
-    device_id: DeviceKey,
+    pub(super) transaction_id: String,
+    pub(super) device_id: DeviceKey,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 64)]
-    location_id: Option<String>,
+    pub(super) location_id: Option<String>,
     /// The customer number; or give `cardNumber`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    account_id: Option<String>,
+    pub(super) account_id: Option<String>,
     /// `customerLoyaltyAccount` (the vendor's `customerLoyalatyAccount` too) when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    account_type: Option<String>,
+    pub(super) account_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    card_number: Option<String>,
+    pub(super) card_number: Option<String>,
     #[serde(serialize_with = "rust_decimal::serde::str::serialize")]
     #[schema(schema_with = signed_amount)]
-    update_amount: Decimal,
+    pub(super) update_amount: Decimal,
     /// When the till made the update, in epoch milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 32_503_680_000_000_i64)]
-    date_time_updated: Option<i64>,
+    pub(super) date_time_updated: Option<i64>,
+    /// A `PENDING` update's expiry, in epoch milliseconds: 15 minutes after it arrives when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    expiry_time: Option<i64>,
-    /// Absent or `COMPLETE`: applied now. `PENDING` is not supported yet.
+    #[schema(minimum = 0, maximum = 32_503_680_000_000_i64)]
+    pub(super) expiry_time: Option<i64>,
+    /// Posting: absent or `COMPLETE` applies the update now; `PENDING` reserves a tender. Settling (`PATCH`):
+    /// `COMPLETE` or `CANCELLED`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = "^(COMPLETE|COMPLETED)$")]
-    status: Option<String>,
+    #[schema(pattern = "^(COMPLETE|COMPLETED|PENDING|CANCELLED|CANCELED)$")]
+    pub(super) status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 200)]
-    reference_id: Option<String>,
-    /// A refund's original sale: not supported yet.
+    pub(super) reference_id: Option<String>,
+    /// A refund's original sale; give `originalTransactionDeviceId` with it (the device's id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    original_transaction_id: Option<String>,
+    #[schema(max_length = 64)]
+    pub(super) original_transaction_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    original_transaction_device_id: Option<String>,
+    #[schema(max_length = 64)]
+    pub(super) original_transaction_device_id: Option<String>,
 }
 
-fn balance_update() -> String {
+pub(super) fn balance_update() -> String {
     "accountBalanceUpdate".into()
 }
 
@@ -109,21 +130,21 @@ pub struct UpdateOutput {
     #[serde(rename = "@type")]
     kind: &'static str,
     /// The update, as applied.
-    account_balance_update: BalanceUpdate,
+    pub(super) account_balance_update: BalanceUpdate,
 }
 
-/// The answer: `Success` with the update echoed; `Fail` (e.g. not enough points, the account frozen) with why in
-/// `messages`; `NoAccount` or `UnknownAccountType`.
+/// The answer: `Success` with the update echoed; `Fail` (e.g. not enough points, the account frozen, a refund
+/// larger than its sale) with why in `messages`; `NoAccount` or `UnknownAccountType`.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = enactor::AccountBalanceUpdateResponse)]
 pub struct UpdateResponse {
     #[serde(rename = "@type")]
     kind: &'static str,
-    outcome: Outcome,
+    pub(super) outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
-    account_balance_update_output: Option<UpdateOutput>,
-    messages: Vec<String>,
+    pub(super) account_balance_update_output: Option<UpdateOutput>,
+    pub(super) messages: Vec<String>,
 }
 
 impl UpdateResponse {
@@ -137,38 +158,80 @@ impl UpdateResponse {
         }
     }
 
-    fn stored(&self) -> StoredResponse {
+    fn rest(&self) -> StoredResponse {
         json_stored(StatusCode::OK, self)
     }
 }
 
-/// Account balance update: points earned or spent on a loyalty account at the end of a sale, once per till
-/// transaction.
+/// Which call an update came in: posted, or settling a `PENDING` one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    Post,
+    Settle,
+}
+
+/// Account balance update: points earned or spent on a loyalty account at the end of a sale, a tender reserved
+/// during it (`PENDING`), or a refund; once per till transaction.
 #[utoipa::path(post, path = "/accountBalances/update", tag = "enactor", request_body = BalanceUpdate, responses(
     (status = 200, description = "The update's outcome (a retry is answered as the first time)", body = UpdateResponse),
     (status = 400, description = "No accountId or cardNumber", body = ErrorMessage),
     (status = 403, description = "A customer's own session may not post updates", body = ErrorMessage),
-    (status = 422, description = "A malformed update, an unsupported status or refund, or the till's key reused \
-        with a different update", body = ErrorMessage),
+    (status = 422, description = "A malformed update (a PENDING earn or refund, a refund without its device), or \
+        the till's key reused with a different update", body = ErrorMessage),
 ))]
 async fn update(State(app): State<Shared>, incoming: Incoming) -> Response {
-    let admitted = match incoming.admit(&app, &Enactor, KeyPolicy::Optional).await {
+    rest(&app, incoming, Step::Post).await
+}
+
+/// Submit or cancel: completes (`COMPLETE`) or cancels (`CANCELLED`) the `PENDING` update of the till's
+/// transaction. The body echoes the pending update with the new status.
+#[utoipa::path(patch, path = "/accountBalances", tag = "enactor", request_body = BalanceUpdate, responses(
+    (status = 200, description = "The outcome: `Fail` when there is no open reservation of that amount, or it \
+        expired (a retry is answered as the first time)", body = UpdateResponse),
+    (status = 400, description = "No accountId or cardNumber", body = ErrorMessage),
+    (status = 403, description = "A customer's own session may not settle updates", body = ErrorMessage),
+    (status = 422, description = "A malformed update or status, or the till's key reused with a different update",
+        body = ErrorMessage),
+))]
+async fn settle(State(app): State<Shared>, incoming: Incoming) -> Response {
+    rest(&app, incoming, Step::Settle).await
+}
+
+async fn rest(app: &App, incoming: Incoming, step: Step) -> Response {
+    let admitted = match incoming.admit(app, &Enactor, KeyPolicy::Optional).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
-    let principal = admitted.principal;
-    let invalid = |text: String| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text).rest();
-    if principal.role == Role::Client {
-        return Refused::new(StatusCode::FORBIDDEN, "Forbidden", "a customer's own session may not post updates")
-            .rest();
-    }
     let update: BalanceUpdate = match serde_json::from_slice(&admitted.body) {
         Ok(update) => update,
-        Err(error) => return invalid(format!("not an accountBalanceUpdate: {error}")),
+        Err(error) => {
+            let text = format!("not an accountBalanceUpdate: {error}");
+            return Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text).rest();
+        }
     };
-    if let Some(problem) = problem(&update) {
-        return invalid(problem.into());
+    match apply(app, &incoming, &admitted, update, step, UpdateResponse::rest, &Enactor).await {
+        Ok(response) => response,
+        Err(refused) => refused.rest(),
     }
+}
+
+/// Checks, resolves and executes one update; the outcome is rendered by `render` (and stored for retries), a
+/// refusal of the request itself is the caller's to word.
+pub(super) async fn apply(
+    app: &App,
+    incoming: &Incoming,
+    admitted: &Admitted,
+    update: BalanceUpdate,
+    step: Step,
+    render: impl Fn(&UpdateResponse) -> StoredResponse + Send + Sync + 'static,
+    responder: &impl Responder,
+) -> Result<Response, Refused> {
+    let principal = &admitted.principal;
+    if principal.role == Role::Client {
+        return Err(Refused::new(StatusCode::FORBIDDEN, "Forbidden", "a customer's own session may not post updates"));
+    }
+    let action = action(&update, step)
+        .map_err(|problem| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", problem))?;
     let query = AccountQuery {
         account_type: update.account_type.clone(),
         account_id: update.account_id.clone(),
@@ -178,83 +241,150 @@ async fn update(State(app): State<Shared>, incoming: Incoming) -> Response {
         location_id: update.location_id.clone(),
     };
     if query.account_id.is_none() && query.pan.is_none() {
-        return Refused::new(StatusCode::BAD_REQUEST, "InvalidRequest", "give accountId or cardNumber").rest();
+        return Err(Refused::new(StatusCode::BAD_REQUEST, "InvalidRequest", "give accountId or cardNumber"));
     }
     // Only the customer is needed: the account itself is read by the writer.
-    let contact = match accounts::resolve(&app, &principal.tenant, subject(&incoming.headers).as_deref(), query).await {
-        Ok(Resolved::Customer(Some(found))) => found.0,
-        Ok(Resolved::Customer(None)) => return super::answer(&UpdateResponse::new("NoAccount", None, vec![]).stored()),
-        Ok(Resolved::UnknownType) => {
-            return super::answer(&UpdateResponse::new("UnknownAccountType", None, vec![]).stored())
+    let contact = match accounts::resolve(app, &principal.tenant, subject(&incoming.headers).as_deref(), query).await? {
+        Resolved::Customer(Some(found)) => found.0,
+        Resolved::Customer(None) => return Ok(stored(&render(&UpdateResponse::new("NoAccount", None, vec![])), false)),
+        Resolved::UnknownType => {
+            return Ok(stored(&render(&UpdateResponse::new("UnknownAccountType", None, vec![])), false))
         }
-        Err(refused) => return refused.rest(),
     };
-    let customer_number = &contact.code;
     let location = update.location_id.as_deref().unwrap_or_default();
-    let till_key =
-        format!("enactor-update:{}:{location}:{}:{customer_number}", update.device_id.id, update.transaction_id);
-    let reference = Some(format!("enactor {} {}", update.device_id.id, update.transaction_id));
-    let account_command = if update.update_amount > Decimal::ZERO {
-        AccountCommand::Accrue {
-            lot_id: Uuid::now_v7(),
-            amount: update.update_amount,
-            bonus_type: BonusType::Cash,
-            active_from: None,
-            expires_at: None,
-            reference,
-        }
-    } else {
-        AccountCommand::Redeem {
-            redemption_id: Uuid::now_v7(),
-            amount: -update.update_amount,
-            bonus_type: BonusType::Cash,
-            reference,
-        }
-    };
+    let till_key = format!(
+        "enactor-update:{}:{location}:{}:{}:{}",
+        update.device_id.id,
+        update.transaction_id,
+        contact.code,
+        action.key()
+    );
     let mut command = Command::new(
         &principal.tenant,
         principal.actor(),
-        AccountAggregate::target(contact.contact_id, account_command),
+        AccountAggregate::target(contact.contact_id, action.command(&update)),
     );
     command.occurred_at = update.date_time_updated.and_then(DateTime::from_timestamp_millis);
-    command.idempotency = Some(incoming.scoped_key(&principal, &till_key, &admitted.body));
+    command.idempotency = Some(incoming.scoped_key(principal, &till_key, &admitted.body));
     command.render = Some(Box::new(move |result| match result {
-        Ok(_) => UpdateResponse::new("Success", Some(update.clone()), vec![]).stored(),
-        Err(refusal) => UpdateResponse::new("Fail", None, vec![wording::message(refusal)]).stored(),
+        Ok(_) => render(&UpdateResponse::new("Success", Some(update.clone()), vec![])),
+        Err(refusal) => render(&UpdateResponse::new("Fail", None, vec![wording::message(refusal)])),
     }));
-    ingress::execute(&app, command, &Enactor).await
+    Ok(ingress::execute(app, command, responder).await)
 }
 
-/// Why an update cannot be applied as written, if it cannot.
-fn problem(update: &BalanceUpdate) -> Option<&'static str> {
+/// What an update asks of the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Earn,
+    Spend,
+    Reserve { expires_at: DateTime<Utc> },
+    Settle { complete: bool },
+}
+
+impl Action {
+    /// The part of the till's key that tells a sale's updates apart.
+    fn key(self) -> &'static str {
+        match self {
+            Action::Earn => "earn",
+            Action::Spend | Action::Reserve { .. } => "spend",
+            Action::Settle { complete: true } => "complete",
+            Action::Settle { complete: false } => "cancel",
+        }
+    }
+
+    fn command(self, update: &BalanceUpdate) -> AccountCommand {
+        let refund_of = update.original_transaction_id.clone().map(|transaction_id| TillTransaction {
+            device_id: update.original_transaction_device_id.clone().unwrap_or_default(),
+            transaction_id,
+        });
+        let sale = TillSale {
+            device_id: update.device_id.id.clone(),
+            location_id: update.location_id.clone(),
+            transaction_id: update.transaction_id.clone(),
+            refund_of,
+        };
+        let reference = Some(format!("enactor {} {}", update.device_id.id, update.transaction_id));
+        let amount = update.update_amount.abs();
+        let bonus_type = BonusType::Cash;
+        match self {
+            Action::Earn => AccountCommand::Accrue {
+                lot_id: Uuid::now_v7(),
+                amount,
+                bonus_type,
+                active_from: None,
+                expires_at: None,
+                reference,
+                sale: Some(sale),
+            },
+            Action::Spend => AccountCommand::Redeem {
+                redemption_id: Uuid::now_v7(),
+                amount,
+                bonus_type,
+                reference,
+                sale: Some(sale),
+            },
+            Action::Reserve { expires_at } => {
+                AccountCommand::Reserve { reservation_id: Uuid::now_v7(), amount, bonus_type, expires_at, sale }
+            }
+            Action::Settle { complete } => AccountCommand::Settle { transaction: sale.transaction(), amount, complete },
+        }
+    }
+}
+
+/// What the update asks, or why it cannot be applied as written.
+fn action(update: &BalanceUpdate, step: Step) -> Result<Action, &'static str> {
     let blank = |text: &str| text.trim().is_empty();
+    let too_long = |text: &Option<String>| text.as_deref().is_some_and(|t| t.chars().count() > 64);
     if update.kind != "accountBalanceUpdate" || update.device_id.kind != "deviceKey" {
-        return Some("@type must be accountBalanceUpdate, and deviceId's deviceKey");
+        return Err("@type must be accountBalanceUpdate, and deviceId's deviceKey");
     }
     if blank(&update.transaction_id) || update.transaction_id.chars().count() > 64 {
-        return Some("transactionId must be 1 to 64 characters");
+        return Err("transactionId must be 1 to 64 characters");
     }
     if blank(&update.device_id.id) || update.device_id.id.chars().count() > 64 {
-        return Some("deviceId.id must be 1 to 64 characters");
+        return Err("deviceId.id must be 1 to 64 characters");
     }
-    if update.location_id.as_deref().is_some_and(|l| l.chars().count() > 64)
-        || update.reference_id.as_deref().is_some_and(|r| r.chars().count() > 200)
-    {
-        return Some("locationId is at most 64 characters, referenceId at most 200");
+    if too_long(&update.location_id) || update.reference_id.as_deref().is_some_and(|r| r.chars().count() > 200) {
+        return Err("locationId is at most 64 characters, referenceId at most 200");
     }
     if update.update_amount.is_zero() {
-        return Some("updateAmount must not be zero");
+        return Err("updateAmount must not be zero");
     }
-    if update.date_time_updated.is_some_and(|ms| DateTime::from_timestamp_millis(ms).is_none() || ms < 0) {
-        return Some("dateTimeUpdated must be epoch milliseconds");
+    let millis = |ms: Option<i64>| ms.is_some_and(|ms| ms < 0 || DateTime::from_timestamp_millis(ms).is_none());
+    if millis(update.date_time_updated) || millis(update.expiry_time) {
+        return Err("dateTimeUpdated and expiryTime must be epoch milliseconds");
     }
-    match update.status.as_deref() {
-        None | Some("COMPLETE") | Some("COMPLETED") => {}
-        Some("PENDING") => return Some("PENDING updates (a tender reserved during the sale) are not supported yet"),
-        Some(_) => return Some("status must be COMPLETE"),
+    let refund = match (&update.original_transaction_id, &update.original_transaction_device_id) {
+        (None, None) => false,
+        (Some(id), Some(device)) if !blank(id) && !blank(device) => {
+            if id.chars().count() > 64 || device.chars().count() > 64 {
+                return Err("originalTransactionId and originalTransactionDeviceId are at most 64 characters");
+            }
+            true
+        }
+        _ => return Err("a refund gives both originalTransactionId and originalTransactionDeviceId"),
+    };
+    let earns = update.update_amount > Decimal::ZERO;
+    match (step, update.status.as_deref()) {
+        (Step::Post, None | Some("COMPLETE" | "COMPLETED")) => Ok(if earns { Action::Earn } else { Action::Spend }),
+        (Step::Post, Some("PENDING")) if refund || earns => {
+            Err("PENDING reserves a tender: a negative updateAmount, and not on a refund")
+        }
+        (Step::Post, Some("PENDING")) => {
+            let expires_at = match update.expiry_time.and_then(DateTime::from_timestamp_millis) {
+                Some(at) if at > Utc::now() + LONGEST_RESERVATION => return Err("expiryTime is at most 7 days ahead"),
+                Some(at) => at,
+                None => Utc::now() + DEFAULT_RESERVATION,
+            };
+            Ok(Action::Reserve { expires_at })
+        }
+        (Step::Post, Some(_)) => Err("status must be COMPLETE or PENDING"),
+        (Step::Settle, _) if refund || earns => {
+            Err("only a PENDING tender is settled: a negative updateAmount, and not a refund")
+        }
+        (Step::Settle, Some("COMPLETE" | "COMPLETED")) => Ok(Action::Settle { complete: true }),
+        (Step::Settle, Some("CANCELLED" | "CANCELED")) => Ok(Action::Settle { complete: false }),
+        (Step::Settle, _) => Err("status must be COMPLETE or CANCELLED"),
     }
-    if update.original_transaction_id.is_some() || update.original_transaction_device_id.is_some() {
-        return Some("refunds (originalTransactionId) are not supported yet");
-    }
-    None
 }

@@ -171,6 +171,7 @@ account_commands! {
             active_from: accrual.active_from,
             expires_at: accrual.expires_at,
             reference: accrual.reference,
+            sale: None,
         }
     };
     redeem "/accounts/{contact_id}/redemptions" "Redeem active bonuses, nearest expiry first." Redemption
@@ -179,6 +180,7 @@ account_commands! {
             amount: redemption.amount,
             bonus_type: redemption.bonus_type,
             reference: redemption.reference,
+            sale: None,
         };
     freeze "/accounts/{contact_id}/freeze" "Freeze the account's bonuses." Reason
         => |r: Reason| AccountCommand::Freeze { reason: r.reason };
@@ -299,11 +301,13 @@ pub struct Movement {
     event_type: String,
     recorded_at: DateTime<Utc>,
     occurred_at: DateTime<Utc>,
-    /// Signed: what the account gained (positive) or lost (negative); none for freezing and unfreezing.
+    /// Signed: what the account gained (positive) or lost (negative); none for freezing, unfreezing and completing
+    /// a reservation (its points left when they were reserved).
     #[schema(value_type = Option<String>, pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
     amount: Option<String>,
     bonus_type: Option<BonusType>,
-    /// What caused the movement: the reference, lot, redemption, reversal or reason.
+    /// What caused the movement: the reference, lot, redemption, reservation, reversal or reason, and the till
+    /// transaction (`sale`) behind it.
     #[schema(value_type = Object)]
     cause: serde_json::Value,
     /// Who did it.
@@ -328,13 +332,25 @@ fn movement(envelope: &Envelope) -> Option<Movement> {
         Event::BonusAccrued(e) => (
             Some(e.amount),
             Some(e.bonus_type),
-            serde_json::json!({"reference": e.reference, "lot_id": e.lot_id, "active_from": e.active_from, "expires_at": e.expires_at}),
+            serde_json::json!({"reference": e.reference, "lot_id": e.lot_id, "active_from": e.active_from, "expires_at": e.expires_at, "sale": e.sale}),
         ),
         Event::BonusRedeemed(e) => (
             Some(-e.amount),
             Some(e.bonus_type),
-            serde_json::json!({"reference": e.reference, "redemption_id": e.redemption_id, "allocations": allocations(&e.allocations)}),
+            serde_json::json!({"reference": e.reference, "redemption_id": e.redemption_id, "allocations": allocations(&e.allocations), "sale": e.sale}),
         ),
+        Event::BonusReserved(e) => (
+            Some(-e.amount),
+            Some(e.bonus_type),
+            serde_json::json!({"reservation_id": e.reservation_id, "expires_at": e.expires_at, "allocations": allocations(&e.allocations), "sale": e.sale}),
+        ),
+        // The points left the lots when they were reserved: completing moves nothing more.
+        Event::ReservationCompleted(e) => {
+            (None, Some(e.bonus_type), serde_json::json!({"completes": e.reservation_id}))
+        }
+        Event::ReservationReleased(e) => {
+            (Some(e.amount), Some(e.bonus_type), serde_json::json!({"releases": e.reservation_id, "reason": e.reason}))
+        }
         Event::BonusExpired(e) => {
             (Some(-e.amount), Some(e.bonus_type), serde_json::json!({"expired_lot_id": e.lot_id}))
         }

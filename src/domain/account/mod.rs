@@ -1,13 +1,16 @@
 //! The bonus account of one contact: lots accrued with activation and expiry dates, redemptions that spend the lots
-//! nearest expiry first, freezing, expiry burns, and reversals by compensating events.
+//! nearest expiry first, freezing, expiry burns, and reversals by compensating events. The till's side (sales,
+//! reservations, refunds) is in [`till`].
 
-use std::collections::BTreeMap;
+mod till;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tally_events::{
     AccrualReversed, BonusAccrued, BonusExpired, BonusRedeemed, BonusType, BonusesFrozen, BonusesUnfrozen, Event,
-    LotAllocation, RedemptionReversed,
+    LotAllocation, RedemptionReversed, TillSale, TillTransaction,
 };
 use uuid::Uuid;
 
@@ -46,11 +49,18 @@ pub struct Redemption {
     pub reversed: bool,
 }
 
+pub use till::{RefundPart, Reservation, ReservationStatus, Sale};
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Account {
     pub lots: BTreeMap<Uuid, Lot>,
     pub redemptions: BTreeMap<Uuid, Redemption>,
     pub frozen: bool,
+    /// What each till transaction earned and spent on this account, and what its refunds took and gave back.
+    pub sales: BTreeMap<TillTransaction, Sale>,
+    pub reservations: BTreeMap<Uuid, Reservation>,
+    /// The refund transactions applied, per part, so that no refund is applied twice.
+    pub refunds: BTreeSet<(TillTransaction, RefundPart)>,
 }
 
 impl Account {
@@ -80,12 +90,31 @@ pub enum AccountCommand {
         active_from: Option<DateTime<Utc>>,
         expires_at: Option<DateTime<Utc>>,
         reference: Option<String>,
+        /// Points earned by a till transaction, or spent points given back by a refund.
+        sale: Option<TillSale>,
     },
     Redeem {
         redemption_id: Uuid,
         amount: Decimal,
         bonus_type: BonusType,
         reference: Option<String>,
+        /// Points spent as a tender in a till transaction, or earned points taken back by a refund.
+        sale: Option<TillSale>,
+    },
+    /// Sets points aside as a tender until the till completes or cancels the sale, or `expires_at` passes.
+    Reserve {
+        reservation_id: Uuid,
+        amount: Decimal,
+        bonus_type: BonusType,
+        expires_at: DateTime<Utc>,
+        sale: TillSale,
+    },
+    /// The till completes (spends) or cancels (gives back) the reservation of its transaction; `amount` is what
+    /// it believes was reserved.
+    Settle {
+        transaction: TillTransaction,
+        amount: Decimal,
+        complete: bool,
     },
     Freeze {
         reason: Option<String>,
@@ -93,7 +122,7 @@ pub enum AccountCommand {
     Unfreeze {
         reason: Option<String>,
     },
-    /// Burn what is left of every lot whose expiry has passed.
+    /// Let every reservation past its expiry lapse, then burn what is left of every lot whose expiry has passed.
     ExpireDue,
     Reverse {
         original_event_id: Uuid,
@@ -138,6 +167,31 @@ pub enum AccountError {
         original: Decimal,
         remaining: Decimal,
     },
+    /// This till transaction already earned (or spent, or refunded this part) on this account.
+    TillTransactionRepeated {
+        earned: bool,
+    },
+    /// A refund names a sale that earned (or spent) nothing on this account.
+    SaleNotFound {
+        earned: bool,
+    },
+    /// A refund would take back more than its sale earned, or give back more than it spent, counting the refunds
+    /// before it.
+    RefundExceedsSale {
+        refundable: Decimal,
+    },
+    /// No reservation was made by this till transaction.
+    NoReservation,
+    /// The reservation was completed, cancelled or lapsed already.
+    ReservationClosed {
+        status: ReservationStatus,
+    },
+    /// The reservation's expiry passed: it can no longer be completed.
+    ReservationExpired,
+    /// The till settles an amount other than the one it reserved.
+    ReservationMismatch {
+        reserved: Decimal,
+    },
 }
 
 impl AccountError {
@@ -152,6 +206,13 @@ impl AccountError {
             AccountError::NothingToReverse { .. } => "NothingToReverse",
             AccountError::AlreadyReversed => "AlreadyReversed",
             AccountError::AccrualPartlySpent { .. } => "AccrualPartlySpent",
+            AccountError::TillTransactionRepeated { .. } => "TillTransactionRepeated",
+            AccountError::SaleNotFound { .. } => "SaleNotFound",
+            AccountError::RefundExceedsSale { .. } => "RefundExceedsSale",
+            AccountError::NoReservation => "NoReservation",
+            AccountError::ReservationClosed { .. } => "ReservationClosed",
+            AccountError::ReservationExpired => "ReservationExpired",
+            AccountError::ReservationMismatch { .. } => "ReservationMismatch",
         }
     }
 }
@@ -176,11 +237,14 @@ impl Aggregate for AccountAggregate {
 
     fn decide(account: &Account, command: AccountCommand, context: &Context) -> Result<Vec<Event>, AccountError> {
         match command {
-            AccountCommand::Accrue { lot_id, amount, bonus_type, active_from, expires_at, reference } => {
+            AccountCommand::Accrue { lot_id, amount, bonus_type, active_from, expires_at, reference, sale } => {
                 check_amount(amount)?;
                 let starts = active_from.unwrap_or(context.now);
                 if expires_at.is_some_and(|until| until <= starts) {
                     return Err(AccountError::ExpiryNotAfterActivation);
+                }
+                if let Some(sale) = &sale {
+                    till::check(account, sale, true, amount)?;
                 }
                 Ok(vec![Event::BonusAccrued(BonusAccrued {
                     lot_id,
@@ -189,12 +253,18 @@ impl Aggregate for AccountAggregate {
                     active_from,
                     expires_at,
                     reference,
+                    sale,
                 })])
             }
-            AccountCommand::Redeem { redemption_id, amount, bonus_type, reference } => {
+            AccountCommand::Redeem { redemption_id, amount, bonus_type, reference, sale } => {
                 check_amount(amount)?;
-                if account.frozen {
+                // Taking back what a refunded sale earned is a correction, not a spend: a freeze does not stop it.
+                let take_back = sale.as_ref().is_some_and(|sale| sale.refund_of.is_some());
+                if account.frozen && !take_back {
                     return Err(AccountError::Frozen);
+                }
+                if let Some(sale) = &sale {
+                    till::check(account, sale, false, amount)?;
                 }
                 let allocations = allocate(account, amount, bonus_type, context.now)?;
                 Ok(vec![Event::BonusRedeemed(BonusRedeemed {
@@ -203,7 +273,23 @@ impl Aggregate for AccountAggregate {
                     amount,
                     allocations,
                     reference,
+                    sale,
                 })])
+            }
+            AccountCommand::Reserve { reservation_id, amount, bonus_type, expires_at, sale } => {
+                check_amount(amount)?;
+                if expires_at <= context.now {
+                    return Err(AccountError::ExpiryNotAfterActivation);
+                }
+                if account.frozen {
+                    return Err(AccountError::Frozen);
+                }
+                till::check(account, &sale, false, amount)?;
+                let allocations = allocate(account, amount, bonus_type, context.now)?;
+                Ok(till::reserved(reservation_id, bonus_type, amount, allocations, expires_at, sale))
+            }
+            AccountCommand::Settle { transaction, amount, complete } => {
+                till::settle(account, &transaction, amount, complete, context.now)
             }
             AccountCommand::Freeze { reason } if !account.frozen => {
                 Ok(vec![Event::BonusesFrozen(BonusesFrozen { reason })])
@@ -213,20 +299,32 @@ impl Aggregate for AccountAggregate {
                 Ok(vec![Event::BonusesUnfrozen(BonusesUnfrozen { reason })])
             }
             AccountCommand::Unfreeze { .. } => Err(AccountError::NotFrozen),
-            AccountCommand::ExpireDue => Ok(account
-                .lots
-                .iter()
-                .filter(|(_, lot)| {
-                    lot.remaining > Decimal::ZERO && lot.expires_at.is_some_and(|until| until <= context.now)
-                })
-                .map(|(lot_id, lot)| {
-                    Event::BonusExpired(BonusExpired {
-                        lot_id: *lot_id,
-                        bonus_type: lot.bonus_type,
-                        amount: lot.remaining,
-                    })
-                })
-                .collect()),
+            AccountCommand::ExpireDue => {
+                let mut events = till::lapse_due(account, context.now);
+                let released;
+                let account = if events.is_empty() {
+                    account
+                } else {
+                    released = events.iter().fold(account.clone(), Self::evolve);
+                    &released
+                };
+                events.extend(
+                    account
+                        .lots
+                        .iter()
+                        .filter(|(_, lot)| {
+                            lot.remaining > Decimal::ZERO && lot.expires_at.is_some_and(|until| until <= context.now)
+                        })
+                        .map(|(lot_id, lot)| {
+                            Event::BonusExpired(BonusExpired {
+                                lot_id: *lot_id,
+                                bonus_type: lot.bonus_type,
+                                amount: lot.remaining,
+                            })
+                        }),
+                );
+                Ok(events)
+            }
             AccountCommand::Reverse { original_event_id, original, reason } => {
                 reverse(account, original_event_id, original, reason)
             }
@@ -247,6 +345,9 @@ impl Aggregate for AccountAggregate {
                         reversed: false,
                     },
                 );
+                if let Some(sale) = &e.sale {
+                    till::record(&mut account, sale, true, e.amount);
+                }
             }
             Event::BonusRedeemed(e) => {
                 take(&mut account, &e.allocations, -Decimal::ONE);
@@ -259,6 +360,12 @@ impl Aggregate for AccountAggregate {
                         reversed: false,
                     },
                 );
+                if let Some(sale) = &e.sale {
+                    till::record(&mut account, sale, false, e.amount);
+                }
+            }
+            Event::BonusReserved(_) | Event::ReservationCompleted(_) | Event::ReservationReleased(_) => {
+                till::evolve(&mut account, event)
             }
             Event::BonusesFrozen(_) => account.frozen = true,
             Event::BonusesUnfrozen(_) => account.frozen = false,
@@ -368,197 +475,4 @@ fn reverse(
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::{Duration, TimeZone};
-
-    use super::*;
-    use crate::domain::given::{context_as, given, Then};
-
-    fn dec(text: &str) -> Decimal {
-        text.parse().unwrap()
-    }
-
-    fn now() -> DateTime<Utc> {
-        context_as(tally_events::Role::System).now
-    }
-
-    fn lot(n: u128) -> Uuid {
-        Uuid::from_u128(n)
-    }
-
-    fn accrued(n: u128, amount: Decimal, expires_in_days: Option<i64>) -> Event {
-        Event::BonusAccrued(BonusAccrued {
-            lot_id: lot(n),
-            amount,
-            bonus_type: BonusType::Cash,
-            active_from: None,
-            expires_at: expires_in_days.map(|days| now() + Duration::days(days)),
-            reference: None,
-        })
-    }
-
-    fn redeem(amount: Decimal) -> AccountCommand {
-        AccountCommand::Redeem { redemption_id: lot(100), amount, bonus_type: BonusType::Cash, reference: None }
-    }
-
-    #[test]
-    fn accrual_records_a_lot_and_refuses_bad_amounts_and_dates() {
-        let accrue = |amount, expires_at| AccountCommand::Accrue {
-            lot_id: lot(1),
-            amount,
-            bonus_type: BonusType::Cash,
-            active_from: None,
-            expires_at,
-            reference: None,
-        };
-        given::<AccountAggregate>(&[]).when(accrue(dec("10"), Some(now() + Duration::days(30)))).then(&[accrued(
-            1,
-            dec("10"),
-            Some(30),
-        )]);
-        given::<AccountAggregate>(&[])
-            .when(accrue(dec("0"), None))
-            .then_err(AccountError::InvalidAmount(AmountProblem::NotPositive));
-        given::<AccountAggregate>(&[])
-            .when(accrue(dec("1.00001"), None))
-            .then_err(AccountError::InvalidAmount(AmountProblem::TooPrecise));
-        given::<AccountAggregate>(&[])
-            .when(accrue(MAX_AMOUNT + dec("0.0001"), None))
-            .then_err(AccountError::InvalidAmount(AmountProblem::TooLarge));
-        given::<AccountAggregate>(&[])
-            .when(accrue(dec("5"), Some(now())))
-            .then_err(AccountError::ExpiryNotAfterActivation);
-    }
-
-    #[test]
-    fn redemption_spends_the_lots_nearest_expiry_first() {
-        let history = [accrued(1, dec("10"), None), accrued(2, dec("5"), Some(60)), accrued(3, dec("4"), Some(10))];
-        given::<AccountAggregate>(&history).when(redeem(dec("12"))).then(&[Event::BonusRedeemed(BonusRedeemed {
-            redemption_id: lot(100),
-            bonus_type: BonusType::Cash,
-            amount: dec("12"),
-            allocations: vec![
-                LotAllocation {
-                    lot_id: lot(3),
-                    amount: dec("4"),
-                    active_from: None,
-                    expires_at: Some(now() + Duration::days(10)),
-                },
-                LotAllocation {
-                    lot_id: lot(2),
-                    amount: dec("5"),
-                    active_from: None,
-                    expires_at: Some(now() + Duration::days(60)),
-                },
-                LotAllocation { lot_id: lot(1), amount: dec("3"), active_from: None, expires_at: None },
-            ],
-            reference: None,
-        })]);
-    }
-
-    #[test]
-    fn redemption_never_exceeds_the_active_amount() {
-        let inactive = Event::BonusAccrued(BonusAccrued {
-            lot_id: lot(2),
-            amount: dec("100"),
-            bonus_type: BonusType::Cash,
-            active_from: Some(now() + Duration::days(1)),
-            expires_at: None,
-            reference: None,
-        });
-        given::<AccountAggregate>(&[accrued(1, dec("10"), None), inactive]).when(redeem(dec("10.01"))).then_err(
-            AccountError::InsufficientBonuses {
-                requested: dec("10.01"),
-                available: dec("10"),
-                bonus_type: BonusType::Cash,
-            },
-        );
-    }
-
-    #[test]
-    fn expired_lots_are_not_spendable_and_expire_due_burns_them() {
-        let history = [accrued(1, dec("7"), Some(1))];
-        let later = Utc.with_ymd_and_hms(2026, 6, 3, 0, 0, 0).unwrap();
-        given::<AccountAggregate>(&history).at(later).when(redeem(dec("1"))).then_err(
-            AccountError::InsufficientBonuses { requested: dec("1"), available: dec("0"), bonus_type: BonusType::Cash },
-        );
-        given::<AccountAggregate>(&history).at(later).when(AccountCommand::ExpireDue).then(&[Event::BonusExpired(
-            BonusExpired { lot_id: lot(1), bonus_type: BonusType::Cash, amount: dec("7") },
-        )]);
-        given::<AccountAggregate>(&history).when(AccountCommand::ExpireDue).then(&[]);
-    }
-
-    #[test]
-    fn a_frozen_account_cannot_redeem_until_unfrozen() {
-        let frozen = Event::BonusesFrozen(BonusesFrozen { reason: None });
-        given::<AccountAggregate>(&[accrued(1, dec("10"), None), frozen.clone()])
-            .when(redeem(dec("1")))
-            .then_err(AccountError::Frozen);
-        given::<AccountAggregate>(std::slice::from_ref(&frozen))
-            .when(AccountCommand::Freeze { reason: None })
-            .then_err(AccountError::Frozen);
-        given::<AccountAggregate>(&[frozen])
-            .when(AccountCommand::Unfreeze { reason: None })
-            .then(&[Event::BonusesUnfrozen(BonusesUnfrozen { reason: None })]);
-        given::<AccountAggregate>(&[])
-            .when(AccountCommand::Unfreeze { reason: None })
-            .then_err(AccountError::NotFrozen);
-    }
-
-    #[test]
-    fn reversing_an_accrual_takes_it_back_whole_once() {
-        let original_event_id = lot(900);
-        let reverse =
-            AccountCommand::Reverse { original_event_id, original: Original::Accrual { lot_id: lot(1) }, reason: None };
-        let reversed = Event::AccrualReversed(AccrualReversed {
-            lot_id: lot(1),
-            original_event_id,
-            bonus_type: BonusType::Cash,
-            amount: dec("10"),
-            reason: None,
-        });
-        given::<AccountAggregate>(&[accrued(1, dec("10"), None)])
-            .when(reverse.clone())
-            .then(std::slice::from_ref(&reversed));
-        given::<AccountAggregate>(&[accrued(1, dec("10"), None), reversed])
-            .when(reverse.clone())
-            .then_err(AccountError::AlreadyReversed);
-        let spent = Event::BonusRedeemed(BonusRedeemed {
-            redemption_id: lot(100),
-            bonus_type: BonusType::Cash,
-            amount: dec("4"),
-            allocations: vec![LotAllocation { lot_id: lot(1), amount: dec("4"), active_from: None, expires_at: None }],
-            reference: None,
-        });
-        given::<AccountAggregate>(&[accrued(1, dec("10"), None), spent])
-            .when(reverse)
-            .then_err(AccountError::AccrualPartlySpent { original: dec("10"), remaining: dec("6") });
-    }
-
-    #[test]
-    fn reversing_a_redemption_gives_the_lots_back() {
-        let spent = Event::BonusRedeemed(BonusRedeemed {
-            redemption_id: lot(100),
-            bonus_type: BonusType::Cash,
-            amount: dec("4"),
-            allocations: vec![LotAllocation { lot_id: lot(1), amount: dec("4"), active_from: None, expires_at: None }],
-            reference: None,
-        });
-        let reverse = AccountCommand::Reverse {
-            original_event_id: lot(901),
-            original: Original::Redemption { redemption_id: lot(100) },
-            reason: Some("receipt voided".into()),
-        };
-        let history = [accrued(1, dec("10"), None), spent];
-        let events = given::<AccountAggregate>(&history).when(reverse).unwrap();
-        let after = history.iter().chain(&events).fold(Account::default(), AccountAggregate::evolve);
-        assert_eq!(after.active(BonusType::Cash, now()), dec("10"));
-        given::<AccountAggregate>(&[accrued(1, dec("10"), None)])
-            .when(AccountCommand::Reverse {
-                original_event_id: lot(902),
-                original: Original::Redemption { redemption_id: lot(5) },
-                reason: None,
-            })
-            .then_err(AccountError::NothingToReverse { event_id: lot(902) });
-    }
-}
+mod tests;

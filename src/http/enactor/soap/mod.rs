@@ -4,7 +4,9 @@
 //! mistakes, `Server`/`Receiver` for an outage) with the refusal's HTTP status and Enactor's `errorCode` in the
 //! detail: 4xx rather than SOAP 1.1's blanket 500, so that a caller's mistake never reads as a server error.
 
-use std::{collections::HashMap, fmt::Write};
+mod render;
+
+use std::collections::HashMap;
 
 use axum::{
     extract::State,
@@ -22,16 +24,19 @@ use quick_xml::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use rust_decimal::Decimal;
+
 use super::{
-    accounts::{self, AccountQuery, Enquired},
-    customers::{self, PagedArrayList},
-    subject, Refused,
+    accounts::{self, AccountQuery},
+    customers, subject,
+    updates::{self, BalanceUpdate, DeviceKey, Step},
+    Refused,
 };
 use crate::{
     app::App,
     auth::Principal,
     http::{
-        ingress::{Fault, Incoming, KeyPolicy, Responder},
+        ingress::{Admitted, Fault, Incoming, KeyPolicy, Responder},
         stored, wording, Shared,
     },
     store::idempotency::StoredResponse,
@@ -170,8 +175,9 @@ async fn wsdl(headers: HeaderMap, uri: Uri) -> Response {
     ([(CONTENT_TYPE, "text/xml; charset=utf-8")], WSDL.replace("{ADDRESS}", &address)).into_response()
 }
 
-/// One SOAP call: `submitCustomerNameSearch`, `submitLoyaltyAccountSearch` or `submitAccountBalanceEnquiry`, in a
-/// SOAP 1.1 or 1.2 envelope (see the WSDL at `?wsdl`).
+/// One SOAP call: `submitCustomerNameSearch`, `submitLoyaltyAccountSearch`, `submitAccountBalanceEnquiry`,
+/// `submitAccountBalanceUpdate` or `submitOrCancelAccountBalanceUpdate`, in a SOAP 1.1 or 1.2 envelope (see the WSDL
+/// at `?wsdl`).
 #[utoipa::path(post, path = "/axis2/services/CustomerService", tag = "enactor-soap",
     request_body(content(("text/xml"), ("application/soap+xml")), description = "A SOAP envelope"),
     responses(
@@ -179,9 +185,10 @@ async fn wsdl(headers: HeaderMap, uri: Uri) -> Response {
             content((String = "text/xml"), (String = "application/soap+xml"))),
         (status = 400, description = "A malformed envelope, wrong namespaces or an unknown operation (a fault)",
             content((String = "text/xml"), (String = "application/soap+xml"))),
-        (status = 403, description = "A customer's own session may not search customers (a fault)",
+        (status = 403, description = "A customer's own session may not search customers or post updates (a fault)",
             content((String = "text/xml"), (String = "application/soap+xml"))),
-        (status = 422, description = "Invalid search text or page (a fault)",
+        (status = 422, description = "Invalid search text or page, a malformed update, or a till's update key \
+            reused with a different update (a fault)",
             content((String = "text/xml"), (String = "application/soap+xml"))),
     )
 )]
@@ -197,11 +204,22 @@ async fn call(State(app): State<Shared>, incoming: Incoming) -> Response {
     };
     let version = call.version;
     let subject = subject(&incoming.headers);
+    let step = match call.operation.as_str() {
+        "submitAccountBalanceUpdate" => Some(Step::Post),
+        "submitOrCancelAccountBalanceUpdate" => Some(Step::Settle),
+        _ => None,
+    };
+    if let Some(step) = step {
+        return match update(&app, &incoming, &admitted, &call, step).await {
+            Ok(response) => response,
+            Err(refused) => version.fault(refused),
+        };
+    }
     let answered = match call.operation.as_str() {
         "submitCustomerNameSearch" => name_search(&app, &admitted.principal, &call).await,
         "submitLoyaltyAccountSearch" => {
             match accounts::find(&app, &admitted.principal.tenant, subject.as_deref(), call.criteria()).await {
-                Ok(found) => Ok(account_search(found)),
+                Ok(found) => Ok(render::account_search(found)),
                 Err(refused) => Err(refused),
             }
         }
@@ -209,7 +227,7 @@ async fn call(State(app): State<Shared>, incoming: Incoming) -> Response {
             Ok(found) => {
                 let (outcome, enquired) = accounts::single(found);
                 let mut body = format!(r#"<core:submitAccountBalanceEnquiryResponse xmlns:core="{CORE}">"#);
-                enquiry(&mut body, outcome, enquired);
+                render::enquiry(&mut body, outcome, enquired);
                 body.push_str("</core:submitAccountBalanceEnquiryResponse>");
                 Ok(body)
             }
@@ -247,10 +265,12 @@ impl Call {
 }
 
 /// The operations and the request element each wraps.
-const OPERATIONS: [(&str, &str); 3] = [
+const OPERATIONS: [(&str, &str); 5] = [
     ("submitCustomerNameSearch", "customerNameSearchRequest"),
     ("submitLoyaltyAccountSearch", "loyaltyAccountSearchRequest"),
     ("submitAccountBalanceEnquiry", "accountBalanceEnquiryRequest"),
+    ("submitAccountBalanceUpdate", "accountBalanceUpdate"),
+    ("submitOrCancelAccountBalanceUpdate", "accountBalanceUpdate"),
 ];
 
 fn malformed(text: impl Into<String>) -> Refused {
@@ -329,99 +349,47 @@ async fn name_search(app: &App, principal: &Principal, call: &Call) -> Result<St
     let text = call.fields.get("searchName").cloned().unwrap_or_default();
     let page = (number("rowOffset")?.unwrap_or(0), number("rowCount")?);
     let list = customers::search(app, principal, &text, page).await?;
-    Ok(paged_array_list(&list))
+    Ok(render::paged_array_list(&list))
 }
 
-fn paged_array_list(list: &PagedArrayList) -> String {
-    let mut out = format!(
-        r#"<core:submitCustomerNameSearchResponse xmlns:core="{CORE}" xmlns:retail="{RETAIL}" xmlns:xsi="{XSI}"><core:pagedArrayList rowsPerPage="{}" currentRowOffset="{}" totalRows="{}">"#,
-        list.rows_per_page, list.current_row_offset, list.total_rows
-    );
-    let array = |out: &mut String, name: &str, items: &mut dyn Iterator<Item = Option<&str>>| {
-        let _ = write!(out, "<core:{name}>");
-        for item in items {
-            match item {
-                Some(value) => {
-                    let _ = write!(out, "<core:arrayObject>{}</core:arrayObject>", escape(value));
-                }
-                None => out.push_str(r#"<core:arrayObject xsi:nil="true"/>"#),
-            }
-        }
-        let _ = write!(out, "</core:{name}>");
+/// A balance update, posted (`submitAccountBalanceUpdate`) or settling a `PENDING` one
+/// (`submitOrCancelAccountBalanceUpdate`), as over REST; the outcome is stored for retries as the SOAP answer.
+async fn update(
+    app: &App,
+    incoming: &Incoming,
+    admitted: &Admitted,
+    call: &Call,
+    step: Step,
+) -> Result<Response, Refused> {
+    let invalid = |text: String| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text);
+    let millis = |name: &str| -> Result<Option<i64>, Refused> {
+        call.field(name)
+            .map(|v| v.parse().map_err(|_| invalid(format!("{name} must be epoch milliseconds"))))
+            .transpose()
     };
-    for element in &list.contents {
-        let _ = write!(
-            out,
-            "<core:contents><core:key><retail:id>{}</retail:id></core:key>\
-             <core:descriptionProperty>{}</core:descriptionProperty><core:data>",
-            escape(element.key.id.as_str()),
-            escape(element.description_property.as_str())
-        );
-        array(&mut out, "values", &mut element.data.values.iter().map(Option::as_deref));
-        array(&mut out, "properties", &mut element.data.properties.iter().map(|p| Some(*p)));
-        out.push_str("</core:data></core:contents>");
-    }
-    out.push_str("</core:pagedArrayList></core:submitCustomerNameSearchResponse>");
-    out
-}
-
-fn account_search(found: accounts::Found) -> String {
-    let mut body = format!(r#"<core:submitLoyaltyAccountSearchResponse xmlns:core="{CORE}">"#);
-    match found {
-        accounts::Found::UnknownType => enquiry(&mut body, "UnknownAccountType", None),
-        accounts::Found::Accounts(list) => {
-            for enquired in list {
-                enquiry(&mut body, "Success", Some(enquired));
-            }
-        }
-    }
-    body.push_str("</core:submitLoyaltyAccountSearchResponse>");
-    body
-}
-
-/// Appends a `retail:accountBalanceEnquiryResponse`.
-fn enquiry(out: &mut String, outcome: &str, enquired: Option<Enquired>) {
-    let leaf = |out: &mut String, name: &str, value: Option<&str>| {
-        if let Some(value) = value {
-            let _ = write!(out, "<retail:{name}>{}</retail:{name}>", escape(value));
-        }
+    let amount = call.field("updateAmount").ok_or_else(|| invalid("updateAmount is required".into()))?;
+    let update = BalanceUpdate {
+        kind: updates::balance_update(),
+        transaction_id: call.field("transactionId").unwrap_or_default(),
+        // `<deviceId><id>…</id></deviceId>` as over REST, or the id as the element's text.
+        device_id: DeviceKey {
+            kind: updates::device_key(),
+            id: call.field("id").or_else(|| call.field("deviceId")).unwrap_or_default(),
+        },
+        location_id: call.field("locationId"),
+        account_id: call.field("accountId"),
+        account_type: call.field("accountType"),
+        card_number: call.field("cardNumber"),
+        update_amount: amount.parse::<Decimal>().map_err(|_| invalid("updateAmount must be a decimal".into()))?,
+        date_time_updated: millis("dateTimeUpdated")?,
+        expiry_time: millis("expiryTime")?,
+        status: call.field("status"),
+        reference_id: call.field("referenceId"),
+        original_transaction_id: call.field("originalTransactionId"),
+        original_transaction_device_id: call.field("originalTransactionDeviceId"),
     };
-    let _ = write!(
-        out,
-        r#"<retail:accountBalanceEnquiryResponse xmlns:retail="{RETAIL}"><retail:outcome><retail:name>{outcome}</retail:name></retail:outcome>"#
-    );
-    if let Some(found) = enquired {
-        let (account, customer, total) = (&found.account, &found.customer, &found.customer_loyalty_account_total);
-        out.push_str("<retail:accountBalanceEnquiryOutput><retail:account>");
-        leaf(out, "accountId", Some(&account.account_id));
-        leaf(out, "accountType", Some(account.account_type));
-        leaf(out, "status", Some(account.status));
-        leaf(out, "customerNumber", Some(&account.customer_number));
-        leaf(out, "currencyId", Some(account.currency_id));
-        leaf(out, "loyaltySchemeId", Some(account.loyalty_scheme_id));
-        leaf(out, "manualTierReview", Some(if account.manual_tier_review { "true" } else { "false" }));
-        out.push_str("</retail:account>");
-        leaf(out, "accountDescription", Some(found.account_description));
-        out.push_str("<retail:customer>");
-        leaf(out, "customerNumber", Some(&customer.customer_number));
-        leaf(out, "name", customer.name.as_deref());
-        leaf(out, "emailAddress", customer.email_address.as_deref());
-        leaf(out, "mobilePhoneNumber", customer.mobile_phone_number.as_deref());
-        out.push_str("</retail:customer>");
-        if let Some(card) = &found.customer_card {
-            out.push_str("<retail:customerCard>");
-            leaf(out, "cardNumber", Some(&card.card_number));
-            leaf(out, "status", Some(card.status));
-            out.push_str("</retail:customerCard>");
-        }
-        out.push_str("<retail:customerLoyaltyAccountTotal>");
-        leaf(out, "pointsBalance", Some(&total.points_balance));
-        leaf(out, "pendingPoints", Some(&total.pending_points));
-        leaf(out, "frozenPoints", Some(&total.frozen_points));
-        leaf(out, "statusPoints", Some(&total.status_points));
-        leaf(out, "nextExpiryDate", total.next_expiry_date.map(|ms| ms.to_string()).as_deref());
-        leaf(out, "nextExpiryPoints", total.next_expiry_points.as_deref());
-        out.push_str("</retail:customerLoyaltyAccountTotal></retail:accountBalanceEnquiryOutput>");
-    }
-    out.push_str("</retail:accountBalanceEnquiryResponse>");
+    let (version, operation) = (call.version, call.operation.clone());
+    let render =
+        move |response: &updates::UpdateResponse| version.stored(StatusCode::OK, &render::update(&operation, response));
+    updates::apply(app, incoming, admitted, update, step, render, &Soap(version)).await
 }
