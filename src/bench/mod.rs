@@ -7,6 +7,7 @@
 
 mod names;
 mod scans;
+mod serve;
 mod tills;
 
 use std::{
@@ -39,7 +40,6 @@ use crate::{
     kafka::{relay, KafkaSettings},
     store::{
         ledger::{self, CommandMeta},
-        merchants::{self, Merchant},
         subscriptions, Db,
     },
 };
@@ -62,7 +62,8 @@ pub struct BenchArgs {
     /// (Enactor's customer name search; run it with `--customers 100000`) or `tills` (Enactor balance updates).
     #[arg(long, default_value = "cards")]
     pub scenario: String,
-    /// For `scans` when `--database-url` names PostgreSQL: how many `tally serve` processes share the database.
+    /// For `scans` and `tills` when `--database-url` names PostgreSQL: how many `tally serve` processes share the
+    /// database.
     #[arg(long, default_value_t = 2)]
     pub instances: usize,
     /// For `scans`: the cap of the promotion all scanners race for.
@@ -82,15 +83,15 @@ struct Customer {
     card: String,
 }
 
-/// Runs the benchmark. Only the `scans` scenario uses `database_url`, and only when it names PostgreSQL; every
-/// other run works on a temporary SQLite file and leaves `./data` alone.
+/// Runs the benchmark. Only the `scans` and `tills` scenarios use `database_url`, and only when it names
+/// PostgreSQL; every other run works on a temporary SQLite file and leaves `./data` alone.
 pub async fn run(args: BenchArgs, database_url: &str, kafka: Option<KafkaSettings>) -> anyhow::Result<()> {
     let postgres = database_url.starts_with("postgres").then(|| database_url.to_owned());
     match args.scenario.as_str() {
         "cards" => {}
         "scans" => return scans::run(&args, postgres).await,
         "names" => return names::run(&args).await,
-        "tills" => return tills::run(&args).await,
+        "tills" => return tills::run(&args, postgres).await,
         other => anyhow::bail!("unknown scenario {other:?}: use cards, scans, names or tills"),
     }
     let dir = std::env::temp_dir().join(format!("tally-bench-{}", Uuid::new_v4().simple()));
@@ -112,7 +113,7 @@ pub async fn run(args: BenchArgs, database_url: &str, kafka: Option<KafkaSetting
 async fn run_in(dir: &std::path::Path, args: &BenchArgs, kafka: Option<KafkaSettings>) -> anyhow::Result<()> {
     let url = format!("sqlite://{}", dir.join("bench.db").display());
     let app = App::start(&app::Settings { database_url: url.clone(), kafka: kafka.clone() }).await?;
-    let customers = prepare(&app, args.customers).await?;
+    let customers = prepare(&app, TENANT, CLIENT, args.customers).await?;
     let lag_before = match kafka {
         Some(_) => {
             caught_up(&app.db).await?;
@@ -234,16 +235,9 @@ async fn spawn(router: Router) -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// A merchant, an operator client, and customers with a bound, active card and some bonuses.
-async fn prepare(app: &App, count: usize) -> anyhow::Result<Vec<Customer>> {
-    let merchant = Merchant {
-        tenant: TENANT.into(),
-        name: "Bench".into(),
-        time_zone: "UTC".into(),
-        required_contact_fields: vec!["name".into()],
-    };
-    merchants::create(&app.db.write, &merchant).await?;
-    merchants::create_client(&app.db.write, CLIENT.0, CLIENT.1, TENANT, Role::Administrator).await?;
+/// The merchant `tenant`, its administrator `client`, and customers with a bound, active card and some bonuses.
+async fn prepare(app: &App, tenant: &str, client: (&str, &str), count: usize) -> anyhow::Result<Vec<Customer>> {
+    serve::merchant(&app.db, tenant, client, &["name"]).await?;
     let actor = Actor { principal: "bench-setup".into(), role: Role::System };
     let customers: Vec<Customer> =
         (0..count).map(|i| Customer { contact_id: Uuid::now_v7(), card: format!("9{:012}", i) }).collect();
@@ -255,7 +249,7 @@ async fn prepare(app: &App, count: usize) -> anyhow::Result<Vec<Customer>> {
         };
         CardAggregate::target(c.card.clone(), command)
     });
-    let setup = |target| Command::new(TENANT, actor.clone(), target);
+    let setup = |target| Command::new(tenant, actor.clone(), target);
     // Phases: within one phase no two commands touch the same stream, so they may run in any order.
     let mut phase = vec![setup(Target::all(registrations))];
     for (i, customer) in customers.iter().enumerate() {
@@ -310,7 +304,7 @@ struct Figures {
     elapsed: Duration,
     latencies: Vec<Duration>,
     errors: usize,
-    /// Answers by their `result` field, where they have one.
+    /// Answers by their `result` field or `outcome` name, where they have one.
     results: BTreeMap<String, usize>,
 }
 
@@ -405,8 +399,8 @@ fn json_post(addr: SocketAddr, path: &str, auth: &str, body: String) -> Request<
         .expect("a valid request")
 }
 
-/// Runs `connections` workers sending `make`'s requests back to back for `seconds`, counting the `result` field of
-/// JSON answers that carry one.
+/// Runs `connections` workers sending `make`'s requests back to back for `seconds`, counting the `result` field (or
+/// the `outcome`'s name) of JSON answers that carry one.
 async fn drive(make: RequestMaker, connections: usize, seconds: u64) -> Figures {
     let client: HttpClient = Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -430,9 +424,11 @@ async fn drive(make: RequestMaker, connections: usize, seconds: u64) -> Figures 
                 match answer {
                     Some(body) => {
                         latencies.push(sent.elapsed());
-                        let result = serde_json::from_slice::<serde_json::Value>(&body)
-                            .ok()
-                            .and_then(|v| v.get("result").and_then(|r| r.as_str()).map(str::to_owned));
+                        // ScanTrack's `result`, or Enactor's `outcome`.
+                        let result = serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|v| {
+                            let result = v.get("result").or_else(|| v.pointer("/outcome/name"));
+                            result.and_then(|r| r.as_str()).map(str::to_owned)
+                        });
                         if let Some(result) = result {
                             *results.entry(result).or_insert(0) += 1;
                         }

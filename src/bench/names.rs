@@ -15,7 +15,6 @@ use crate::{
     app::{self, App},
     commands::{Command, Stream},
     domain::contact::{ContactAggregate, ContactCommand},
-    store::merchants::{self, Merchant},
 };
 
 const GIVEN: [&str; 12] =
@@ -57,14 +56,7 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
 
 /// The merchant, its till, and `count` customers registered through the writer.
 async fn register(app: &Arc<App>, count: usize) -> anyhow::Result<()> {
-    let merchant = Merchant {
-        tenant: TENANT.into(),
-        name: "Bench".into(),
-        time_zone: "UTC".into(),
-        required_contact_fields: vec![],
-    };
-    merchants::create(&app.db.write, &merchant).await?;
-    merchants::create_client(&app.db.write, CLIENT.0, CLIENT.1, TENANT, Role::Administrator).await?;
+    super::serve::merchant(&app.db, TENANT, CLIENT, &[]).await?;
     let actor = Actor { principal: "bench-setup".into(), role: Role::System };
     for chunk in (0..count).collect::<Vec<_>>().chunks(10_000) {
         let commands = chunk.iter().map(|&i| {

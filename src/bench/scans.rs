@@ -3,39 +3,17 @@
 //! postgres://… bench --scenario scans` against `--instances` `tally serve` processes sharing that database. Prints scans/s, p50/p99 and
 //! how many scans were accepted — exactly the cap, when more were sent.
 
-use std::{
-    net::{SocketAddr, TcpListener},
-    process::{Child, Command, Stdio},
-    sync::Arc,
-    time::Duration,
-};
+use std::{net::SocketAddr, sync::Arc};
 
 use chrono::Utc;
 use hyper_util::client::legacy::Client;
-use tally_events::Role;
 use uuid::Uuid;
 
-use super::{basic, drive, json_post, spawn, BenchArgs, Figures, HttpClient, RequestMaker, TENANT};
-use crate::{
-    app::{self, App},
-    store::{
-        merchants::{self, Merchant},
-        Db,
-    },
-};
+use super::{basic, drive, json_post, serve, BenchArgs, Figures, HttpClient, RequestMaker, TENANT};
+use crate::app::{self, App};
 
 /// Promotions in the mixed run.
 const PROMOTIONS: usize = 1000;
-
-/// A `tally serve` child process, stopped when dropped.
-struct Instance(Child);
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 pub async fn run(args: &BenchArgs, postgres: Option<String>) -> anyhow::Result<()> {
     super::in_temp_dir(|dir| async move { run_in(&dir, args, postgres).await }).await
@@ -46,32 +24,9 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs, postgres: Option<String
     // Each run has its own client and business, so runs against one PostgreSQL database do not collide.
     let run = Uuid::new_v4().simple().to_string()[..8].to_owned();
     let client = (format!("bench-{run}"), "bench-secret".to_owned());
-    let db = Db::connect(&url).await?;
-    let merchant = Merchant {
-        tenant: TENANT.into(),
-        name: "Bench".into(),
-        time_zone: "UTC".into(),
-        required_contact_fields: vec![],
-    };
-    merchants::create(&db.write, &merchant).await?;
-    merchants::create_client(&db.write, &client.0, &client.1, TENANT, Role::Administrator).await?;
-    let mut instances = Vec::new();
-    let addrs: Vec<SocketAddr> = if postgres.is_some() {
-        let mut addrs = Vec::new();
-        for _ in 0..args.instances.max(1) {
-            let (instance, addr) = start_instance(&url).await?;
-            instances.push(instance);
-            addrs.push(addr);
-        }
-        addrs
-    } else {
-        let app = App::start(&app::Settings { database_url: url.clone(), kafka: None }).await?;
-        vec![spawn(crate::http::router(app, false)).await?]
-    };
-    let where_ = match &postgres {
-        Some(_) => format!("PostgreSQL, {} tally serve processes", addrs.len()),
-        None => "SQLite, synchronous=FULL, WAL".to_owned(),
-    };
+    let app = App::start(&app::Settings { database_url: url.clone(), kafka: None }).await?;
+    serve::merchant(&app.db, TENANT, (&client.0, &client.1), &[]).await?;
+    let (instances, addrs, where_) = serve::targets(&app, &url, postgres.is_some(), args.instances).await?;
     let auth = basic((&client.0, &client.1));
     let business = format!("BENCH-{run}");
     let http: HttpClient = Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
@@ -151,22 +106,4 @@ async fn setup(http: &HttpClient, addr: SocketAddr, auth: &str, business: &str, 
         post("/v1/promotions", promotion(format!("P{p}"), 1_000_000)).await?;
     }
     Ok(())
-}
-
-/// Starts `tally serve` on a free loopback port and waits until it is ready.
-async fn start_instance(url: &str) -> anyhow::Result<(Instance, SocketAddr)> {
-    let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let child = Command::new(std::env::current_exe()?)
-        .args(["--database-url", url, "serve", "--listen", &addr.to_string()])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()?;
-    let instance = Instance(child);
-    for _ in 0..300 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok((instance, addr));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("tally serve on {addr} did not start")
 }
