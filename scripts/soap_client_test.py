@@ -31,7 +31,8 @@ declared = set()
 for service in till.wsdl.services.values():
     for port in service.ports.values():
         declared.update(port.binding._operations.keys())
-check(declared == {"submitCustomerNameSearch", "submitLoyaltyAccountSearch", "submitAccountBalanceEnquiry",
+check(declared == {"submitCustomerNameSearch", "submitCustomerPostcodeSearch", "submitLoyaltyAccountSearch",
+                   "submitAccountBalanceEnquiry",
                    "submitAccountBalanceUpdate", "submitOrCancelAccountBalanceUpdate"},
       f"the WSDL's operations: {declared}")
 
@@ -61,8 +62,14 @@ for port in ("CustomerServiceHttpSoap11Endpoint", "CustomerServiceHttpSoap12Endp
     check(row.key.id == "DEMO-1" and row.descriptionProperty == "Anna Petrova", f"{port}: name search row {row}")
     check(row.data.values.arrayObject[:3] == ["DEMO-1", "Anna Petrova", "+79990000001"], f"{port}: values {row}")
 
+    by_postcode = service.submitCustomerPostcodeSearch(customerPostcodeSearchRequest={"postcode": "nw1"})
+    check(by_postcode.totalRows == 1 and by_postcode.contents[0].key.id == "DEMO-1", f"{port}: {by_postcode}")
+    check(by_postcode.contents[0].data.values.arrayObject[8] == "NW1 6XE", f"{port}: {by_postcode}")
+
     enquiry = service.submitAccountBalanceEnquiry(accountBalanceEnquiryRequest={"accountId": "DEMO-1"})
     check(enquiry.outcome.name == "Success", f"{port}: enquiry outcome {enquiry.outcome}")
+    address = enquiry.accountBalanceEnquiryOutput.customer.addresses[0]
+    check((address.street1, address.postCode) == ("221B Baker Street", "NW1 6XE"), f"{port}: {address}")
     output = enquiry.accountBalanceEnquiryOutput
     check(output.customerCard.cardNumber == "7000000000010", f"{port}: card {output.customerCard}")
     check(output.customerLoyaltyAccountTotal.pointsBalance == expected_points, f"{port}: points {output}")

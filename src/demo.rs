@@ -3,7 +3,9 @@
 
 use chrono::{Duration as Days, Utc};
 use rust_decimal::Decimal;
-use tally_events::{BonusType, BusinessRegistered, CardCategory, CardType, ContactDetails, PromotionPublished, Role};
+use tally_events::{
+    Address, BonusType, BusinessRegistered, CardCategory, CardType, ContactDetails, PromotionPublished, Role,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -58,11 +60,23 @@ pub async fn seed(app: &App) -> anyhow::Result<()> {
     });
     run(Target::all(cards)).await?;
     let anna = Uuid::now_v7();
-    for (contact_id, code, name, mobile) in
-        [(anna, "DEMO-1", "Anna Petrova", "+79990000001"), (Uuid::now_v7(), "DEMO-2", "Boris Ivanov", "+79990000002")]
-    {
-        let details =
-            ContactDetails { name: Some(name.into()), mobile_number: Some(mobile.into()), ..Default::default() };
+    for (contact_id, code, name, mobile, street, postcode) in [
+        (anna, "DEMO-1", "Anna Petrova", "+79990000001", "221B Baker Street", "NW1 6XE"),
+        (Uuid::now_v7(), "DEMO-2", "Boris Ivanov", "+79990000002", "10 Downing Street", "SW1A 2AA"),
+    ] {
+        let address = Address {
+            street1: Some(street.into()),
+            town: Some("London".into()),
+            postcode: Some(postcode.into()),
+            country: Some("GB".into()),
+            ..Default::default()
+        };
+        let details = ContactDetails {
+            name: Some(name.into()),
+            mobile_number: Some(mobile.into()),
+            address: Some(address),
+            ..Default::default()
+        };
         run(ContactAggregate::target(contact_id, ContactCommand::Register { contact_id, code: code.into(), details }))
             .await?;
     }

@@ -8,8 +8,8 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use tally_projections::{
-    find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_card, load_contact,
-    search_contacts_by_name, search_form, AccountView, BonusBucket, CardView, ContactView,
+    find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_card, load_contact, postcode_key,
+    search_contacts_by_name, search_contacts_by_postcode, search_form, AccountView, BonusBucket, CardView, ContactView,
 };
 use uuid::Uuid;
 
@@ -31,17 +31,30 @@ pub async fn contact_by_code(db: &Db, tenant: &str, code: &str) -> Result<Option
     Ok(find_contact_by_code(&mut *db.read.acquire().await?, tenant, code).await?)
 }
 
-/// A page of the contacts whose name or surname starts with `text` (any case, any spacing), ordered by surname, and
-/// how many match in all.
-pub async fn contacts_by_name(
+/// What a customer search looks for.
+#[derive(Debug, Clone, Copy)]
+pub enum CustomerSearch<'a> {
+    /// The start of a name or surname, in any case and spacing: ordered by surname.
+    Name(&'a str),
+    /// The start of a postcode, in any case, with or without spaces: ordered by postcode, then surname.
+    Postcode(&'a str),
+}
+
+/// A page of the contacts a search finds, and how many it finds in all.
+pub async fn search_contacts(
     db: &Db,
     tenant: &str,
-    text: &str,
+    search: CustomerSearch<'_>,
     offset: i64,
     limit: i64,
 ) -> Result<(i64, Vec<ContactView>), StoreError> {
-    let term = search_form(text);
-    Ok(search_contacts_by_name(&mut *db.read.acquire().await?, tenant, &term, offset, limit).await?)
+    let conn = &mut *db.read.acquire().await?;
+    Ok(match search {
+        CustomerSearch::Name(text) => search_contacts_by_name(conn, tenant, &search_form(text), offset, limit).await?,
+        CustomerSearch::Postcode(text) => {
+            search_contacts_by_postcode(conn, tenant, &postcode_key(text), offset, limit).await?
+        }
+    })
 }
 
 /// The contact's card that is not blocked for replacement.

@@ -247,3 +247,83 @@ async fn a_customers_own_session_may_not_search_other_customers() {
     let reply = app.send("client", Method::POST, "/WebRestApi/rest/customers/nameSearch", Some(body), None).await;
     assert_eq!((reply.status, &reply.body["errorCode"]), (StatusCode::FORBIDDEN, &json!("Forbidden")));
 }
+
+/// A postcode search as the till sends it; the page's `totalRows` and its rows' customer numbers and postcodes.
+async fn postcode_search(app: &TestApp, body: Value) -> (i64, Vec<(String, String)>) {
+    let reply = app.send(TILL, Method::POST, "/WebRestApi/rest/customers/postcodeSearch", Some(body), None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["@type"], "customerPostcodeSearchResponse");
+    let list = &reply.body["pagedArrayList"];
+    let rows = list["contents"].as_array().unwrap().iter().map(|row| {
+        let (values, properties) = (&row["data"]["values"], &row["data"]["properties"]);
+        assert_eq!(properties[8], "postCode");
+        (values[0].as_str().unwrap().to_owned(), values[8].as_str().unwrap().to_owned())
+    });
+    (list["totalRows"].as_i64().unwrap(), rows.collect())
+}
+
+#[tokio::test]
+async fn postcode_search_finds_customers_by_the_start_of_their_postcode_in_pages() {
+    let app = spawn_app().await;
+    for (code, name, mobile, postcode) in [
+        ("C1", "Anna Petrova", "+79990000101", "SW1A 2AA"),
+        ("C2", "Petr Ivanov", "+79990000102", "sw1a 1aa"),
+        ("C3", "Boris Adams", "+79990000103", "SW1A 2AA"),
+        ("C4", "Olga Smirnova", "+79990000104", "E14 5AB"),
+    ] {
+        let address = json!({"street1": format!("{code} Street"), "town": "London", "postcode": postcode});
+        app.register_contact(json!({"code": code, "name": name, "mobile_number": mobile, "address": address})).await;
+    }
+    app.register_contact(json!({"code": "C5", "name": "No Address", "mobile_number": "+79990000105"})).await;
+    let search = |postcode: &str| json!({"@type": "customerPostcodeSearchRequest", "postcode": postcode});
+    let pair = |code: &str, postcode: &str| (code.to_owned(), postcode.to_owned());
+
+    // In any case, with or without the space: by postcode, then by surname.
+    let (total, rows) = postcode_search(&app, search("sw1a")).await;
+    assert_eq!(total, 3);
+    assert_eq!(rows, [pair("C2", "sw1a 1aa"), pair("C3", "SW1A 2AA"), pair("C1", "SW1A 2AA")]);
+    assert_eq!(postcode_search(&app, search("SW1A2")).await.0, 2);
+    assert_eq!(postcode_search(&app, search("e14 5ab")).await.1, [pair("C4", "E14 5AB")]);
+    assert_eq!(postcode_search(&app, search("N1")).await, (0, vec![]));
+    let page = json!({"postcode": "SW1A", "pageInfo": {"rowOffset": 1, "rowCount": 1}});
+    assert_eq!(postcode_search(&app, page).await, (3, vec![pair("C3", "SW1A 2AA")]));
+
+    // The enquiry shows the address; a new one replaces it, and the search follows.
+    let (_, found) = get(&app, "/accountbalances?accountId=C4").await;
+    assert_eq!(found["customer"]["addresses"][0]["postCode"], "E14 5AB", "{found}");
+    let contact_id = app.get("administrator", "/v1/contacts?code=C4").await.body["contact_id"].clone();
+    let moved = json!({"address": {"street1": "1 High Street", "postcode": "SW1A 3BB"}});
+    let reply = app
+        .send(
+            "administrator",
+            Method::PATCH,
+            &format!("/v1/contacts/{}", contact_id.as_str().unwrap()),
+            Some(moved),
+            Some("move-c4"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(postcode_search(&app, search("SW1A")).await.0, 4);
+    assert_eq!(postcode_search(&app, search("E14")).await.0, 0);
+    let (_, found) = get(&app, "/accountbalances?accountId=C4").await;
+    assert_eq!(found["customer"]["addresses"][0]["town"], Value::Null, "the whole address was replaced: {found}");
+
+    for body in [
+        json!({"postcode": " - "}),
+        json!({"postcode": "SW1A 2AA SW1A 2AA"}),
+        json!({"postcode": "SW1A", "pageInfo": {"rowCount": 101}}),
+        json!({"@type": "customerNameSearchRequest", "postcode": "SW1A"}),
+        json!({"searchName": "a"}),
+    ] {
+        let reply =
+            app.send(TILL, Method::POST, "/WebRestApi/rest/customers/postcodeSearch", Some(body.clone()), None).await;
+        assert_eq!(
+            (reply.status, &reply.body["errorCode"]),
+            (StatusCode::UNPROCESSABLE_ENTITY, &json!("InvalidRequest")),
+            "{body}"
+        );
+    }
+    let customer =
+        app.send("client", Method::POST, "/WebRestApi/rest/customers/postcodeSearch", Some(search("SW1A")), None).await;
+    assert_eq!(customer.status, StatusCode::FORBIDDEN);
+}

@@ -364,6 +364,33 @@ async fn a_bad_email_or_phone_is_refused() {
     assert_eq!(app.event_count().await, before);
 }
 
+#[tokio::test]
+async fn an_address_is_read_back_replaced_whole_and_refused_when_malformed() {
+    let (app, id) = with_customer().await;
+    let home = json!({"street1": " 221B Baker Street ", "town": "London", "postcode": "NW1 6XE", "country": "GB"});
+    assert_status(&patch(&app, ADMIN, &id, json!({ "address": home })).await, OK);
+    let contact = app.get(CASHIER, &contact_url(&id)).await;
+    same(&contact.body, "/address/street1", "221B Baker Street");
+    same(&contact.body, "/address/postcode", "NW1 6XE");
+    assert_status(&patch(&app, ADMIN, &id, json!({"address": {"postcode": "E14 5AB"}})).await, OK);
+    let contact = app.get(CASHIER, &contact_url(&id)).await;
+    assert_eq!(contact.body["address"], json!({"postcode": "E14 5AB"}), "a new address replaces the old one whole");
+    let before = app.event_count().await;
+    for address in [
+        json!({}),
+        json!({"postcode": " - "}),
+        json!({"postcode": "A".repeat(17)}),
+        json!({"town": " "}),
+        json!({"street1": "x".repeat(101)}),
+        json!({"zip": "12345"}),
+        json!("NW1 6XE"),
+    ] {
+        let reply = patch(&app, ADMIN, &id, json!({ "address": address })).await;
+        assert_error(&reply, UNPROCESSABLE, INVALID);
+    }
+    assert_eq!(app.event_count().await, before);
+}
+
 // ---- accruals and redemptions ----
 
 #[tokio::test]

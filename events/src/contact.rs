@@ -22,6 +22,28 @@ pub struct ContactDetails {
     pub birth_date: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// The postal address (since version 2). An update that gives one replaces the whole address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+}
+
+/// A postal address, as a till's customer search and enquiry show it. Every part is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Address {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub town: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub county: Option<String>,
+    /// As written, e.g. `SW1A 1AA`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postcode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
 }
 
 impl ContactDetails {
@@ -33,6 +55,7 @@ impl ContactDetails {
             email: changes.email.clone().or_else(|| self.email.clone()),
             birth_date: changes.birth_date.or(self.birth_date),
             external_id: changes.external_id.clone().or_else(|| self.external_id.clone()),
+            address: changes.address.clone().or_else(|| self.address.clone()),
         }
     }
 }

@@ -80,8 +80,8 @@ macro_rules! event_catalogue {
 }
 
 event_catalogue! {
-    ContactRegistered(ContactRegistered) = 1, "contacts";
-    ContactUpdated(ContactUpdated) = 1, "contacts";
+    ContactRegistered(ContactRegistered) = 2, "contacts";
+    ContactUpdated(ContactUpdated) = 2, "contacts";
     CardRegistered(CardRegistered) = 1, "cards";
     CardIssued(CardIssued) = 1, "cards";
     CardBoundToContact(CardBoundToContact) = 1, "cards";
@@ -147,6 +147,8 @@ fn current_version(event_type: &str) -> Option<u32> {
 /// Turns a payload of an older schema version into the current version's shape, one version at a time.
 ///
 /// - `BonusAccrued` and `BonusRedeemed` 1 → 2: the till transaction (`sale`) was added; version 1 had none.
+/// - `ContactRegistered` and `ContactUpdated` 1 → 2: the details gained an optional `address`; a version 1 payload
+///   is a version 2 payload without one.
 pub fn upcast(
     event_type: &str,
     schema_version: u32,
@@ -165,6 +167,7 @@ pub fn upcast(
                 })?;
                 object.insert("sale".into(), serde_json::Value::Null);
             }
+            ("ContactRegistered" | "ContactUpdated", 1) => {}
             _ => return Err(unknown()),
         }
     }

@@ -24,6 +24,7 @@ impl ContactView {
             ("email", d.email.is_some()),
             ("birth_date", d.birth_date.is_some()),
             ("external_id", d.external_id.is_some()),
+            ("address", d.address.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, filled)| filled.then_some(name))
@@ -36,6 +37,18 @@ impl ContactView {
     pub fn name_keys(&self) -> (String, String) {
         name_keys(self.details.name.as_deref().unwrap_or_default())
     }
+
+    /// The key a postcode search runs on (see [`postcode_key`]); none without a postcode.
+    pub fn postcode_key(&self) -> Option<String> {
+        let postcode = self.details.address.as_ref()?.postcode.as_deref()?;
+        Some(postcode_key(postcode)).filter(|key| !key.is_empty())
+    }
+}
+
+/// A postcode as a search compares it: its (ASCII) letters and digits only, in capitals — `sw1a 2aa`, `SW1A2AA` and
+/// `SW1A 2AA` are one postcode, and `SW1A` is the start of it.
+pub fn postcode_key(text: &str) -> String {
+    text.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
 }
 
 /// A name as a search compares it: lowercased, its words separated by one space.
@@ -95,5 +108,13 @@ mod tests {
         // A typed prefix lowercases as the stored word does.
         assert!(name_keys("Κωσταντίνος").0.starts_with(&search_form("ΚΩΣ")));
         assert_eq!(name_keys(""), (String::new(), String::new()));
+    }
+
+    #[test]
+    fn a_postcode_is_compared_without_spaces_or_case() {
+        assert_eq!(postcode_key(" sw1a 2aa "), "SW1A2AA");
+        assert_eq!(postcode_key("SW1A-2AA"), postcode_key("SW1A2AA"));
+        assert_eq!(postcode_key(" - "), "");
+        assert_eq!(postcode_key("×ø"), "");
     }
 }

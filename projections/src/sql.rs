@@ -40,7 +40,7 @@ impl SqlView for CardView {
 impl SqlView for ContactView {
     const TABLE: &'static str = "contact_view";
     const COLUMNS: &'static [&'static str] =
-        &["tenant", "contact_id", "code", "mobile_number", "name_key", "surname_key", "doc"];
+        &["tenant", "contact_id", "code", "mobile_number", "name_key", "surname_key", "postcode_key", "doc"];
     const KEY_LEN: usize = 2;
     fn columns(&self) -> Vec<Option<String>> {
         let (name_key, surname_key) = self.name_keys();
@@ -51,6 +51,7 @@ impl SqlView for ContactView {
             self.details.mobile_number.clone(),
             Some(name_key),
             Some(surname_key),
+            self.postcode_key(),
             Some(self.doc()),
         ]
     }
@@ -313,11 +314,7 @@ pub async fn search_contacts_by_name(
     // Keys are compared byte by byte (SQLite's BINARY, PostgreSQL's "C" collation): every key that starts with
     // `term` sorts between it and it followed by the greatest code point.
     let upper = format!("{term}\u{10FFFF}");
-    // The counts and the page from one snapshot, so that they agree while contacts are being registered.
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    if tx.backend_name() == "PostgreSQL" {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
-    }
+    let mut tx = snapshot(conn).await?;
     let by_surname = "FROM contact_view WHERE tenant = $1 AND surname_key >= $2 AND surname_key < $3";
     let by_name_only = "FROM contact_view WHERE tenant = $1 AND name_key >= $2 AND name_key < $3 \
                         AND NOT (surname_key >= $2 AND surname_key < $3)";
@@ -349,11 +346,62 @@ pub async fn search_contacts_by_name(
             ids.push(row.try_get(0)?);
         }
     }
+    Ok((surnames + names, page_of(tx, tenant, ids).await?))
+}
+
+/// A transaction in which a search's counts and page come from one snapshot, so that they agree while contacts are
+/// being registered.
+async fn snapshot(conn: &mut AnyConnection) -> Result<sqlx::Transaction<'_, sqlx::Any>, sqlx::Error> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+    }
+    Ok(tx)
+}
+
+/// The contacts `ids` of a search's page, in that order, read in its snapshot.
+async fn page_of(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &str,
+    ids: Vec<String>,
+) -> Result<Vec<ContactView>, sqlx::Error> {
     let keys: Vec<Vec<String>> = ids.into_iter().map(|id| vec![tenant.to_owned(), id]).collect();
     let mut found = load_many::<ContactView>(&mut tx, &keys.iter().collect::<Vec<_>>()).await?;
     tx.commit().await?;
-    let contacts = keys.iter().filter_map(|key| found.remove(key)).collect();
-    Ok((surnames + names, contacts))
+    Ok(keys.iter().filter_map(|key| found.remove(key)).collect())
+}
+
+/// A page of the merchant's contacts whose postcode starts with `prefix` (a [`postcode_key`](crate::postcode_key)),
+/// ordered by postcode, then surname, and how many match in all: a range of one covering index, as for names.
+pub async fn search_contacts_by_postcode(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    prefix: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<ContactView>), sqlx::Error> {
+    let upper = format!("{prefix}\u{10FFFF}");
+    let mut tx = snapshot(conn).await?;
+    let matching = "FROM contact_view WHERE tenant = $1 AND postcode_key >= $2 AND postcode_key < $3";
+    let total: i64 = sqlx::query(&format!("SELECT COUNT(*) {matching}"))
+        .bind(tenant)
+        .bind(prefix)
+        .bind(upper.as_str())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+    let rows = sqlx::query(&format!(
+        "SELECT contact_id {matching} ORDER BY postcode_key, surname_key, contact_id LIMIT $4 OFFSET $5"
+    ))
+    .bind(tenant)
+    .bind(prefix)
+    .bind(upper.as_str())
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *tx)
+    .await?;
+    let ids = rows.iter().map(|row| row.try_get(0)).collect::<Result<_, sqlx::Error>>()?;
+    Ok((total, page_of(tx, tenant, ids).await?))
 }
 
 /// The contact's live card: bound to it and not blocked for replacement.

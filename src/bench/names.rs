@@ -1,11 +1,12 @@
-//! `tally bench --scenario names --customers 100000`: Enactor's customer name search over a merchant with that many
-//! customers: the POS's searches by the first letters of a name or surname, a page of
-//! 20 each, from `--connections` tills, against the same load on a bare axum endpoint. Figures only.
+//! `tally bench --scenario names --customers 100000`: Enactor's customer searches over a merchant with that many
+//! customers: the POS's searches by the first letters of a name or surname, then by a postcode's outward code or
+//! whole postcode, a page of 20 each, from `--connections` tills, against the same load on a bare axum endpoint.
+//! Figures only.
 
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{routing::any, Router};
-use tally_events::{Actor, ContactDetails, Role};
+use tally_events::{Actor, Address, ContactDetails, Role};
 use uuid::Uuid;
 
 use super::{
@@ -31,6 +32,21 @@ fn name(i: usize) -> String {
     format!("{} {surname}", GIVEN[i % GIVEN.len()])
 }
 
+/// The i-th customer's postcode: one of 400 outward codes (`AB1` to `TW20`), each with about 250 customers.
+fn postcode(i: usize) -> String {
+    let area = [
+        "AB", "BS", "CF", "DN", "EH", "GL", "KT", "LS", "NW", "SE", "SW", "TW", "WC", "YO", "BT", "CM", "E", "N", "W",
+        "M",
+    ][i % 20];
+    format!(
+        "{area}{} {}{}{}",
+        1 + (i / 20) % 20,
+        i % 10,
+        (b'A' + (i / 400 % 26) as u8) as char,
+        (b'A' + (i % 26) as u8) as char
+    )
+}
+
 pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     in_temp_dir(|dir| async move { run_in(&dir, args).await }).await
 }
@@ -42,15 +58,18 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
     register(&app, count).await?;
     let tally = spawn(crate::http::router(app.clone(), false)).await?;
     let bare = spawn(Router::new().route("/{*path}", any(|| async { r#"{"pagedArrayList":{}}"# }))).await?;
-    println!(
-        "names: {} connections x {} s, name searches (2 to 4 letters, 20 rows a page) over {count} customers (SQLite)",
-        args.connections, args.seconds
-    );
-    let tally = drive(searches(tally, count), args.connections, args.seconds).await;
-    tally.print("tally ");
-    let bare = drive(searches(bare, count), args.connections, args.seconds).await;
-    bare.print("bare  ");
-    print_ratio(&tally, &bare);
+    for by_postcode in [false, true] {
+        let what = if by_postcode { "postcode (outward code or whole)" } else { "name (2 to 4 letters)" };
+        println!(
+            "names: {} connections x {} s, searches by {what}, 20 rows a page, over {count} customers (SQLite)",
+            args.connections, args.seconds
+        );
+        let found = drive(searches(tally, count, by_postcode), args.connections, args.seconds).await;
+        found.print("tally ");
+        let bare = drive(searches(bare, count, by_postcode), args.connections, args.seconds).await;
+        bare.print("bare  ");
+        print_ratio(&found, &bare);
+    }
     Ok(())
 }
 
@@ -61,7 +80,8 @@ async fn register(app: &Arc<App>, count: usize) -> anyhow::Result<()> {
     for chunk in (0..count).collect::<Vec<_>>().chunks(10_000) {
         let commands = chunk.iter().map(|&i| {
             let contact_id = Uuid::now_v7();
-            let details = ContactDetails { name: Some(name(i)), ..Default::default() };
+            let address = Address { postcode: Some(postcode(i)), ..Default::default() };
+            let details = ContactDetails { name: Some(name(i)), address: Some(address), ..Default::default() };
             let command = ContactCommand::Register { contact_id, code: format!("N{i}"), details };
             Command::new(TENANT, actor.clone(), ContactAggregate::target(contact_id, command))
         });
@@ -70,11 +90,18 @@ async fn register(app: &Arc<App>, count: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Searches by the first 2 to 4 letters of a customer's given name or surname.
-fn searches(addr: SocketAddr, count: usize) -> RequestMaker {
+/// Searches by the first 2 to 4 letters of a customer's given name or surname; or by the outward code of their
+/// postcode (about 250 customers) or the whole of it.
+fn searches(addr: SocketAddr, count: usize, by_postcode: bool) -> RequestMaker {
     let auth = basic(CLIENT);
     Arc::new(move |worker, n| {
         let i = (worker * 7919 + n * 104_729) % count.max(1);
+        if by_postcode {
+            let code = postcode(i);
+            let term = if n % 2 == 0 { code.split(' ').next().unwrap_or_default() } else { code.as_str() };
+            let body = format!(r#"{{"postcode":"{term}","pageInfo":{{"rowOffset":0,"rowCount":20}}}}"#);
+            return json_post(addr, "/WebRestApi/rest/customers/postcodeSearch", &auth, body);
+        }
         let name = name(i);
         let word = if n % 2 == 0 { name.split(' ').next_back() } else { name.split(' ').next() }.unwrap_or_default();
         let letters = 2 + n % 3;

@@ -114,6 +114,24 @@ pub struct Customer {
     pub(super) name: Option<String>,
     pub(super) email_address: Option<String>,
     pub(super) mobile_phone_number: Option<String>,
+    /// The customer's postal address, when known (Tally keeps one).
+    pub(super) addresses: Vec<CustomerAddress>,
+}
+
+/// A postal address of the customer.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = enactor::Address)]
+pub struct CustomerAddress {
+    #[serde(rename = "@type")]
+    #[schema(rename = "@type")]
+    pub(super) kind: &'static str,
+    pub(super) street1: Option<String>,
+    pub(super) street2: Option<String>,
+    pub(super) town: Option<String>,
+    pub(super) county: Option<String>,
+    pub(super) post_code: Option<String>,
+    pub(super) country: Option<String>,
 }
 
 /// The customer's card.
@@ -400,6 +418,20 @@ async fn enquire(app: &App, contact: ContactView, card: Option<CardView>) -> Res
             name: contact.details.name,
             email_address: contact.details.email,
             mobile_phone_number: contact.details.mobile_number,
+            addresses: contact
+                .details
+                .address
+                .into_iter()
+                .map(|address| CustomerAddress {
+                    kind: "address",
+                    street1: address.street1,
+                    street2: address.street2,
+                    town: address.town,
+                    county: address.county,
+                    post_code: address.postcode,
+                    country: address.country,
+                })
+                .collect(),
         },
     })
 }

@@ -1,4 +1,4 @@
-//! Customer name search: the till's "Search by Name", answered as Enactor's paged array list.
+//! Customer search: the till's "Search by Name" and "Search by Postcode", answered as Enactor's paged array list.
 
 use axum::{extract::State, http::StatusCode, response::Response, Json};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use crate::{
         ingress::{Incoming, KeyPolicy},
         Shared,
     },
-    queries,
+    queries::{self, CustomerSearch},
 };
 
 /// Rows per page when the till does not say, and at most.
@@ -23,7 +23,7 @@ const DEFAULT_ROWS: i64 = 20;
 const MAX_ROWS: i64 = 100;
 
 pub fn routes() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new().routes(routes!(name_search))
+    OpenApiRouter::new().routes(routes!(name_search)).routes(routes!(postcode_search))
 }
 
 /// Which page a till asks for.
@@ -55,6 +55,24 @@ pub struct NameSearch {
     /// `petrova a`.
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     search_name: String,
+    /// Customer types to search (Tally has one kind of customer: ignored).
+    #[serde(default)]
+    types: Vec<String>,
+    #[serde(default)]
+    page_info: PageInfo,
+}
+
+/// `customerPostcodeSearchRequest`: the postcode, or its start, and the page.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = enactor::CustomerPostcodeSearchRequest)]
+pub struct PostcodeSearch {
+    #[serde(rename = "@type", default)]
+    #[schema(rename = "@type", pattern = "^customerPostcodeSearchRequest$")]
+    kind: Option<String>,
+    /// A postcode or its start, in any case, with or without spaces: `sw1a` finds `SW1A 2AA`.
+    #[schema(min_length = 1, max_length = 16, pattern = r"[A-Za-z0-9]")]
+    postcode: String,
     /// Customer types to search (Tally has one kind of customer: ignored).
     #[serde(default)]
     types: Vec<String>,
@@ -109,76 +127,137 @@ pub struct PagedArrayList {
     pub(super) contents: Vec<ListElement>,
 }
 
+/// A search's answer: `customerNameSearchResponse` or `customerPostcodeSearchResponse`.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(as = enactor::CustomerNameSearchResponse)]
-pub struct NameSearchResponse {
+#[schema(as = enactor::CustomerSearchResponse)]
+pub struct SearchResponse {
     #[serde(rename = "@type")]
-    #[schema(rename = "@type")]
+    #[schema(rename = "@type", pattern = "^customer(Name|Postcode)SearchResponse$")]
     kind: &'static str,
     paged_array_list: PagedArrayList,
 }
 
 /// The properties of a row, in the order of its values.
-const PROPERTIES: [&str; 4] = ["customerNumber", "name", "mobilePhoneNumber", "emailAddress"];
+const PROPERTIES: [&str; 10] = [
+    "customerNumber",
+    "name",
+    "mobilePhoneNumber",
+    "emailAddress",
+    "street1",
+    "street2",
+    "town",
+    "county",
+    "postCode",
+    "country",
+];
 
 /// Customer name search: the customers whose name or surname starts with `searchName`, ordered by surname, a page
 /// at a time (`pageInfo.rowOffset`, `pageInfo.rowCount`).
 #[utoipa::path(post, path = "/customers/nameSearch", tag = "enactor", request_body = NameSearch, responses(
-    (status = 200, description = "A page of the customers found", body = NameSearchResponse),
+    (status = 200, description = "A page of the customers found", body = SearchResponse),
     (status = 403, description = "A customer's own session (role client) may not search", body = ErrorMessage),
     (status = 422, description = "No search text, or a page out of range", body = ErrorMessage),
 ))]
-async fn name_search(State(app): State<Shared>, incoming: Incoming) -> Result<Json<NameSearchResponse>, Response> {
+async fn name_search(State(app): State<Shared>, incoming: Incoming) -> Result<Json<SearchResponse>, Response> {
     let till = incoming.admit(&app, &Enactor, KeyPolicy::Optional).await?;
-    let invalid = |text: String| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text).rest();
-    let request: NameSearch =
-        serde_json::from_slice(&till.body).map_err(|e| invalid(format!("not a customerNameSearchRequest: {e}")))?;
-    let typed = |kind: &Option<String>, name: &str| kind.as_deref().is_none_or(|kind| kind == name);
-    if !typed(&request.kind, "customerNameSearchRequest") || !typed(&request.page_info.kind, "pageInfo") {
-        return Err(invalid("@type must be customerNameSearchRequest, and pageInfo's pageInfo".into()));
-    }
+    let request: NameSearch = parse(&till.body, "customerNameSearchRequest").map_err(Refused::rest)?;
+    check_types(&request.kind, &request.page_info, "customerNameSearchRequest").map_err(Refused::rest)?;
     tracing::debug!(types = ?request.types, "Enactor customer name search");
     let page = (request.page_info.row_offset, request.page_info.row_count);
-    let list = search(&app, &till.principal, &request.search_name, page).await.map_err(Refused::rest)?;
-    Ok(Json(NameSearchResponse { kind: "customerNameSearchResponse", paged_array_list: list }))
+    let search = CustomerSearch::Name(&request.search_name);
+    let list = search_customers(&app, &till.principal, search, page).await.map_err(Refused::rest)?;
+    Ok(Json(SearchResponse { kind: "customerNameSearchResponse", paged_array_list: list }))
 }
 
-/// The page (`offset`, rows) of the customers whose surname or name starts with `text`, as the `principal` may see.
-pub(super) async fn search(
+/// Customer postcode search: the customers whose postcode starts with `postcode`, ordered by postcode and surname,
+/// a page at a time.
+#[utoipa::path(post, path = "/customers/postcodeSearch", tag = "enactor", request_body = PostcodeSearch, responses(
+    (status = 200, description = "A page of the customers found", body = SearchResponse),
+    (status = 403, description = "A customer's own session (role client) may not search", body = ErrorMessage),
+    (status = 422, description = "No postcode, or a page out of range", body = ErrorMessage),
+))]
+async fn postcode_search(State(app): State<Shared>, incoming: Incoming) -> Result<Json<SearchResponse>, Response> {
+    let till = incoming.admit(&app, &Enactor, KeyPolicy::Optional).await?;
+    let request: PostcodeSearch = parse(&till.body, "customerPostcodeSearchRequest").map_err(Refused::rest)?;
+    check_types(&request.kind, &request.page_info, "customerPostcodeSearchRequest").map_err(Refused::rest)?;
+    tracing::debug!(types = ?request.types, "Enactor customer postcode search");
+    let page = (request.page_info.row_offset, request.page_info.row_count);
+    let search = CustomerSearch::Postcode(&request.postcode);
+    let list = search_customers(&app, &till.principal, search, page).await.map_err(Refused::rest)?;
+    Ok(Json(SearchResponse { kind: "customerPostcodeSearchResponse", paged_array_list: list }))
+}
+
+fn invalid(text: String) -> Refused {
+    Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8], kind: &str) -> Result<T, Refused> {
+    serde_json::from_slice(body).map_err(|e| invalid(format!("not a {kind}: {e}")))
+}
+
+/// The request's and its page's `@type`, when given, must be theirs.
+fn check_types(kind: &Option<String>, page: &PageInfo, wanted: &str) -> Result<(), Refused> {
+    let typed = |kind: &Option<String>, name: &str| kind.as_deref().is_none_or(|kind| kind == name);
+    if typed(kind, wanted) && typed(&page.kind, "pageInfo") {
+        Ok(())
+    } else {
+        Err(invalid(format!("@type must be {wanted}, and pageInfo's pageInfo")))
+    }
+}
+
+/// The page (`offset`, rows) of the customers a search finds, as the `principal` may see them.
+pub(super) async fn search_customers(
     app: &App,
     principal: &Principal,
-    text: &str,
+    search: CustomerSearch<'_>,
     (offset, rows): (i64, Option<i64>),
 ) -> Result<PagedArrayList, Refused> {
     if principal.role == Role::Client {
         let text = "a customer's own session may not search other customers";
         return Err(Refused::new(StatusCode::FORBIDDEN, "Forbidden", text));
     }
-    let invalid = |text: String| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text);
     let rows = rows.unwrap_or(DEFAULT_ROWS);
-    if text.trim().is_empty() || text.chars().count() > 100 {
-        return Err(invalid("searchName must be 1 to 100 characters, not all blank".into()));
-    }
+    let search = match search {
+        CustomerSearch::Name(text) if text.trim().is_empty() || text.chars().count() > 100 => {
+            return Err(invalid("searchName must be 1 to 100 characters, not all blank".into()));
+        }
+        CustomerSearch::Postcode(text)
+            if !text.chars().any(|c| c.is_ascii_alphanumeric()) || text.chars().count() > 16 =>
+        {
+            return Err(invalid("postcode must be 1 to 16 characters, with a letter or digit (A to Z, 0 to 9)".into()));
+        }
+        CustomerSearch::Name(text) => CustomerSearch::Name(text.trim()),
+        postcode => postcode,
+    };
     if !(1..=MAX_ROWS).contains(&rows) || !(0..=1_000_000_000).contains(&offset) {
         return Err(invalid(format!("pageInfo.rowCount must be 1 to {MAX_ROWS} and rowOffset not negative")));
     }
-    let (total, contacts) = queries::contacts_by_name(&app.db, &principal.tenant, text.trim(), offset, rows)
+    let (total, contacts) = queries::search_contacts(&app.db, &principal.tenant, search, offset, rows)
         .await
         .map_err(|error| Refused::outage(&error))?;
     let contents = contacts
         .into_iter()
         .map(|contact| {
-            // Only named customers match a name search.
             let details = contact.details;
+            let address = details.address.unwrap_or_default();
+            let values = vec![
+                Some(contact.code.clone()),
+                details.name.clone(),
+                details.mobile_number,
+                details.email,
+                address.street1,
+                address.street2,
+                address.town,
+                address.county,
+                address.postcode,
+                address.country,
+            ];
             ListElement {
                 kind: "listElement",
-                description_property: details.name.clone().unwrap_or_default(),
-                key: CustomerKey { kind: "customerKey", id: contact.code.clone() },
-                data: ListData {
-                    values: vec![Some(contact.code), details.name, details.mobile_number, details.email],
-                    properties: &PROPERTIES,
-                },
+                description_property: details.name.unwrap_or_default(),
+                key: CustomerKey { kind: "customerKey", id: contact.code },
+                data: ListData { values, properties: &PROPERTIES },
             }
         })
         .collect();

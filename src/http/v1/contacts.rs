@@ -3,7 +3,7 @@
 use axum::{extract::State, http::StatusCode, response::Response, Json};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use tally_events::{ContactDetails, Event};
+use tally_events::{Address, ContactDetails, Event};
 use tally_projections::ContactView;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -40,6 +40,8 @@ pub struct ContactChanges {
     pub birth_date: Option<NaiveDate>,
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub external_id: Option<String>,
+    /// The postal address; on update it replaces the whole address.
+    pub address: Option<PostalAddress>,
 }
 
 /// A new contact: its code and its details.
@@ -59,12 +61,59 @@ pub struct NewContact {
     pub birth_date: Option<NaiveDate>,
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub external_id: Option<String>,
+    /// The postal address; on update it replaces the whole address.
+    pub address: Option<PostalAddress>,
+}
+
+/// A postal address: at least one part; each part 1 to 100 characters, not all blank; the postcode at most 16
+/// characters, with a letter or digit (A to Z, 0 to 9).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostalAddress {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub street1: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub street2: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub town: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub county: Option<String>,
+    #[schema(min_length = 1, max_length = 16, pattern = r"[A-Za-z0-9]")]
+    pub postcode: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub country: Option<String>,
+}
+
+impl PostalAddress {
+    fn address(&self) -> Result<Address, ApiError> {
+        let part = |value: &Option<String>, name: &str, most: usize| match value.as_deref().map(str::trim) {
+            Some(text) if text.is_empty() || text.chars().count() > most => {
+                Err(ApiError::invalid(format!("address.{name} must be 1 to {most} characters, not all blank")))
+            }
+            other => Ok(other.map(str::to_owned)),
+        };
+        let address = Address {
+            street1: part(&self.street1, "street1", 100)?,
+            street2: part(&self.street2, "street2", 100)?,
+            town: part(&self.town, "town", 100)?,
+            county: part(&self.county, "county", 100)?,
+            postcode: part(&self.postcode, "postcode", 16)?,
+            country: part(&self.country, "country", 100)?,
+        };
+        if address.postcode.as_deref().is_some_and(|code| !code.chars().any(|c| c.is_ascii_alphanumeric())) {
+            return Err(ApiError::invalid("address.postcode must have a letter or digit (A to Z, 0 to 9)"));
+        }
+        if address == Address::default() {
+            return Err(ApiError::invalid("address must have at least one part"));
+        }
+        Ok(address)
+    }
 }
 
 impl NewContact {
     fn split(self) -> (Option<String>, ContactChanges) {
-        let NewContact { code, name, mobile_number, email, birth_date, external_id } = self;
-        (code, ContactChanges { name, mobile_number, email, birth_date, external_id })
+        let NewContact { code, name, mobile_number, email, birth_date, external_id, address } = self;
+        (code, ContactChanges { name, mobile_number, email, birth_date, external_id, address })
     }
 }
 
@@ -105,6 +154,7 @@ impl ContactChanges {
             email: self.email.clone(),
             birth_date: self.birth_date,
             external_id: clean(&self.external_id, "external_id")?,
+            address: self.address.as_ref().map(PostalAddress::address).transpose()?,
         })
     }
 }

@@ -39,6 +39,7 @@ use crate::{
         ingress::{Admitted, Fault, Incoming, KeyPolicy, Responder},
         stored, wording, Shared,
     },
+    queries::CustomerSearch,
     store::idempotency::StoredResponse,
 };
 
@@ -216,7 +217,9 @@ async fn call(State(app): State<Shared>, incoming: Incoming) -> Response {
         };
     }
     let answered = match call.operation.as_str() {
-        "submitCustomerNameSearch" => name_search(&app, &admitted.principal, &call).await,
+        "submitCustomerNameSearch" | "submitCustomerPostcodeSearch" => {
+            customer_search(&app, &admitted.principal, &call).await
+        }
         "submitLoyaltyAccountSearch" => {
             match accounts::find(&app, &admitted.principal.tenant, subject.as_deref(), call.criteria()).await {
                 Ok(found) => Ok(render::account_search(found)),
@@ -265,8 +268,9 @@ impl Call {
 }
 
 /// The operations and the request element each wraps.
-const OPERATIONS: [(&str, &str); 5] = [
+const OPERATIONS: [(&str, &str); 6] = [
     ("submitCustomerNameSearch", "customerNameSearchRequest"),
+    ("submitCustomerPostcodeSearch", "customerPostcodeSearchRequest"),
     ("submitLoyaltyAccountSearch", "loyaltyAccountSearchRequest"),
     ("submitAccountBalanceEnquiry", "accountBalanceEnquiryRequest"),
     ("submitAccountBalanceUpdate", "accountBalanceUpdate"),
@@ -342,14 +346,20 @@ fn parse(body: &[u8]) -> Result<Call, Refused> {
     Ok(Call { version, operation: (*operation).to_owned(), fields })
 }
 
-async fn name_search(app: &App, principal: &Principal, call: &Call) -> Result<String, Refused> {
+/// A customer name or postcode search.
+async fn customer_search(app: &App, principal: &Principal, call: &Call) -> Result<String, Refused> {
     let number = |name: &str| -> Result<Option<i64>, Refused> {
         call.field(name).map(|v| v.parse().map_err(|_| malformed(format!("{name} must be a whole number")))).transpose()
     };
-    let text = call.fields.get("searchName").cloned().unwrap_or_default();
+    let text = |name: &str| call.fields.get(name).cloned().unwrap_or_default();
     let page = (number("rowOffset")?.unwrap_or(0), number("rowCount")?);
-    let list = customers::search(app, principal, &text, page).await?;
-    Ok(render::paged_array_list(&list))
+    let (name, postcode) = (text("searchName"), text("postcode"));
+    let search = match call.operation.as_str() {
+        "submitCustomerPostcodeSearch" => CustomerSearch::Postcode(&postcode),
+        _ => CustomerSearch::Name(&name),
+    };
+    let list = customers::search_customers(app, principal, search, page).await?;
+    Ok(render::paged_array_list(&call.operation, &list))
 }
 
 /// A balance update, posted (`submitAccountBalanceUpdate`) or settling a `PENDING` one

@@ -19,9 +19,10 @@ fn leaf(out: &mut String, name: &str, value: Option<&str>) {
     }
 }
 
-pub(super) fn paged_array_list(list: &PagedArrayList) -> String {
+/// A customer search's answer: `<core:{operation}Response>` holding the paged array list.
+pub(super) fn paged_array_list(operation: &str, list: &PagedArrayList) -> String {
     let mut out = format!(
-        r#"<core:submitCustomerNameSearchResponse xmlns:core="{CORE}" xmlns:retail="{RETAIL}" xmlns:xsi="{XSI}"><core:pagedArrayList rowsPerPage="{}" currentRowOffset="{}" totalRows="{}">"#,
+        r#"<core:{operation}Response xmlns:core="{CORE}" xmlns:retail="{RETAIL}" xmlns:xsi="{XSI}"><core:pagedArrayList rowsPerPage="{}" currentRowOffset="{}" totalRows="{}">"#,
         list.rows_per_page, list.current_row_offset, list.total_rows
     );
     let array = |out: &mut String, name: &str, items: &mut dyn Iterator<Item = Option<&str>>| {
@@ -48,7 +49,7 @@ pub(super) fn paged_array_list(list: &PagedArrayList) -> String {
         array(&mut out, "properties", &mut element.data.properties.iter().map(|p| Some(*p)));
         out.push_str("</core:data></core:contents>");
     }
-    out.push_str("</core:pagedArrayList></core:submitCustomerNameSearchResponse>");
+    let _ = write!(out, "</core:pagedArrayList></core:{operation}Response>");
     out
 }
 
@@ -89,6 +90,16 @@ pub(super) fn enquiry(out: &mut String, outcome: &str, enquired: Option<Enquired
         leaf(out, "name", customer.name.as_deref());
         leaf(out, "emailAddress", customer.email_address.as_deref());
         leaf(out, "mobilePhoneNumber", customer.mobile_phone_number.as_deref());
+        for address in &customer.addresses {
+            out.push_str("<retail:addresses>");
+            leaf(out, "street1", address.street1.as_deref());
+            leaf(out, "street2", address.street2.as_deref());
+            leaf(out, "town", address.town.as_deref());
+            leaf(out, "county", address.county.as_deref());
+            leaf(out, "postCode", address.post_code.as_deref());
+            leaf(out, "country", address.country.as_deref());
+            out.push_str("</retail:addresses>");
+        }
         out.push_str("</retail:customer>");
         if let Some(card) = &found.customer_card {
             out.push_str("<retail:customerCard>");
