@@ -246,7 +246,7 @@ impl World {
             Step::Settle(p, n, complete) => {
                 let transaction = sale(format!("S-{n}"), None).transaction();
                 let state = self.account_state(self.contacts[p]).await;
-                let reserved = state.sales.get(&transaction).and_then(|s| s.reservation);
+                let reserved = state.till.get(&transaction).and_then(|s| s.reservation);
                 let amount = reserved.map_or(Decimal::ONE, |id| state.reservations[&id].amount);
                 let command = AccountCommand::Settle { transaction, amount, complete };
                 self.run(Role::CcOperator, account(&self.contacts, p, command)).await;
@@ -311,9 +311,9 @@ impl World {
             let history = self.history(account.contact_id).await;
             assert_eq!(left, history.iter().map(net).sum(), "money not conserved for {}", account.contact_id);
             let state = history.iter().fold(Account::default(), AccountAggregate::evolve);
-            for (transaction, sale) in &state.sales {
-                assert!(sale.taken_back <= sale.earned.unwrap_or_default(), "{transaction:?} refunded too much");
-                assert!(sale.given_back <= sale.spent.unwrap_or_default(), "{transaction:?} refunded too much");
+            for (transaction, sale) in state.till.iter() {
+                assert!(sale.taken_back <= sale.added.unwrap_or_default(), "{transaction:?} refunded too much");
+                assert!(sale.given_back <= sale.taken.unwrap_or_default(), "{transaction:?} refunded too much");
             }
             let open = state.reservations.iter().filter(|(_, r)| r.status == ReservationStatus::Open);
             assert!(open.map(|(id, _)| id).eq(account.reservations.keys()), "the view's reservations: {account:?}");

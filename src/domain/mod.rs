@@ -13,6 +13,7 @@ mod given;
 pub mod ids;
 pub mod promotion;
 pub mod roles;
+pub mod till;
 
 use std::{convert::Infallible, fmt::Debug};
 

@@ -11,7 +11,9 @@ use crate::{
         card::{CardAction, CardError},
         contact::ContactError,
         promotion::{BusinessError, PriceField, PromotionError, TermsProblem, MAX_CAP},
-        roles, Refusal,
+        roles,
+        till::TillError,
+        Refusal,
     },
     scans::ScanError,
 };
@@ -152,17 +154,7 @@ fn account(error: &AccountError) -> String {
         AccountError::AccrualPartlySpent { original, remaining } => format!(
             "the accrual was partly spent or burnt ({remaining} of {original} left); reverse the redemptions first"
         ),
-        AccountError::TillTransactionRepeated { earned: true } => {
-            "this till transaction already earned (or gave back) points on this account".into()
-        }
-        AccountError::TillTransactionRepeated { earned: false } => {
-            "this till transaction already spent (or took back) points on this account".into()
-        }
-        AccountError::SaleNotFound { earned: true } => "the refunded sale earned no points on this account".into(),
-        AccountError::SaleNotFound { earned: false } => "the refunded sale spent no points on this account".into(),
-        AccountError::RefundExceedsSale { refundable } => {
-            format!("the refund exceeds its sale: at most {refundable} points are left to refund")
-        }
+        AccountError::Till(error) => till(error),
         AccountError::NoReservation => "this till transaction reserved no points on this account".into(),
         AccountError::ReservationClosed { status } => format!(
             "the reservation was {} already",
@@ -176,6 +168,19 @@ fn account(error: &AccountError) -> String {
         AccountError::ReservationExpired => "the reservation expired: it can no longer be completed".into(),
         AccountError::ReservationMismatch { reserved } => {
             format!("the update amount differs from the reservation's ({reserved} points)")
+        }
+    }
+}
+
+/// A till's movement refused, on any kind of account.
+fn till(error: &TillError) -> String {
+    match error {
+        TillError::Repeated { added: true } => "this till transaction already added to this account".into(),
+        TillError::Repeated { added: false } => "this till transaction already took from this account".into(),
+        TillError::SaleNotFound { added: true } => "the refunded sale added nothing to this account".into(),
+        TillError::SaleNotFound { added: false } => "the refunded sale took nothing from this account".into(),
+        TillError::RefundExceedsSale { refundable } => {
+            format!("the refund exceeds its sale: at most {refundable} is left to refund")
         }
     }
 }

@@ -1,10 +1,10 @@
 //! The bonus account of one contact: lots accrued with activation and expiry dates, redemptions that spend the lots
-//! nearest expiry first, freezing, expiry burns, and reversals by compensating events. The till's side (sales,
-//! reservations, refunds) is in [`till`].
+//! nearest expiry first, freezing, expiry burns, and reversals by compensating events. Tenders reserved at the till
+//! are in [`reservations`]; what till sales and refunds may do is [`crate::domain::till`]'s.
 
-mod till;
+mod reservations;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -12,6 +12,8 @@ use tally_events::{
     AccrualReversed, BonusAccrued, BonusExpired, BonusRedeemed, BonusType, BonusesFrozen, BonusesUnfrozen, Event,
     LotAllocation, RedemptionReversed, TillSale, TillTransaction,
 };
+
+use super::till::{Sales, TillError};
 use uuid::Uuid;
 
 use super::{Aggregate, Context};
@@ -49,7 +51,7 @@ pub struct Redemption {
     pub reversed: bool,
 }
 
-pub use till::{RefundPart, Reservation, ReservationStatus, Sale};
+pub use reservations::{Reservation, ReservationStatus};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Account {
@@ -57,10 +59,8 @@ pub struct Account {
     pub redemptions: BTreeMap<Uuid, Redemption>,
     pub frozen: bool,
     /// What each till transaction earned and spent on this account, and what its refunds took and gave back.
-    pub sales: BTreeMap<TillTransaction, Sale>,
+    pub till: Sales,
     pub reservations: BTreeMap<Uuid, Reservation>,
-    /// The refund transactions applied, per part, so that no refund is applied twice.
-    pub refunds: BTreeSet<(TillTransaction, RefundPart)>,
 }
 
 impl Account {
@@ -167,19 +167,8 @@ pub enum AccountError {
         original: Decimal,
         remaining: Decimal,
     },
-    /// This till transaction already earned (or spent, or refunded this part) on this account.
-    TillTransactionRepeated {
-        earned: bool,
-    },
-    /// A refund names a sale that earned (or spent) nothing on this account.
-    SaleNotFound {
-        earned: bool,
-    },
-    /// A refund would take back more than its sale earned, or give back more than it spent, counting the refunds
-    /// before it.
-    RefundExceedsSale {
-        refundable: Decimal,
-    },
+    /// A till transaction repeated, or a refund beyond its sale.
+    Till(TillError),
     /// No reservation was made by this till transaction.
     NoReservation,
     /// The reservation was completed, cancelled or lapsed already.
@@ -206,9 +195,7 @@ impl AccountError {
             AccountError::NothingToReverse { .. } => "NothingToReverse",
             AccountError::AlreadyReversed => "AlreadyReversed",
             AccountError::AccrualPartlySpent { .. } => "AccrualPartlySpent",
-            AccountError::TillTransactionRepeated { .. } => "TillTransactionRepeated",
-            AccountError::SaleNotFound { .. } => "SaleNotFound",
-            AccountError::RefundExceedsSale { .. } => "RefundExceedsSale",
+            AccountError::Till(error) => error.code(),
             AccountError::NoReservation => "NoReservation",
             AccountError::ReservationClosed { .. } => "ReservationClosed",
             AccountError::ReservationExpired => "ReservationExpired",
@@ -244,7 +231,7 @@ impl Aggregate for AccountAggregate {
                     return Err(AccountError::ExpiryNotAfterActivation);
                 }
                 if let Some(sale) = &sale {
-                    till::check(account, sale, true, amount)?;
+                    account.till.check(sale, true, amount).map_err(AccountError::Till)?;
                 }
                 Ok(vec![Event::BonusAccrued(BonusAccrued {
                     lot_id,
@@ -264,7 +251,7 @@ impl Aggregate for AccountAggregate {
                     return Err(AccountError::Frozen);
                 }
                 if let Some(sale) = &sale {
-                    till::check(account, sale, false, amount)?;
+                    account.till.check(sale, false, amount).map_err(AccountError::Till)?;
                 }
                 let allocations = allocate(account, amount, bonus_type, context.now)?;
                 Ok(vec![Event::BonusRedeemed(BonusRedeemed {
@@ -284,12 +271,12 @@ impl Aggregate for AccountAggregate {
                 if account.frozen {
                     return Err(AccountError::Frozen);
                 }
-                till::check(account, &sale, false, amount)?;
+                account.till.check(&sale, false, amount).map_err(AccountError::Till)?;
                 let allocations = allocate(account, amount, bonus_type, context.now)?;
-                Ok(till::reserved(reservation_id, bonus_type, amount, allocations, expires_at, sale))
+                Ok(reservations::reserved(reservation_id, bonus_type, amount, allocations, expires_at, sale))
             }
             AccountCommand::Settle { transaction, amount, complete } => {
-                till::settle(account, &transaction, amount, complete, context.now)
+                reservations::settle(account, &transaction, amount, complete, context.now)
             }
             AccountCommand::Freeze { reason } if !account.frozen => {
                 Ok(vec![Event::BonusesFrozen(BonusesFrozen { reason })])
@@ -300,7 +287,7 @@ impl Aggregate for AccountAggregate {
             }
             AccountCommand::Unfreeze { .. } => Err(AccountError::NotFrozen),
             AccountCommand::ExpireDue => {
-                let mut events = till::lapse_due(account, context.now);
+                let mut events = reservations::lapse_due(account, context.now);
                 let released;
                 let account = if events.is_empty() {
                     account
@@ -346,7 +333,7 @@ impl Aggregate for AccountAggregate {
                     },
                 );
                 if let Some(sale) = &e.sale {
-                    till::record(&mut account, sale, true, e.amount);
+                    account.till.record(sale, true, e.amount);
                 }
             }
             Event::BonusRedeemed(e) => {
@@ -361,11 +348,11 @@ impl Aggregate for AccountAggregate {
                     },
                 );
                 if let Some(sale) = &e.sale {
-                    till::record(&mut account, sale, false, e.amount);
+                    account.till.record(sale, false, e.amount);
                 }
             }
             Event::BonusReserved(_) | Event::ReservationCompleted(_) | Event::ReservationReleased(_) => {
-                till::evolve(&mut account, event)
+                reservations::evolve(&mut account, event)
             }
             Event::BonusesFrozen(_) => account.frozen = true,
             Event::BonusesUnfrozen(_) => account.frozen = false,

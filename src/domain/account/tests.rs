@@ -266,9 +266,9 @@ fn a_refund_takes_back_earned_points_even_from_a_frozen_account_but_a_sale_canno
     given::<AccountAggregate>(&history).when(redeem(till("S-2", None))).then_err(AccountError::Frozen);
     let events = given::<AccountAggregate>(&history).when(redeem(till("R-1", Some("S-1")))).unwrap();
     let after = history.iter().chain(&events).fold(Account::default(), AccountAggregate::evolve);
-    let sale = &after.sales[&till("S-1", None).transaction()];
-    assert_eq!((sale.earned, sale.taken_back), (Some(dec("10")), dec("3")));
+    let sale = after.till.get(&till("S-1", None).transaction()).unwrap();
+    assert_eq!((sale.added, sale.taken_back), (Some(dec("10")), dec("3")));
     given::<AccountAggregate>(&[history.as_slice(), &events].concat())
         .when(redeem(till("R-1", Some("S-1"))))
-        .then_err(AccountError::TillTransactionRepeated { earned: false });
+        .then_err(AccountError::Till(crate::domain::till::TillError::Repeated { added: false }));
 }

@@ -1,9 +1,5 @@
-//! The till's side of a bonus account: what each sale earned and spent, tenders reserved during a sale until the
-//! till completes or cancels them (or they lapse), and refunds that name their original sale.
-//!
-//! The rules: a till transaction earns once and spends once per account; a refund takes back at most what its sale
-//! earned and gives back at most what it spent, counting every refund before it, and the same refund transaction
-//! is never applied twice.
+//! Tenders reserved on a bonus account during a till sale, until the till completes or cancels them, or they lapse
+//! at their expiry. (What sales and refunds may do is [`crate::domain::till`]'s.)
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -14,26 +10,6 @@ use tally_events::{
 use uuid::Uuid;
 
 use super::{take, Account, AccountError};
-
-/// What one till transaction did to the account.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Sale {
-    pub earned: Option<Decimal>,
-    /// Spent as a tender: directly, or by completing its reservation.
-    pub spent: Option<Decimal>,
-    pub reservation: Option<Uuid>,
-    /// Taken back from what it earned, by refunds.
-    pub taken_back: Decimal,
-    /// Given back from what it spent, by refunds.
-    pub given_back: Decimal,
-}
-
-/// The two things a refund can do to its sale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RefundPart {
-    TakeBack,
-    GiveBack,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReservationStatus {
@@ -50,55 +26,6 @@ pub struct Reservation {
     pub expires_at: DateTime<Utc>,
     pub transaction: TillTransaction,
     pub status: ReservationStatus,
-}
-
-/// Whether `sale` may earn (`earned`) or spend `amount`: once per transaction, and for a refund within what its
-/// original sale earned or spent.
-pub(super) fn check(account: &Account, sale: &TillSale, earned: bool, amount: Decimal) -> Result<(), AccountError> {
-    let Some(original) = &sale.refund_of else {
-        let repeated = account.sales.get(&sale.transaction()).is_some_and(|done| {
-            if earned {
-                done.earned.is_some()
-            } else {
-                done.spent.is_some() || done.reservation.is_some()
-            }
-        });
-        return if repeated { Err(AccountError::TillTransactionRepeated { earned }) } else { Ok(()) };
-    };
-    // A refund that gives back (earns) undoes what its sale spent; one that takes back (spends) undoes what it
-    // earned.
-    let part = if earned { RefundPart::GiveBack } else { RefundPart::TakeBack };
-    if account.refunds.contains(&(sale.transaction(), part)) {
-        return Err(AccountError::TillTransactionRepeated { earned });
-    }
-    let done = account.sales.get(original);
-    let (total, refunded) = match (part, done) {
-        (RefundPart::GiveBack, Some(Sale { spent: Some(spent), given_back, .. })) => (*spent, *given_back),
-        (RefundPart::TakeBack, Some(Sale { earned: Some(earned), taken_back, .. })) => (*earned, *taken_back),
-        _ => return Err(AccountError::SaleNotFound { earned: part == RefundPart::TakeBack }),
-    };
-    let refundable = total - refunded;
-    if amount > refundable {
-        return Err(AccountError::RefundExceedsSale { refundable });
-    }
-    Ok(())
-}
-
-/// Records an accrual (`earned`) or redemption of a till transaction in the account's sales.
-pub(super) fn record(account: &mut Account, sale: &TillSale, earned: bool, amount: Decimal) {
-    match &sale.refund_of {
-        None => {
-            let done = account.sales.entry(sale.transaction()).or_default();
-            let total = if earned { &mut done.earned } else { &mut done.spent };
-            *total = Some(total.unwrap_or_default() + amount);
-        }
-        Some(original) => {
-            let part = if earned { RefundPart::GiveBack } else { RefundPart::TakeBack };
-            account.refunds.insert((sale.transaction(), part));
-            let done = account.sales.entry(original.clone()).or_default();
-            *(if earned { &mut done.given_back } else { &mut done.taken_back }) += amount;
-        }
-    }
 }
 
 pub(super) fn reserved(
@@ -121,7 +48,7 @@ pub(super) fn settle(
     now: DateTime<Utc>,
 ) -> Result<Vec<Event>, AccountError> {
     let (reservation_id, reservation) = account
-        .sales
+        .till
         .get(transaction)
         .and_then(|sale| sale.reservation)
         .and_then(|id| Some((id, account.reservations.get(&id)?)))
@@ -171,7 +98,7 @@ pub(super) fn evolve(account: &mut Account, event: &Event) {
         Event::BonusReserved(e) => {
             take(account, &e.allocations, -Decimal::ONE);
             let transaction = e.sale.transaction();
-            account.sales.entry(transaction.clone()).or_default().reservation = Some(e.reservation_id);
+            account.till.reserve(transaction.clone(), e.reservation_id);
             account.reservations.insert(
                 e.reservation_id,
                 Reservation {
@@ -187,8 +114,7 @@ pub(super) fn evolve(account: &mut Account, event: &Event) {
         Event::ReservationCompleted(e) => {
             if let Some(reservation) = account.reservations.get_mut(&e.reservation_id) {
                 reservation.status = ReservationStatus::Completed;
-                let done = account.sales.entry(reservation.transaction.clone()).or_default();
-                done.spent = Some(done.spent.unwrap_or_default() + e.amount);
+                account.till.complete(&reservation.transaction, e.amount);
             }
         }
         Event::ReservationReleased(e) => {
