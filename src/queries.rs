@@ -8,8 +8,9 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use tally_projections::{
-    find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_card, load_contact, postcode_key,
-    search_contacts_by_name, search_contacts_by_postcode, search_form, AccountView, BonusBucket, CardView, ContactView,
+    find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_card, load_contact,
+    load_money_account, money_accounts_of, postcode_key, search_contacts_by_name, search_contacts_by_postcode,
+    search_form, AccountView, BonusBucket, CardView, ContactView, MoneyAccountView,
 };
 use uuid::Uuid;
 
@@ -55,6 +56,21 @@ pub async fn search_contacts(
             search_contacts_by_postcode(conn, tenant, &postcode_key(text), offset, limit).await?
         }
     })
+}
+
+/// A money account.
+pub async fn money_account(
+    db: &Db,
+    tenant: &str,
+    account_type: tally_events::MoneyAccountType,
+    account_id: &str,
+) -> Result<Option<MoneyAccountView>, StoreError> {
+    Ok(load_money_account(&mut *db.read.acquire().await?, tenant, account_type, account_id).await?)
+}
+
+/// The money accounts of a customer.
+pub async fn money_accounts(db: &Db, tenant: &str, contact_id: Uuid) -> Result<Vec<MoneyAccountView>, StoreError> {
+    Ok(money_accounts_of(&mut *db.read.acquire().await?, tenant, contact_id).await?)
 }
 
 /// The contact's card that is not blocked for replacement.

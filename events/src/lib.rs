@@ -8,6 +8,7 @@ mod account;
 mod card;
 mod contact;
 mod envelope;
+mod money;
 mod promotion;
 pub mod schema;
 pub mod stream;
@@ -16,6 +17,7 @@ pub use account::*;
 pub use card::*;
 pub use contact::*;
 pub use envelope::{Actor, Envelope, Role};
+pub use money::*;
 pub use promotion::*;
 
 use serde::{Deserialize, Serialize};
@@ -108,6 +110,9 @@ event_catalogue! {
     PromotionTurnedOff(PromotionTurnedOff) = 1, "promotions";
     PromotionTurnedOn(PromotionTurnedOn) = 1, "promotions";
     BillingModeChanged(BillingModeChanged) = 1, "promotions";
+    MoneyAccountOpened(MoneyAccountOpened) = 1, "money";
+    MoneyPaidIn(MoneyPaidIn) = 1, "money";
+    MoneyPaidOut(MoneyPaidOut) = 1, "money";
 }
 
 /// Why a stored event could not be decoded.

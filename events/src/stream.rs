@@ -1,7 +1,7 @@
 //! Stream ids, part of the published contract (every envelope carries one; Kafka messages are keyed by it):
 //! `card/{tenant}/{number}`, `contact/{tenant}/{contact_id}`, `account/{tenant}/{contact_id}`, `business/{id}`,
-//! `promotion/{business_id}/{promotion_id}`, `billing/{tenant}`. Tenant ids never contain `/` (they are validated
-//! as `[a-z0-9_-]`), so the parts split unambiguously.
+//! `promotion/{business_id}/{promotion_id}`, `billing/{tenant}`, `money/{tenant}/{account_type}/{account_id}`.
+//! Tenant ids never contain `/` (they are validated as `[a-z0-9_-]`), so the parts split unambiguously.
 
 use uuid::Uuid;
 
@@ -31,6 +31,12 @@ pub fn business(business_id: &str) -> String {
 /// A promotion: the network item `promotion_id` of a business.
 pub fn promotion(business_id: &str, promotion_id: &str) -> String {
     format!("promotion/{business_id}/{promotion_id}")
+}
+
+/// A money account: `account_type` in its snake-case name (`deposit`, `credit_note`…). Account ids never contain `/`
+/// (they are validated as `[A-Za-z0-9_-]`).
+pub fn money(tenant: &str, account_type: &str, account_id: &str) -> String {
+    format!("money/{tenant}/{account_type}/{account_id}")
 }
 
 /// The merchant's billing mode.

@@ -4,6 +4,7 @@
 mod accounts;
 mod cards;
 mod contacts;
+mod money;
 mod promotions;
 pub mod rebuild;
 mod registry;
@@ -13,11 +14,13 @@ pub mod tally;
 pub use accounts::{AccountView, BonusBucket, BucketStatus, LotView};
 pub use cards::CardView;
 pub use contacts::{postcode_key, search_form, ContactView};
+pub use money::MoneyAccountView;
 pub use promotions::{BusinessView, PromotionState, PromotionView, WalletItemView};
 pub use registry::{apply_batch, Views};
 pub use sql::{
     accounts_due, find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_business, load_card,
-    load_contact, load_promotion, load_wallet_item, search_contacts_by_name, search_contacts_by_postcode, SqlView,
+    load_contact, load_money_account, load_promotion, load_wallet_item, money_accounts_of, search_contacts_by_name,
+    search_contacts_by_postcode, SqlView,
 };
 
 use tally_events::Event;

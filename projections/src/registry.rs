@@ -10,7 +10,7 @@ use tally_events::Event;
 use crate::{
     sql::{apply_view, fold_into, load_all, upsert_many},
     tally::TallyRow,
-    AccountView, BusinessView, CardView, ContactView, PromotionView, Source, SqlView, WalletItemView,
+    AccountView, BusinessView, CardView, ContactView, MoneyAccountView, PromotionView, Source, SqlView, WalletItemView,
 };
 
 macro_rules! views {
@@ -67,6 +67,7 @@ views! {
     cards: CardView,
     contacts: ContactView,
     accounts: AccountView,
+    money_accounts: MoneyAccountView,
     promotions: PromotionView,
     businesses: BusinessView,
     wallet_items: WalletItemView,

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, Row};
 use tally_events::Event;
 
-use crate::{AccountView, BusinessView, CardView, ContactView, PromotionView, Source, View, WalletItemView};
+use crate::{
+    AccountView, BusinessView, CardView, ContactView, MoneyAccountView, PromotionView, Source, View, WalletItemView,
+};
 
 /// A view's table: its columns, key first, and the row's values for them.
 pub trait SqlView: View {
@@ -64,6 +66,21 @@ impl SqlView for AccountView {
     fn columns(&self) -> Vec<Option<String>> {
         let next_expiry = self.next_expiry().map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
         vec![Some(self.tenant.clone()), Some(self.contact_id.to_string()), next_expiry, Some(self.doc())]
+    }
+}
+
+impl SqlView for MoneyAccountView {
+    const TABLE: &'static str = "money_account_view";
+    const COLUMNS: &'static [&'static str] = &["tenant", "account_type", "account_id", "contact_id", "doc"];
+    const KEY_LEN: usize = 3;
+    fn columns(&self) -> Vec<Option<String>> {
+        vec![
+            Some(self.tenant.clone()),
+            Some(self.account_type.as_str().to_owned()),
+            Some(self.account_id.clone()),
+            self.contact_id.map(|id| id.to_string()),
+            Some(self.doc()),
+        ]
     }
 }
 
@@ -262,6 +279,37 @@ pub async fn load_account(
     contact_id: uuid::Uuid,
 ) -> Result<Option<AccountView>, sqlx::Error> {
     load(conn, vec![tenant.to_owned(), contact_id.to_string()]).await
+}
+
+/// A money account.
+pub async fn load_money_account(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    account_type: tally_events::MoneyAccountType,
+    account_id: &str,
+) -> Result<Option<MoneyAccountView>, sqlx::Error> {
+    load(conn, vec![tenant.to_owned(), account_type.as_str().to_owned(), account_id.to_owned()]).await
+}
+
+/// The money accounts of a customer, by type and id.
+pub async fn money_accounts_of(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    contact_id: uuid::Uuid,
+) -> Result<Vec<MoneyAccountView>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT doc FROM money_account_view WHERE tenant = $1 AND contact_id = $2 ORDER BY account_type, account_id",
+    )
+    .bind(tenant)
+    .bind(contact_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let doc: String = row.try_get(0)?;
+            serde_json::from_str(&doc).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        })
+        .collect()
 }
 
 /// Folds events into in-memory rows of one view: the rebuild's working set.

@@ -9,6 +9,7 @@ use crate::domain::{
     account::AccountAggregate,
     card::{CardAggregate, CardError},
     contact::{ContactAggregate, ContactError},
+    money::MoneyAggregate,
     promotion::{BillingAggregate, BusinessAggregate, PromotionAggregate},
 };
 
@@ -47,6 +48,15 @@ impl Stream for AccountAggregate {
 
     fn stream_id(tenant: &str, contact_id: &Uuid) -> String {
         stream::account(tenant, *contact_id)
+    }
+}
+
+impl Stream for MoneyAggregate {
+    /// The account's type and id.
+    type Key = (tally_events::MoneyAccountType, String);
+
+    fn stream_id(tenant: &str, (account_type, account_id): &(tally_events::MoneyAccountType, String)) -> String {
+        stream::money(tenant, account_type.as_str(), account_id)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod contact;
 #[cfg(test)]
 mod given;
 pub mod ids;
+pub mod money;
 pub mod promotion;
 pub mod roles;
 pub mod till;
@@ -23,6 +24,7 @@ use tally_events::{Actor, Event};
 use account::AccountError;
 use card::CardError;
 use contact::ContactError;
+use money::MoneyError;
 use promotion::{BusinessError, PromotionError};
 
 /// What a decision may know about the world besides the stream's state.
@@ -38,6 +40,7 @@ pub enum Refusal {
     Card(CardError),
     Contact(ContactError),
     Account(AccountError),
+    Money(MoneyError),
     Promotion(PromotionError),
     Business(BusinessError),
 }
@@ -51,8 +54,8 @@ macro_rules! refusal_from {
         })*
     };
 }
-refusal_from!(CardError => Card, ContactError => Contact, AccountError => Account, PromotionError => Promotion,
-    BusinessError => Business);
+refusal_from!(CardError => Card, ContactError => Contact, AccountError => Account, MoneyError => Money,
+    PromotionError => Promotion, BusinessError => Business);
 
 /// For aggregates that never refuse.
 impl From<Infallible> for Refusal {
@@ -68,6 +71,7 @@ impl Refusal {
             Refusal::Card(error) => error.code(),
             Refusal::Contact(error) => error.code(),
             Refusal::Account(error) => error.code(),
+            Refusal::Money(error) => error.code(),
             Refusal::Promotion(error) => error.code(),
             Refusal::Business(BusinessError::AlreadyRegistered) => "BusinessAlreadyRegistered",
         }

@@ -10,6 +10,7 @@ use crate::{
         account::{AccountError, AmountProblem, ReservationStatus, MAX_AMOUNT, MAX_SCALE},
         card::{CardAction, CardError},
         contact::ContactError,
+        money::{MoneyError, MONEY_SCALE},
         promotion::{BusinessError, PriceField, PromotionError, TermsProblem, MAX_CAP},
         roles,
         till::TillError,
@@ -24,6 +25,7 @@ pub fn message(refusal: &Refusal) -> String {
         Refusal::Card(error) => card(error),
         Refusal::Contact(error) => contact(error).into(),
         Refusal::Account(error) => account(error),
+        Refusal::Money(error) => money(error),
         Refusal::Promotion(error) => promotion(error),
         Refusal::Business(BusinessError::AlreadyRegistered) => "this business id is registered already".into(),
     }
@@ -36,6 +38,7 @@ pub fn status(refusal: &Refusal) -> StatusCode {
         Refusal::Card(CardError::NotFound)
         | Refusal::Contact(ContactError::NotFound)
         | Refusal::Account(AccountError::NothingToReverse { .. })
+        | Refusal::Money(MoneyError::NotFound)
         | Refusal::Promotion(PromotionError::NotFound) => StatusCode::NOT_FOUND,
         Refusal::Card(
             CardError::BlockReasonNotAllowed { .. }
@@ -45,6 +48,7 @@ pub fn status(refusal: &Refusal) -> StatusCode {
             | CardError::ReasonDoesNotUndoBlock { .. },
         ) => StatusCode::FORBIDDEN,
         Refusal::Account(AccountError::InvalidAmount(_) | AccountError::ExpiryNotAfterActivation)
+        | Refusal::Money(MoneyError::InvalidAmount(_) | MoneyError::InvalidTerms)
         | Refusal::Promotion(PromotionError::InvalidTerms(_)) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::CONFLICT,
     }
@@ -134,11 +138,7 @@ fn contact(error: &ContactError) -> &'static str {
 
 fn account(error: &AccountError) -> String {
     match error {
-        AccountError::InvalidAmount(AmountProblem::NotPositive) => "amount must be positive".into(),
-        AccountError::InvalidAmount(AmountProblem::TooLarge) => format!("amount may be at most {MAX_AMOUNT}"),
-        AccountError::InvalidAmount(AmountProblem::TooPrecise) => {
-            format!("amount may have at most {MAX_SCALE} decimal places")
-        }
+        AccountError::InvalidAmount(problem) => amount(*problem, MAX_SCALE),
         AccountError::ExpiryNotAfterActivation => {
             "the expiry must be after the activation date (or now, without one)".into()
         }
@@ -169,6 +169,33 @@ fn account(error: &AccountError) -> String {
         AccountError::ReservationMismatch { reserved } => {
             format!("the update amount differs from the reservation's ({reserved} points)")
         }
+    }
+}
+
+fn amount(problem: AmountProblem, scale: u32) -> String {
+    match problem {
+        AmountProblem::NotPositive => "amount must be positive".into(),
+        AmountProblem::TooLarge => format!("amount may be at most {MAX_AMOUNT}"),
+        AmountProblem::TooPrecise => format!("amount may have at most {scale} decimal places"),
+    }
+}
+
+fn money(error: &MoneyError) -> String {
+    match error {
+        MoneyError::InvalidAmount(problem) => amount(*problem, MONEY_SCALE),
+        MoneyError::InvalidTerms => "a credit limit is for credit accounts, an allowance with its period for \
+            employee accounts (and required there), and the currency is three capital letters"
+            .into(),
+        MoneyError::AlreadyOpened => "this money account exists already".into(),
+        MoneyError::NotFound => "no such money account".into(),
+        MoneyError::CreditNoteIssued => "a credit note is paid into once, when it is issued".into(),
+        MoneyError::InsufficientFunds { requested, available } => {
+            format!("requested {requested} but only {available} may be paid out of this account now")
+        }
+        MoneyError::AllowanceExceeded { restorable } => {
+            format!("at most {restorable} was spent from the allowance this period and may be paid back")
+        }
+        MoneyError::Till(error) => till(error),
     }
 }
 

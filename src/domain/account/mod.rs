@@ -204,17 +204,22 @@ impl AccountError {
     }
 }
 
-fn check_amount(amount: Decimal) -> Result<(), AccountError> {
-    let problem = if amount <= Decimal::ZERO {
-        AmountProblem::NotPositive
+/// What is wrong with a movement's amount, if anything: it must be positive, at most [`MAX_AMOUNT`], and carry at
+/// most `scale` decimal places.
+pub fn amount_problem(amount: Decimal, scale: u32) -> Option<AmountProblem> {
+    if amount <= Decimal::ZERO {
+        Some(AmountProblem::NotPositive)
     } else if amount > MAX_AMOUNT {
-        AmountProblem::TooLarge
-    } else if amount.normalize().scale() > MAX_SCALE {
-        AmountProblem::TooPrecise
+        Some(AmountProblem::TooLarge)
+    } else if amount.normalize().scale() > scale {
+        Some(AmountProblem::TooPrecise)
     } else {
-        return Ok(());
-    };
-    Err(AccountError::InvalidAmount(problem))
+        None
+    }
+}
+
+fn check_amount(amount: Decimal) -> Result<(), AccountError> {
+    amount_problem(amount, MAX_SCALE).map_or(Ok(()), |problem| Err(AccountError::InvalidAmount(problem)))
 }
 
 impl Aggregate for AccountAggregate {

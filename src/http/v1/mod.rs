@@ -6,6 +6,7 @@
 mod accounts;
 mod cards;
 mod contacts;
+mod money;
 mod promotions;
 
 use axum::{
@@ -36,7 +37,11 @@ use crate::{
 
 /// Every `/v1` operation, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<Shared> {
-    cards::routes().merge(contacts::routes()).merge(accounts::routes()).merge(promotions::routes())
+    cards::routes()
+        .merge(contacts::routes())
+        .merge(accounts::routes())
+        .merge(money::routes())
+        .merge(promotions::routes())
 }
 
 /// The answer to a method the path does not serve: 405, in the native envelope (axum adds `Allow`).
