@@ -75,8 +75,8 @@ for port in ("CustomerServiceHttpSoap11Endpoint", "CustomerServiceHttpSoap12Endp
     check(output.customerLoyaltyAccountTotal.pointsBalance == expected_points, f"{port}: points {output}")
 
     accounts = service.submitLoyaltyAccountSearch(loyaltyAccountSearchRequest={"pan": "7000000000010"})
-    check(len(accounts) == 1 and accounts[0].accountBalanceEnquiryOutput.account.accountId == "DEMO-1",
-          f"{port}: account search {accounts}")
+    ids = [a.accountBalanceEnquiryOutput.account.accountId for a in accounts]
+    check(ids == ["DEMO-1", "DEP-DEMO-1"], f"{port}: account search (loyalty, then deposit) {ids}")
     none = service.submitAccountBalanceEnquiry(accountBalanceEnquiryRequest={"accountId": "NOBODY"})
     check(none.outcome.name == "NoAccount" and none.accountBalanceEnquiryOutput is None, f"{port}: {none}")
     unknown = service.submitLoyaltyAccountSearch(
@@ -103,6 +103,16 @@ for port in ("CustomerServiceHttpSoap11Endpoint", "CustomerServiceHttpSoap12Endp
     check(too_much.outcome.name == "Fail" and "at most 7" in too_much.messages[0], f"{port}: {too_much}")
     check(points(service) == before + 3, f"{port}: points after the sale and its refund")
     expected_points += 3
+
+    # The customer's deposit account: found by its type and number, paid from at the till.
+    deposit = {"accountType": "customerDepositAccount", "accountId": "DEP-DEMO-1"}
+    found = service.submitAccountBalanceEnquiry(accountBalanceEnquiryRequest=deposit)
+    total = found.accountBalanceEnquiryOutput.accountTotal
+    check(found.outcome.name == "Success" and found.accountBalanceEnquiryOutput.account.currencyId == "GBP", port)
+    paid = service.submitAccountBalanceUpdate(accountBalanceUpdate={**update(port, "S-2", "-12.5"), **deposit})
+    check(paid.outcome.name == "Success", f"{port}: deposit tender {paid}")
+    after = service.submitAccountBalanceEnquiry(accountBalanceEnquiryRequest=deposit).accountBalanceEnquiryOutput
+    check(after.accountTotal.balance == total.balance - Decimal("12.5"), f"{port}: deposit {after.accountTotal}")
 
     for caller, request, code in [
         (till, {"searchName": "a", "pageInfo": {"rowCount": 0}}, "InvalidRequest"),

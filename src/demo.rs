@@ -4,7 +4,8 @@
 use chrono::{Duration as Days, Utc};
 use rust_decimal::Decimal;
 use tally_events::{
-    Address, BonusType, BusinessRegistered, CardCategory, CardType, ContactDetails, PromotionPublished, Role,
+    Address, BonusType, BusinessRegistered, CardCategory, CardType, ContactDetails, MoneyAccountOpened,
+    MoneyAccountType, PromotionPublished, Role,
 };
 use uuid::Uuid;
 
@@ -15,6 +16,7 @@ use crate::{
         account::{AccountAggregate, AccountCommand},
         card::{CardAggregate, CardCommand},
         contact::{ContactAggregate, ContactCommand},
+        money::{MoneyAggregate, MoneyCommand},
         promotion::{BusinessAggregate, PromotionAggregate, PromotionCommand},
     },
     jobs::system,
@@ -96,6 +98,24 @@ pub async fn seed(app: &App) -> anyhow::Result<()> {
         };
         run(AccountAggregate::target(anna, command)).await?;
     }
+    let deposit = MoneyAccountOpened {
+        account_type: MoneyAccountType::Deposit,
+        account_id: "DEP-DEMO-1".into(),
+        contact_id: Some(anna),
+        currency: "GBP".into(),
+        credit_limit: None,
+        allowance: None,
+        period: None,
+    };
+    let deposit_key = (MoneyAccountType::Deposit, "DEP-DEMO-1".to_owned());
+    run(MoneyAggregate::target(deposit_key.clone(), MoneyCommand::Open(deposit))).await?;
+    let top_up = MoneyCommand::PayIn {
+        movement_id: Uuid::now_v7(),
+        amount: Decimal::from(100),
+        reference: Some("opening deposit".into()),
+        sale: None,
+    };
+    run(MoneyAggregate::target(deposit_key, top_up)).await?;
     let business = BusinessRegistered { business_id: "CB-1001".into(), name: "Demo Coffee".into() };
     run(BusinessAggregate::target("CB-1001".into(), business)).await?;
     let promotion = |command| PromotionAggregate::target(("CB-1001".into(), "ITEM-77".into()), command);
@@ -121,6 +141,7 @@ pub async fn seed(app: &App) -> anyhow::Result<()> {
         println!("  {client_id}:{secret}  (role {})", role.as_str());
     }
     println!("Demo cards 7000000000001..05 are New; 7000000000010 is Active for Anna (+79990000001, code DEMO-1).");
+    println!("Anna has a deposit account DEP-DEMO-1 holding GBP 100.");
     println!("Demo business CB-1001 has promotion ITEM-77 (cap 500); wallet item W-9001 is a clip of it.");
     Ok(())
 }

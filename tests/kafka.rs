@@ -214,12 +214,23 @@ async fn scans(app: &TestApp) {
     }
 }
 
+/// A deposit account paid into and out of, so that the money topic and view take part.
+async fn money(app: &TestApp) {
+    let opened = json!({"account_type": "deposit", "account_id": "KD-1", "currency": "EUR"});
+    assert_eq!(app.post("administrator", "/v1/money-accounts", opened).await.status, StatusCode::CREATED);
+    for direction in ["in", "out"] {
+        let path = format!("/v1/money-accounts/deposit/KD-1/payments-{direction}");
+        assert_eq!(app.post("administrator", &path, json!({"amount": "5"})).await.status, StatusCode::CREATED);
+    }
+}
+
 #[tokio::test]
 async fn every_event_arrives_once_in_stream_order_and_replays_to_the_live_projection() {
     let (_broker, settings, app) = served().await;
     let contacts = contacts(&app, 12).await;
     app.bound_card("7100000000001", "+79991009999", true).await;
     scans(&app).await;
+    money(&app).await;
     let commands = load_for(&app, &contacts, 16, Duration::from_secs(3)).await;
     assert!(commands > 100, "the load ran ({commands} commands)");
     wait_published(&app.app.db, Duration::from_secs(30)).await;

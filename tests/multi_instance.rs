@@ -1,5 +1,6 @@
 //! Two `tally serve` processes on one PostgreSQL database keep every invariant: concurrent redemptions through both
-//! never overdraw an account, and two cards bound to one contact at once leave exactly one live card. Needs
+//! never overdraw an account, concurrent payments never overspend an employee's allowance, and two cards bound to one
+//! contact at once leave exactly one live card. Needs
 //! `TALLY_TEST_DATABASE_URL` (a PostgreSQL server); `scripts/test.sh` runs it in its PostgreSQL phase.
 
 mod common;
@@ -57,6 +58,39 @@ async fn two_instances_never_overdraw_an_account() {
             .await
             .unwrap();
     assert_eq!(versions.iter().map(|v| v.0).collect::<Vec<_>>(), (1..=21).collect::<Vec<i64>>());
+}
+
+#[tokio::test]
+#[ignore = "needs TALLY_TEST_DATABASE_URL; scripts/test.sh runs it against PostgreSQL"]
+async fn two_instances_never_overspend_an_employee_allowance() {
+    let (database_url, app) = setup().await;
+    let (a, b) = (Instance::start(&database_url, &[]).await, Instance::start(&database_url, &[]).await);
+    let opened = json!({"account_type": "employee", "account_id": "EMP-1", "currency": "GBP", "allowance": "60",
+        "period": "monthly"});
+    let (status, body) = post(&a.base, "/v1/money-accounts", opened).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let payments = (0..30).map(|i| {
+        let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        tokio::spawn(async move {
+            post(&base, "/v1/money-accounts/employee/EMP-1/payments-out", json!({"amount": "7.50"})).await
+        })
+    });
+    let mut accepted = 0;
+    for handle in payments.collect::<Vec<_>>() {
+        let (status, body) = handle.await.unwrap();
+        match status {
+            StatusCode::CREATED => accepted += 1,
+            StatusCode::CONFLICT => assert_eq!(body["error"]["code"], "InsufficientFunds", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(accepted, 8, "exactly the allowance is spent");
+    let account =
+        tally::queries::money_account(&app.db, common::TENANT, tally_events::MoneyAccountType::Employee, "EMP-1")
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(account.available(chrono::Utc::now()), rust_decimal::Decimal::ZERO);
 }
 
 #[tokio::test]

@@ -19,19 +19,22 @@ use axum::{extract::State, http::StatusCode, response::Response};
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use tally_events::{BonusType, Role, TillSale, TillTransaction};
+use tally_events::{BonusType, MoneyAccountOpened, MoneyAccountType, Role, TillSale, TillTransaction};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{
-    accounts::{self, AccountQuery, Outcome, Resolved},
+    accounts::{self, AccountQuery, Outcome, Resolved, Wanted},
     subject, Enactor, ErrorMessage, Refused,
 };
 use crate::{
     app::App,
     commands::{Command, Stream},
-    domain::account::{AccountAggregate, AccountCommand},
+    domain::{
+        account::{AccountAggregate, AccountCommand},
+        money::{MoneyAggregate, MoneyCommand},
+    },
     http::json_stored,
     http::{
         ingress::{self, Admitted, Incoming, KeyPolicy, Responder},
@@ -86,11 +89,16 @@ pub struct BalanceUpdate {
     /// The customer number; or give `cardNumber`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) account_id: Option<String>,
-    /// `customerLoyaltyAccount` (the vendor's `customerLoyalatyAccount` too) when given.
+    /// `customerLoyaltyAccount` (the vendor's `customerLoyalatyAccount` too) when absent; or a money account's
+    /// type: `customerDepositAccount`, `customerCreditAccount`, `employeeAccount`, `creditNoteAccount`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) account_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) card_number: Option<String>,
+    /// A credit note's currency (ISO 4217), needed when the update issues one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Z]{3}$")]
+    pub(super) currency_id: Option<String>,
     #[serde(serialize_with = "rust_decimal::serde::str::serialize")]
     #[schema(schema_with = signed_amount)]
     pub(super) update_amount: Decimal,
@@ -243,27 +251,36 @@ pub(super) async fn apply(
     if query.account_id.is_none() && query.pan.is_none() {
         return Err(Refused::new(StatusCode::BAD_REQUEST, "InvalidRequest", "give accountId or cardNumber"));
     }
-    // Only the customer is needed: the account itself is read by the writer.
-    let contact = match accounts::resolve(app, &principal.tenant, subject(&incoming.headers).as_deref(), query).await? {
-        Resolved::Customer(Some(found)) => found.0,
-        Resolved::Customer(None) => return Ok(stored(&render(&UpdateResponse::new("NoAccount", None, vec![])), false)),
-        Resolved::UnknownType => {
-            return Ok(stored(&render(&UpdateResponse::new("UnknownAccountType", None, vec![])), false))
+    let outcome = |name| Ok(stored(&render(&UpdateResponse::new(name, None, vec![])), false));
+    // Only the customer (or the money account's existence) is needed: the account itself is read by the writer.
+    let resolved = accounts::resolve(app, &principal.tenant, subject(&incoming.headers).as_deref(), query).await?;
+    let (account, target) = match resolved {
+        Resolved::Customer(Some(found), Wanted::All | Wanted::Loyalty) => {
+            let contact = found.0;
+            (contact.code, AccountAggregate::target(contact.contact_id, action.command(&update)))
+        }
+        Resolved::Customer(_, Wanted::Money(_)) => {
+            let text = "a money account is updated by its number, in accountId";
+            return Err(Refused::new(StatusCode::BAD_REQUEST, "InvalidRequest", text));
+        }
+        Resolved::Customer(..) => return outcome("NoAccount"),
+        Resolved::UnknownType => return outcome("UnknownAccountType"),
+        Resolved::Money(account_type, account_id, view) => {
+            let Some(command) = action.money_command(&update, account_type, view.is_some())? else {
+                return outcome("NoAccount");
+            };
+            let account = format!("{}/{account_id}", account_type.as_str());
+            (account, MoneyAggregate::target((account_type, account_id), command))
         }
     };
     let location = update.location_id.as_deref().unwrap_or_default();
     let till_key = format!(
-        "enactor-update:{}:{location}:{}:{}:{}",
+        "enactor-update:{}:{location}:{}:{account}:{}",
         update.device_id.id,
         update.transaction_id,
-        contact.code,
         action.key()
     );
-    let mut command = Command::new(
-        &principal.tenant,
-        principal.actor(),
-        AccountAggregate::target(contact.contact_id, action.command(&update)),
-    );
+    let mut command = Command::new(&principal.tenant, principal.actor(), target);
     command.occurred_at = update.date_time_updated.and_then(DateTime::from_timestamp_millis);
     command.idempotency = Some(incoming.scoped_key(principal, &till_key, &admitted.body));
     command.render = Some(Box::new(move |result| match result {
@@ -293,18 +310,45 @@ impl Action {
         }
     }
 
+    /// The money account's command, or none when it does not exist (a credit note is issued by paying in).
+    fn money_command(
+        self,
+        update: &BalanceUpdate,
+        account_type: MoneyAccountType,
+        exists: bool,
+    ) -> Result<Option<MoneyCommand>, Refused> {
+        let invalid = |text: &str| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text);
+        let (sale, reference) = (Some(sale(update)), Some(reference(update)));
+        let (movement_id, amount) = (Uuid::now_v7(), update.update_amount.abs());
+        Ok(Some(match (self, exists) {
+            (Action::Reserve { .. } | Action::Settle { .. }, _) => {
+                return Err(invalid("PENDING updates reserve loyalty points only"))
+            }
+            (Action::Earn, true) => MoneyCommand::PayIn { movement_id, amount, reference, sale },
+            (Action::Spend, true) => MoneyCommand::PayOut { movement_id, amount, reference, sale },
+            (Action::Earn, false) if account_type == MoneyAccountType::CreditNote => {
+                let currency = update
+                    .currency_id
+                    .clone()
+                    .ok_or_else(|| invalid("issuing a credit note needs its currencyId (ISO 4217, e.g. GBP)"))?;
+                let opened = MoneyAccountOpened {
+                    account_type,
+                    account_id: update.account_id.clone().unwrap_or_default(),
+                    contact_id: None,
+                    currency,
+                    credit_limit: None,
+                    allowance: None,
+                    period: None,
+                };
+                MoneyCommand::IssueCreditNote { opened, movement_id, amount, reference, sale }
+            }
+            (_, false) => return Ok(None),
+        }))
+    }
+
     fn command(self, update: &BalanceUpdate) -> AccountCommand {
-        let refund_of = update.original_transaction_id.clone().map(|transaction_id| TillTransaction {
-            device_id: update.original_transaction_device_id.clone().unwrap_or_default(),
-            transaction_id,
-        });
-        let sale = TillSale {
-            device_id: update.device_id.id.clone(),
-            location_id: update.location_id.clone(),
-            transaction_id: update.transaction_id.clone(),
-            refund_of,
-        };
-        let reference = Some(format!("enactor {} {}", update.device_id.id, update.transaction_id));
+        let sale = sale(update);
+        let reference = Some(reference(update));
         let amount = update.update_amount.abs();
         let bonus_type = BonusType::Cash;
         match self {
@@ -330,6 +374,24 @@ impl Action {
             Action::Settle { complete } => AccountCommand::Settle { transaction: sale.transaction(), amount, complete },
         }
     }
+}
+
+/// The till transaction of an update.
+fn sale(update: &BalanceUpdate) -> TillSale {
+    let refund_of = update.original_transaction_id.clone().map(|transaction_id| TillTransaction {
+        device_id: update.original_transaction_device_id.clone().unwrap_or_default(),
+        transaction_id,
+    });
+    TillSale {
+        device_id: update.device_id.id.clone(),
+        location_id: update.location_id.clone(),
+        transaction_id: update.transaction_id.clone(),
+        refund_of,
+    }
+}
+
+fn reference(update: &BalanceUpdate) -> String {
+    format!("enactor {} {}", update.device_id.id, update.transaction_id)
 }
 
 /// What the update asks, or why it cannot be applied as written.

@@ -390,6 +390,7 @@ async fn update(
         account_id: call.field("accountId"),
         account_type: call.field("accountType"),
         card_number: call.field("cardNumber"),
+        currency_id: call.field("currencyId"),
         update_amount: amount.parse::<Decimal>().map_err(|_| invalid("updateAmount must be a decimal".into()))?,
         date_time_updated: millis("dateTimeUpdated")?,
         expiry_time: millis("expiryTime")?,

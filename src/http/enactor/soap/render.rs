@@ -7,7 +7,7 @@ use quick_xml::escape::escape;
 
 use super::{CORE, RETAIL, XSI};
 use crate::http::enactor::{
-    accounts::{self, Enquired},
+    accounts::{self, Customer, Enquired},
     customers::PagedArrayList,
     updates::{BalanceUpdate, UpdateResponse},
 };
@@ -74,49 +74,68 @@ pub(super) fn enquiry(out: &mut String, outcome: &str, enquired: Option<Enquired
         r#"<retail:accountBalanceEnquiryResponse xmlns:retail="{RETAIL}"><retail:outcome><retail:name>{outcome}</retail:name></retail:outcome>"#
     );
     if let Some(found) = enquired {
-        let (account, customer, total) = (&found.account, &found.customer, &found.customer_loyalty_account_total);
+        let account = &found.account;
         out.push_str("<retail:accountBalanceEnquiryOutput><retail:account>");
         leaf(out, "accountId", Some(&account.account_id));
         leaf(out, "accountType", Some(account.account_type));
         leaf(out, "status", Some(account.status));
-        leaf(out, "customerNumber", Some(&account.customer_number));
-        leaf(out, "currencyId", Some(account.currency_id));
-        leaf(out, "loyaltySchemeId", Some(account.loyalty_scheme_id));
-        leaf(out, "manualTierReview", Some(if account.manual_tier_review { "true" } else { "false" }));
+        leaf(out, "customerNumber", account.customer_number.as_deref());
+        leaf(out, "currencyId", Some(&account.currency_id));
+        leaf(out, "loyaltySchemeId", account.loyalty_scheme_id);
+        leaf(out, "manualTierReview", account.manual_tier_review.map(|review| if review { "true" } else { "false" }));
         out.push_str("</retail:account>");
         leaf(out, "accountDescription", Some(found.account_description));
-        out.push_str("<retail:customer>");
-        leaf(out, "customerNumber", Some(&customer.customer_number));
-        leaf(out, "name", customer.name.as_deref());
-        leaf(out, "emailAddress", customer.email_address.as_deref());
-        leaf(out, "mobilePhoneNumber", customer.mobile_phone_number.as_deref());
-        for address in &customer.addresses {
-            out.push_str("<retail:addresses>");
-            leaf(out, "street1", address.street1.as_deref());
-            leaf(out, "street2", address.street2.as_deref());
-            leaf(out, "town", address.town.as_deref());
-            leaf(out, "county", address.county.as_deref());
-            leaf(out, "postCode", address.post_code.as_deref());
-            leaf(out, "country", address.country.as_deref());
-            out.push_str("</retail:addresses>");
+        if let Some(customer) = &found.customer {
+            customer_element(out, customer);
         }
-        out.push_str("</retail:customer>");
         if let Some(card) = &found.customer_card {
             out.push_str("<retail:customerCard>");
             leaf(out, "cardNumber", Some(&card.card_number));
             leaf(out, "status", Some(card.status));
             out.push_str("</retail:customerCard>");
         }
-        out.push_str("<retail:customerLoyaltyAccountTotal>");
-        leaf(out, "pointsBalance", Some(&total.points_balance));
-        leaf(out, "pendingPoints", Some(&total.pending_points));
-        leaf(out, "frozenPoints", Some(&total.frozen_points));
-        leaf(out, "statusPoints", Some(&total.status_points));
-        leaf(out, "nextExpiryDate", total.next_expiry_date.map(|ms| ms.to_string()).as_deref());
-        leaf(out, "nextExpiryPoints", total.next_expiry_points.as_deref());
-        out.push_str("</retail:customerLoyaltyAccountTotal></retail:accountBalanceEnquiryOutput>");
+        if let Some(total) = &found.customer_loyalty_account_total {
+            out.push_str("<retail:customerLoyaltyAccountTotal>");
+            leaf(out, "pointsBalance", Some(&total.points_balance));
+            leaf(out, "pendingPoints", Some(&total.pending_points));
+            leaf(out, "frozenPoints", Some(&total.frozen_points));
+            leaf(out, "statusPoints", Some(&total.status_points));
+            leaf(out, "nextExpiryDate", total.next_expiry_date.map(|ms| ms.to_string()).as_deref());
+            leaf(out, "nextExpiryPoints", total.next_expiry_points.as_deref());
+            out.push_str("</retail:customerLoyaltyAccountTotal>");
+        }
+        if let Some(total) = &found.account_total {
+            out.push_str("<retail:accountTotal>");
+            leaf(out, "balance", Some(&total.balance));
+            leaf(out, "available", Some(&total.available));
+            leaf(out, "creditLimit", total.credit_limit.as_deref());
+            leaf(out, "allowance", total.allowance.as_deref());
+            leaf(out, "spentThisPeriod", total.spent_this_period.as_deref());
+            out.push_str("</retail:accountTotal>");
+        }
+        out.push_str("</retail:accountBalanceEnquiryOutput>");
     }
     out.push_str("</retail:accountBalanceEnquiryResponse>");
+}
+
+/// Appends a `retail:customer`.
+fn customer_element(out: &mut String, customer: &Customer) {
+    out.push_str("<retail:customer>");
+    leaf(out, "customerNumber", Some(&customer.customer_number));
+    leaf(out, "name", customer.name.as_deref());
+    leaf(out, "emailAddress", customer.email_address.as_deref());
+    leaf(out, "mobilePhoneNumber", customer.mobile_phone_number.as_deref());
+    for address in &customer.addresses {
+        out.push_str("<retail:addresses>");
+        leaf(out, "street1", address.street1.as_deref());
+        leaf(out, "street2", address.street2.as_deref());
+        leaf(out, "town", address.town.as_deref());
+        leaf(out, "county", address.county.as_deref());
+        leaf(out, "postCode", address.post_code.as_deref());
+        leaf(out, "country", address.country.as_deref());
+        out.push_str("</retail:addresses>");
+    }
+    out.push_str("</retail:customer>");
 }
 
 /// The `retail:accountBalanceUpdateResponse` of an update, wrapped in the operation's response element.
@@ -147,6 +166,7 @@ fn balance_update(out: &mut String, update: &BalanceUpdate) {
         ("accountId", text(&update.account_id)),
         ("accountType", text(&update.account_type)),
         ("cardNumber", text(&update.card_number)),
+        ("currencyId", text(&update.currency_id)),
         ("updateAmount", Some(update.update_amount.to_string())),
         ("dateTimeUpdated", update.date_time_updated.map(|ms| ms.to_string())),
         ("expiryTime", update.expiry_time.map(|ms| ms.to_string())),
