@@ -111,8 +111,8 @@ event_catalogue! {
     PromotionTurnedOn(PromotionTurnedOn) = 1, "promotions";
     BillingModeChanged(BillingModeChanged) = 1, "promotions";
     MoneyAccountOpened(MoneyAccountOpened) = 1, "money";
-    MoneyPaidIn(MoneyPaidIn) = 1, "money";
-    MoneyPaidOut(MoneyPaidOut) = 1, "money";
+    MoneyPaidIn(MoneyMovement) = 1, "money";
+    MoneyPaidOut(MoneyMovement) = 1, "money";
 }
 
 /// Why a stored event could not be decoded.

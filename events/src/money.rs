@@ -80,30 +80,18 @@ pub struct MoneyAccountOpened {
     pub period: Option<AllowancePeriod>,
 }
 
-/// Money was paid into the account: a deposit, a repayment, a credit note's value, or a refund giving back what a
-/// sale paid out.
+/// Money paid into or out of an account: `MoneyPaidIn` (a deposit, a repayment, a credit note's value, or a refund
+/// giving back what a sale paid out) and `MoneyPaidOut` (a tender at the till, a withdrawal, or a refund taking back
+/// what a sale paid in).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct MoneyPaidIn {
+pub struct MoneyMovement {
     pub movement_id: Uuid,
     #[serde(with = "rust_decimal::serde::str")]
     #[schemars(with = "String")]
     pub amount: Decimal,
     pub reference: Option<String>,
     pub sale: Option<TillSale>,
-    /// Employee accounts: the allowance period whose spending it gives back (`2026-12`, `2026-W49`).
-    pub period: Option<String>,
-}
-
-/// Money was paid out of the account: a tender at the till, a withdrawal, or a refund taking back what a sale paid
-/// in.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct MoneyPaidOut {
-    pub movement_id: Uuid,
-    #[serde(with = "rust_decimal::serde::str")]
-    #[schemars(with = "String")]
-    pub amount: Decimal,
-    pub reference: Option<String>,
-    pub sale: Option<TillSale>,
-    /// Employee accounts: the allowance period it is spent in (`2026-12`, `2026-W49`).
+    /// Employee accounts: the allowance period it is spent in, or whose spending it gives back (`2026-12`,
+    /// `2026-W49`).
     pub period: Option<String>,
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use tally_events::{period_key, Event, MoneyAccountOpened, MoneyAccountType, MoneyPaidIn, MoneyPaidOut, TillSale};
+use tally_events::{period_key, Event, MoneyAccountOpened, MoneyAccountType, MoneyMovement, TillSale};
 use uuid::Uuid;
 
 use super::{
@@ -167,7 +167,7 @@ impl Aggregate for MoneyAggregate {
                 if account.opened.is_some() {
                     return Err(MoneyError::AlreadyOpened);
                 }
-                let paid_in = MoneyPaidIn { movement_id, amount, reference, sale, period: None };
+                let paid_in = MoneyMovement { movement_id, amount, reference, sale, period: None };
                 Ok(vec![Event::MoneyAccountOpened(opened), Event::MoneyPaidIn(paid_in)])
             }
             MoneyCommand::PayIn { movement_id, amount, reference, sale } => {
@@ -186,7 +186,7 @@ impl Aggregate for MoneyAggregate {
                         return Err(MoneyError::AllowanceExceeded { restorable });
                     }
                 }
-                Ok(vec![Event::MoneyPaidIn(MoneyPaidIn { movement_id, amount, reference, sale, period })])
+                Ok(vec![Event::MoneyPaidIn(MoneyMovement { movement_id, amount, reference, sale, period })])
             }
             MoneyCommand::PayOut { movement_id, amount, reference, sale } => {
                 check_amount(amount)?;
@@ -200,7 +200,7 @@ impl Aggregate for MoneyAggregate {
                     return Err(MoneyError::InsufficientFunds { requested: amount, available });
                 }
                 let period = account.period(context.now);
-                Ok(vec![Event::MoneyPaidOut(MoneyPaidOut { movement_id, amount, reference, sale, period })])
+                Ok(vec![Event::MoneyPaidOut(MoneyMovement { movement_id, amount, reference, sale, period })])
             }
         }
     }
