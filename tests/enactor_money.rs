@@ -169,6 +169,21 @@ async fn money_updates_that_cannot_be_applied_are_refused_and_write_nothing() {
             StatusCode::BAD_REQUEST,
         ),
         (
+            json!({"transactionId": "T", "accountType": "creditNoteAccount", "accountId": "CN 1/2",
+                "updateAmount": "5", "currencyId": "GBP"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"transactionId": "T", "accountType": "creditNoteAccount", "accountId": "CN-1",
+                "updateAmount": "5", "currencyId": "pounds"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"transactionId": "T", "accountType": "customerDepositAccount", "accountId": "DEP-1",
+                "updateAmount": "-5", "dateTimeUpdated": 253_402_300_800_000_i64}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
             json!({"transactionId": "T", "accountType": "customerDepositAccount", "accountId": "DEP-1",
             "updateAmount": "-5.001"}),
             StatusCode::OK,

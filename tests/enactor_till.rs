@@ -247,6 +247,15 @@ async fn refunds_take_back_what_the_sale_earned_and_give_back_what_it_spent_neve
     assert_eq!((name.as_str(), why.contains("added nothing")), ("Fail", true), "{why}");
     assert_eq!(points(&app, &code).await, "31.5");
 
+    // An exchange: one transaction gives back what the sale spent and earns on the new item; both apply.
+    assert_eq!(outcome(&post_update(&app, TILL, till_update(&code, "S-2", "-2")).await).0, "Success");
+    let exchange_back = refund(&code, "X-1", "2", "S-2");
+    assert_eq!(outcome(&post_update(&app, TILL, exchange_back).await).0, "Success");
+    assert_eq!(outcome(&post_update(&app, TILL, till_update(&code, "X-1", "3")).await).0, "Success");
+    assert_eq!(points(&app, &code).await, "34.5");
+    assert_eq!(outcome(&post_update(&app, TILL, refund(&code, "X-2", "-3", "X-1")).await).0, "Success");
+    assert_eq!(points(&app, &code).await, "31.5");
+
     // Twelve tills refund the rest at once, 1.5 points each: exactly four succeed.
     let mut tills = tokio::task::JoinSet::new();
     for n in 0..12 {

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use tally_events::{period_key, Event, MoneyAccountOpened, MoneyAccountType, MoneyMovement, TillSale};
+use tally_events::{period_key, Event, MoneyAccountOpened, MoneyAccountType, MoneyMovement, TillSale, TillTransaction};
 use uuid::Uuid;
 
 use super::{
@@ -33,6 +33,9 @@ pub struct MoneyAccount {
     /// Employee accounts: what was paid out per period (`2026-12`, `2026-W49`).
     pub spent: BTreeMap<String, Decimal>,
     pub till: Sales,
+    /// Employee accounts: the period each till sale paid out in, so that its refund restores that period's
+    /// allowance only while it is the current one.
+    pub sale_periods: BTreeMap<TillTransaction, String>,
 }
 
 impl MoneyAccount {
@@ -153,6 +156,10 @@ impl Aggregate for MoneyAggregate {
         match command {
             MoneyCommand::Open(opened) => {
                 check_terms(&opened)?;
+                // A credit note is opened by issuing it with its value.
+                if opened.account_type == MoneyAccountType::CreditNote {
+                    return Err(MoneyError::InvalidTerms);
+                }
                 if account.opened.is_some() {
                     return Err(MoneyError::AlreadyOpened);
                 }
@@ -173,13 +180,19 @@ impl Aggregate for MoneyAggregate {
             MoneyCommand::PayIn { movement_id, amount, reference, sale } => {
                 check_amount(amount)?;
                 let opened = account.opened.as_ref().ok_or(MoneyError::NotFound)?;
-                if opened.account_type == MoneyAccountType::CreditNote {
+                let refund_of = sale.as_ref().and_then(|sale| sale.refund_of.as_ref());
+                // A refund gives back what a sale paid from a credit note; nothing else pays into one.
+                if opened.account_type == MoneyAccountType::CreditNote && refund_of.is_none() {
                     return Err(MoneyError::CreditNoteIssued);
                 }
                 if let Some(sale) = &sale {
                     account.till.check(sale, true, amount).map_err(MoneyError::Till)?;
                 }
-                let period = account.period(context.now);
+                // A refund restores the allowance of the period its sale was paid in, and only while that period
+                // lasts; a refund of an earlier period's sale is paid in without restoring this one's.
+                let period = account.period(context.now).filter(|current| {
+                    refund_of.is_none_or(|original| account.sale_periods.get(original) == Some(current))
+                });
                 if let Some(period) = &period {
                     let restorable = account.spent.get(period).copied().unwrap_or_default();
                     if amount > restorable {
@@ -221,6 +234,9 @@ impl Aggregate for MoneyAggregate {
                 account.balance -= e.amount;
                 if let Some(period) = &e.period {
                     *account.spent.entry(period.clone()).or_default() += e.amount;
+                    if let Some(sale) = e.sale.as_ref().filter(|sale| sale.refund_of.is_none()) {
+                        account.sale_periods.insert(sale.transaction(), period.clone());
+                    }
                 }
                 if let Some(sale) = &e.sale {
                     account.till.record(sale, false, e.amount);
@@ -333,6 +349,57 @@ mod tests {
             .at(next_month)
             .when(pay_in("1", None))
             .then_err(MoneyError::AllowanceExceeded { restorable: dec("0") });
+    }
+
+    #[test]
+    fn a_refund_restores_the_allowance_of_its_own_period_only() {
+        let s1 =
+            TillSale { device_id: "pos1".into(), location_id: None, transaction_id: "S-1".into(), refund_of: None };
+        let refund = TillSale {
+            transaction_id: "R-1".into(),
+            refund_of: Some(TillTransaction { device_id: "pos1".into(), transaction_id: "S-1".into() }),
+            ..s1.clone()
+        };
+        // June: the whole allowance spent by sale S-1. July: spent again; S-1 refunded.
+        let june =
+            after(vec![Event::MoneyAccountOpened(opened(MoneyAccountType::Employee))], vec![pay_out("150", Some(s1))]);
+        let july = Utc.with_ymd_and_hms(2026, 7, 2, 0, 0, 0).unwrap();
+        let spent_in_july = given::<MoneyAggregate>(&june).at(july).when(pay_out("150", None)).unwrap();
+        let history = [june, spent_in_july].concat();
+        let refunded = given::<MoneyAggregate>(&history).at(july).when(pay_in("150", Some(refund))).unwrap();
+        assert!(matches!(&refunded[0], Event::MoneyPaidIn(e) if e.period.is_none()), "{refunded:?}");
+        // July's allowance stays spent: the June refund does not make room for another July purchase.
+        let history = [history, refunded].concat();
+        given::<MoneyAggregate>(&history)
+            .at(july)
+            .when(pay_out("0.01", None))
+            .then_err(MoneyError::InsufficientFunds { requested: dec("0.01"), available: dec("0") });
+    }
+
+    #[test]
+    fn a_refund_gives_back_to_a_credit_note_what_its_sale_took() {
+        let issue = MoneyCommand::IssueCreditNote {
+            opened: opened(MoneyAccountType::CreditNote),
+            movement_id: Uuid::from_u128(3),
+            amount: dec("25"),
+            reference: None,
+            sale: None,
+        };
+        let s1 =
+            TillSale { device_id: "pos1".into(), location_id: None, transaction_id: "S-1".into(), refund_of: None };
+        let refund = TillSale {
+            transaction_id: "R-1".into(),
+            refund_of: Some(TillTransaction { device_id: "pos1".into(), transaction_id: "S-1".into() }),
+            ..s1.clone()
+        };
+        let spent = after(vec![], vec![issue, pay_out("20", Some(s1))]);
+        given::<MoneyAggregate>(&spent)
+            .when(pay_in("20.01", Some(refund.clone())))
+            .then_err(MoneyError::Till(TillError::RefundExceedsSale { refundable: dec("20") }));
+        assert_eq!(given::<MoneyAggregate>(&spent).when(pay_in("20", Some(refund))).unwrap().len(), 1);
+        given::<MoneyAggregate>(&[])
+            .when(MoneyCommand::Open(opened(MoneyAccountType::CreditNote)))
+            .then_err(MoneyError::InvalidTerms);
     }
 
     #[test]

@@ -155,6 +155,9 @@ fn account(error: &AccountError) -> String {
             "the accrual was partly spent or burnt ({remaining} of {original} left); reverse the redemptions first"
         ),
         AccountError::Till(error) => till(error),
+        AccountError::TillMovement => {
+            "that movement came from a till: a refund from the till undoes it, within its sale".into()
+        }
         AccountError::NoReservation => "this till transaction reserved no points on this account".into(),
         AccountError::ReservationClosed { status } => format!(
             "the reservation was {} already",

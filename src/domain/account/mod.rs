@@ -32,6 +32,8 @@ pub struct Lot {
     pub active_from: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub reversed: bool,
+    /// Earned (or given back) by a till transaction: undone by a refund from the till, never reversed.
+    pub till: bool,
 }
 
 impl Lot {
@@ -49,6 +51,8 @@ pub struct Redemption {
     pub amount: Decimal,
     pub allocations: Vec<LotAllocation>,
     pub reversed: bool,
+    /// Spent (or taken back) by a till transaction: undone by a refund from the till, never reversed.
+    pub till: bool,
 }
 
 pub use reservations::{Reservation, ReservationStatus};
@@ -167,6 +171,8 @@ pub enum AccountError {
         original: Decimal,
         remaining: Decimal,
     },
+    /// The movement came from a till: a refund from the till undoes it (within its sale), not a reversal.
+    TillMovement,
     /// A till transaction repeated, or a refund beyond its sale.
     Till(TillError),
     /// No reservation was made by this till transaction.
@@ -195,6 +201,7 @@ impl AccountError {
             AccountError::NothingToReverse { .. } => "NothingToReverse",
             AccountError::AlreadyReversed => "AlreadyReversed",
             AccountError::AccrualPartlySpent { .. } => "AccrualPartlySpent",
+            AccountError::TillMovement => "TillMovement",
             AccountError::Till(error) => error.code(),
             AccountError::NoReservation => "NoReservation",
             AccountError::ReservationClosed { .. } => "ReservationClosed",
@@ -335,6 +342,7 @@ impl Aggregate for AccountAggregate {
                         active_from: e.active_from,
                         expires_at: e.expires_at,
                         reversed: false,
+                        till: e.sale.is_some(),
                     },
                 );
                 if let Some(sale) = &e.sale {
@@ -350,6 +358,7 @@ impl Aggregate for AccountAggregate {
                         amount: e.amount,
                         allocations: e.allocations.clone(),
                         reversed: false,
+                        till: e.sale.is_some(),
                     },
                 );
                 if let Some(sale) = &e.sale {
@@ -435,6 +444,9 @@ fn reverse(
     match original {
         Original::Accrual { lot_id } => {
             let lot = account.lots.get(&lot_id).ok_or_else(not_found)?;
+            if lot.till {
+                return Err(AccountError::TillMovement);
+            }
             if lot.reversed {
                 return Err(AccountError::AlreadyReversed);
             }
@@ -451,6 +463,9 @@ fn reverse(
         }
         Original::Redemption { redemption_id } => {
             let redemption = account.redemptions.get(&redemption_id).ok_or_else(not_found)?;
+            if redemption.till {
+                return Err(AccountError::TillMovement);
+            }
             if redemption.reversed {
                 return Err(AccountError::AlreadyReversed);
             }

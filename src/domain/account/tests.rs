@@ -272,3 +272,22 @@ fn a_refund_takes_back_earned_points_even_from_a_frozen_account_but_a_sale_canno
         .when(redeem(till("R-1", Some("S-1"))))
         .then_err(AccountError::Till(crate::domain::till::TillError::Repeated { added: false }));
 }
+
+#[test]
+fn a_till_movement_is_undone_by_a_refund_not_reversed() {
+    let earned = Event::BonusAccrued(BonusAccrued {
+        lot_id: lot(1),
+        amount: dec("10"),
+        bonus_type: BonusType::Cash,
+        active_from: None,
+        expires_at: None,
+        reference: None,
+        sale: Some(till("S-1", None)),
+    });
+    let reverse = AccountCommand::Reverse {
+        original_event_id: lot(900),
+        original: Original::Accrual { lot_id: lot(1) },
+        reason: None,
+    };
+    given::<AccountAggregate>(&[earned]).when(reverse).then_err(AccountError::TillMovement);
+}

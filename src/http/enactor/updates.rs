@@ -16,6 +16,7 @@
 //! that no path around the key (another location, another surface) applies a transaction twice.
 
 use axum::{extract::State, http::StatusCode, response::Response};
+use blake2::{Blake2b512, Digest};
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,7 @@ use crate::{
     commands::{Command, Stream},
     domain::{
         account::{AccountAggregate, AccountCommand},
+        ids::ContactCode,
         money::{MoneyAggregate, MoneyCommand},
     },
     http::json_stored,
@@ -42,6 +44,9 @@ use crate::{
     },
     store::idempotency::StoredResponse,
 };
+
+/// The latest epoch millisecond a date may carry (the year 3000, as the OpenAPI document says).
+const LATEST_MILLIS: i64 = 32_503_680_000_000;
 
 /// How long a `PENDING` update reserves without an `expiryTime`, and the furthest ahead one may reserve.
 const DEFAULT_RESERVATION: Duration = Duration::minutes(15);
@@ -266,20 +271,31 @@ pub(super) async fn apply(
         Resolved::Customer(..) => return outcome("NoAccount"),
         Resolved::UnknownType => return outcome("UnknownAccountType"),
         Resolved::Money(account_type, account_id, view) => {
-            let Some(command) = action.money_command(&update, account_type, view.is_some())? else {
+            let Some(account_id) = ContactCode::parse(&account_id) else {
+                let text = "a money account's accountId is 1 to 64 letters, digits, _ or -";
+                return Err(Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text));
+            };
+            let account_id = account_id.as_str().to_owned();
+            let Some(command) = action.money_command(&update, account_type, &account_id, view.is_some())? else {
                 return outcome("NoAccount");
             };
             let account = format!("{}/{account_id}", account_type.as_str());
             (account, MoneyAggregate::target((account_type, account_id), command))
         }
     };
-    let location = update.location_id.as_deref().unwrap_or_default();
-    let till_key = format!(
-        "enactor-update:{}:{location}:{}:{account}:{}",
+    // The till's key: every part that tells one update from another, JSON-encoded (so that no part can run into the
+    // next) and hashed (so that it stays short whatever the parts hold).
+    let parts = serde_json::json!([
         update.device_id.id,
+        update.location_id,
         update.transaction_id,
-        action.key()
-    );
+        account,
+        action.key(update.original_transaction_id.is_some()),
+        update.original_transaction_device_id,
+        update.original_transaction_id,
+    ]);
+    let digest = Blake2b512::digest(parts.to_string().as_bytes());
+    let till_key = format!("enactor-update:{}", digest.iter().take(24).map(|b| format!("{b:02x}")).collect::<String>());
     let mut command = Command::new(&principal.tenant, principal.actor(), target);
     command.occurred_at = update.date_time_updated.and_then(DateTime::from_timestamp_millis);
     command.idempotency = Some(incoming.scoped_key(principal, &till_key, &admitted.body));
@@ -301,12 +317,14 @@ enum Action {
 
 impl Action {
     /// The part of the till's key that tells a sale's updates apart.
-    fn key(self) -> &'static str {
-        match self {
-            Action::Earn => "earn",
-            Action::Spend | Action::Reserve { .. } => "spend",
-            Action::Settle { complete: true } => "complete",
-            Action::Settle { complete: false } => "cancel",
+    fn key(self, refund: bool) -> &'static str {
+        match (self, refund) {
+            (Action::Earn, false) => "earn",
+            (Action::Earn, true) => "give-back",
+            (Action::Spend, false) | (Action::Reserve { .. }, _) => "spend",
+            (Action::Spend, true) => "take-back",
+            (Action::Settle { complete: true }, _) => "complete",
+            (Action::Settle { complete: false }, _) => "cancel",
         }
     }
 
@@ -315,6 +333,7 @@ impl Action {
         self,
         update: &BalanceUpdate,
         account_type: MoneyAccountType,
+        account_id: &str,
         exists: bool,
     ) -> Result<Option<MoneyCommand>, Refused> {
         let invalid = |text: &str| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text);
@@ -333,7 +352,7 @@ impl Action {
                     .ok_or_else(|| invalid("issuing a credit note needs its currencyId (ISO 4217, e.g. GBP)"))?;
                 let opened = MoneyAccountOpened {
                     account_type,
-                    account_id: update.account_id.clone().unwrap_or_default(),
+                    account_id: account_id.to_owned(),
                     contact_id: None,
                     currency,
                     credit_limit: None,
@@ -390,8 +409,10 @@ fn sale(update: &BalanceUpdate) -> TillSale {
     }
 }
 
+/// The till's `referenceId`, else the device and transaction.
 fn reference(update: &BalanceUpdate) -> String {
-    format!("enactor {} {}", update.device_id.id, update.transaction_id)
+    let own = || format!("enactor {} {}", update.device_id.id, update.transaction_id);
+    update.reference_id.clone().filter(|r| !r.trim().is_empty()).unwrap_or_else(own)
 }
 
 /// What the update asks, or why it cannot be applied as written.
@@ -413,9 +434,16 @@ fn action(update: &BalanceUpdate, step: Step) -> Result<Action, &'static str> {
     if update.update_amount.is_zero() {
         return Err("updateAmount must not be zero");
     }
-    let millis = |ms: Option<i64>| ms.is_some_and(|ms| ms < 0 || DateTime::from_timestamp_millis(ms).is_none());
+    let millis = |ms: Option<i64>| ms.is_some_and(|ms| !(0..=LATEST_MILLIS).contains(&ms));
     if millis(update.date_time_updated) || millis(update.expiry_time) {
-        return Err("dateTimeUpdated and expiryTime must be epoch milliseconds");
+        return Err("dateTimeUpdated and expiryTime must be epoch milliseconds, before the year 3000");
+    }
+    let longer = |text: &Option<String>, most: usize| text.as_deref().is_some_and(|t| t.chars().count() > most);
+    if longer(&update.account_id, 64) || longer(&update.card_number, 64) || longer(&update.account_type, 64) {
+        return Err("accountId, cardNumber and accountType are at most 64 characters");
+    }
+    if update.currency_id.as_deref().is_some_and(|c| c.len() != 3 || !c.chars().all(|c| c.is_ascii_uppercase())) {
+        return Err("currencyId must be three capital letters (ISO 4217)");
     }
     let refund = match (&update.original_transaction_id, &update.original_transaction_device_id) {
         (None, None) => false,

@@ -42,7 +42,7 @@ fn money_schema() -> impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::S
 #[serde(deny_unknown_fields)]
 pub struct NewMoneyAccount {
     pub account_type: MoneyAccountType,
-    /// The account number, a credit note's serial number: unique per type; generated when absent.
+    /// The account number, a credit note's serial number: unique per type; generated (random) when absent.
     #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
     pub account_id: Option<String>,
     /// The customer (or employee) whose account it is.
@@ -146,7 +146,8 @@ async fn open(State(app): State<Shared>, incoming: Incoming) -> Response {
                 .ok_or_else(|| ApiError::invalid("account_id must be 1 to 64 letters, digits, _ or -"))?
                 .as_str()
                 .to_owned(),
-            None => format!("M{}", &Uuid::now_v7().simple().to_string()[..15].to_uppercase()),
+            // Random, not time-ordered: a credit note's serial is all a bearer needs to redeem it.
+            None => format!("M{}", &Uuid::new_v4().simple().to_string()[..16].to_uppercase()),
         };
         if let Some(contact_id) = new.contact_id {
             if !app.reads.contact_exists(&app.db, &principal.tenant, contact_id).await? {
