@@ -20,7 +20,7 @@ pub use registry::{apply_batch, Views};
 pub use sql::{
     accounts_due, find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_business, load_card,
     load_contact, load_money_account, load_promotion, load_wallet_item, money_accounts_of, search_contacts_by_name,
-    search_contacts_by_postcode, SqlView,
+    search_contacts_by_postcode, BindMarks, SqlView,
 };
 
 use tally_events::Event;

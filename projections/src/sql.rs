@@ -141,10 +141,33 @@ const KEYS_PER_LOAD: usize = 128;
 /// Rows per bulk upsert.
 const ROWS_PER_UPSERT: usize = 256;
 
-/// `$first, $first+1, …` for `count` binds, in brackets.
-fn binds(first: usize, count: usize) -> String {
-    let list: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
-    format!("({})", list.join(", "))
+/// How a statement marks its binds: `$n` on PostgreSQL; on SQLite plain `?`, bound by position. SQLite finds a named
+/// bind (`$n`) by a linear scan of the statement's names, and the driver asks once per bind, so a multi-row statement
+/// with names costs the square of its binds; positional ones cost nothing to find.
+#[derive(Debug, Clone, Copy)]
+pub struct BindMarks {
+    positional: bool,
+}
+
+impl BindMarks {
+    pub fn of(conn: &AnyConnection) -> BindMarks {
+        BindMarks { positional: conn.backend_name() == "SQLite" }
+    }
+
+    /// The mark of the `n`-th bind (from 1); binds must appear in the statement in their order.
+    pub fn mark(self, n: usize) -> String {
+        if self.positional {
+            "?".to_owned()
+        } else {
+            format!("${n}")
+        }
+    }
+
+    /// `(mark first, mark first+1, …)` for `count` binds.
+    pub fn row(self, first: usize, count: usize) -> String {
+        let list: Vec<String> = (first..first + count).map(|n| self.mark(n)).collect();
+        format!("({})", list.join(", "))
+    }
 }
 
 /// Loads the rows of `keys` that exist.
@@ -154,13 +177,14 @@ async fn load_many<V: SqlView>(
 ) -> Result<HashMap<Vec<String>, V>, sqlx::Error> {
     let mut rows = HashMap::new();
     let key_columns = &V::COLUMNS[..V::KEY_LEN];
+    let marks = BindMarks::of(conn);
     for chunk in crate::shaped_chunks(keys, KEYS_PER_LOAD) {
         let matches: Vec<String> = (0..chunk.len())
             .map(|k| {
                 let terms: Vec<String> = key_columns
                     .iter()
                     .enumerate()
-                    .map(|(c, column)| format!("{column} = ${}", k * V::KEY_LEN + c + 1))
+                    .map(|(c, column)| format!("{column} = {}", marks.mark(k * V::KEY_LEN + c + 1)))
                     .collect();
                 format!("({})", terms.join(" AND "))
             })
@@ -198,8 +222,9 @@ pub(crate) async fn load_all<V: SqlView>(conn: &mut AnyConnection) -> Result<Has
 pub(crate) async fn upsert_many<V: SqlView>(conn: &mut AnyConnection, rows: &[&V]) -> Result<(), sqlx::Error> {
     let width = V::COLUMNS.len();
     let updates: Vec<String> = V::COLUMNS[V::KEY_LEN..].iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    let marks = BindMarks::of(conn);
     for chunk in crate::shaped_chunks(rows, ROWS_PER_UPSERT) {
-        let values: Vec<String> = (0..chunk.len()).map(|row| binds(row * width + 1, width)).collect();
+        let values: Vec<String> = (0..chunk.len()).map(|row| marks.row(row * width + 1, width)).collect();
         let sql = format!(
             "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
             V::TABLE,

@@ -6,6 +6,7 @@
 //! Figures only, no assertions.
 
 mod names;
+mod open_loop;
 mod scans;
 mod serve;
 mod tills;
@@ -69,6 +70,10 @@ pub struct BenchArgs {
     /// For `scans`: the cap of the promotion all scanners race for.
     #[arg(long, default_value_t = 10_000)]
     pub cap: u32,
+    /// For `cards`: after the closed loop, run an open loop (a fixed arrival rate, latency from each request's
+    /// scheduled start) at 25%, 50% and 75% of the closed loop's throughput, each on customers of its own.
+    #[arg(long)]
+    pub open_loop: bool,
 }
 
 const TENANT: &str = "bench";
@@ -113,7 +118,9 @@ pub async fn run(args: BenchArgs, database_url: &str, kafka: Option<KafkaSetting
 async fn run_in(dir: &std::path::Path, args: &BenchArgs, kafka: Option<KafkaSettings>) -> anyhow::Result<()> {
     let url = format!("sqlite://{}", dir.join("bench.db").display());
     let app = App::start(&app::Settings { database_url: url.clone(), kafka: kafka.clone() }).await?;
-    let customers = prepare(&app, TENANT, CLIENT, args.customers).await?;
+    let runs = if args.open_loop { 1 + open_loop::SHARES.len() } else { 1 };
+    let prepared = prepare(&app, TENANT, CLIENT, args.customers * runs).await?;
+    let customers = prepared[..args.customers].to_vec();
     let lag_before = match kafka {
         Some(_) => {
             caught_up(&app.db).await?;
@@ -153,6 +160,11 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs, kafka: Option<KafkaSett
             ms(within(0.5)),
             ms(within(0.99))
         );
+    }
+    if args.open_loop {
+        let slice = |run: usize| prepared[(run + 1) * args.customers..(run + 2) * args.customers].to_vec();
+        let make = |run| card_requests(tally_addr, slice(run), args.connections);
+        open_loop::report(make, args.connections, tally.throughput(), args.seconds).await;
     }
     let bare =
         drive(card_requests(bare_addr, customers.clone(), args.connections), args.connections, args.seconds).await;

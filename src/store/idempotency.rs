@@ -49,9 +49,11 @@ pub enum Prior {
 /// What the ledger knows of several keys, in one statement per 128 keys.
 pub async fn lookup_many(conn: &mut AnyConnection, keys: &[&IdempotencyKey]) -> Result<Vec<Prior>, StoreError> {
     let mut known = std::collections::HashMap::new();
+    let marks = tally_projections::BindMarks::of(conn);
     for chunk in tally_projections::shaped_chunks(keys, 128) {
-        let matches: Vec<String> =
-            (0..chunk.len()).map(|k| format!("(principal = ${} AND key = ${})", 2 * k + 1, 2 * k + 2)).collect();
+        let matches: Vec<String> = (0..chunk.len())
+            .map(|k| format!("(principal = {} AND key = {})", marks.mark(2 * k + 1), marks.mark(2 * k + 2)))
+            .collect();
         let sql = format!(
             "SELECT principal, key, request_hash, status, content_type, body FROM idempotency WHERE {}",
             matches.join(" OR ")
@@ -110,13 +112,9 @@ pub async fn save_many(
     records: &[(&IdempotencyKey, &StoredResponse)],
 ) -> Result<(), sqlx::Error> {
     let created_at = timestamp(chrono::Utc::now());
+    let marks = tally_projections::BindMarks::of(conn);
     for chunk in tally_projections::shaped_chunks(records, 256) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let binds: Vec<String> = (1..=7).map(|column| format!("${}", row * 7 + column)).collect();
-                format!("({})", binds.join(", "))
-            })
-            .collect();
+        let values: Vec<String> = (0..chunk.len()).map(|row| marks.row(row * 7 + 1, 7)).collect();
         let sql = format!(
             "INSERT INTO idempotency (principal, key, request_hash, status, content_type, body, created_at) VALUES {}",
             values.join(", ")

@@ -66,13 +66,9 @@ pub async fn append_batch(conn: &mut AnyConnection, items: &[Append<'_>]) -> Res
         .collect();
     let mut positions = std::collections::HashMap::new();
     let all: Vec<&Envelope> = envelopes.iter().flatten().collect();
+    let marks = tally_projections::BindMarks::of(conn);
     for chunk in tally_projections::shaped_chunks(&all, ROWS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let binds: Vec<String> = (1..=14).map(|column| format!("${}", row * 14 + column)).collect();
-                format!("({})", binds.join(", "))
-            })
-            .collect();
+        let values: Vec<String> = (0..chunk.len()).map(|row| marks.row(row * 14 + 1, 14)).collect();
         let sql = format!(
             "INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, occurred_at, \
              recorded_at, tenant, actor_principal, actor_role, correlation_id, causation_id, idempotency_key, payload) \
