@@ -281,6 +281,26 @@ mod tests {
         MoneyCommand::PayOut { movement_id: Uuid::from_u128(2), amount: dec(amount), reference: None, sale }
     }
 
+    fn issue_note(amount: &str) -> MoneyCommand {
+        MoneyCommand::IssueCreditNote {
+            opened: opened(MoneyAccountType::CreditNote),
+            movement_id: Uuid::from_u128(3),
+            amount: dec(amount),
+            reference: None,
+            sale: None,
+        }
+    }
+
+    /// Till transaction `transaction` of device `pos1`, refunding `refund_of` when given.
+    fn sale(transaction: &str, refund_of: Option<&str>) -> TillSale {
+        TillSale {
+            device_id: "pos1".into(),
+            location_id: None,
+            transaction_id: transaction.into(),
+            refund_of: refund_of.map(|id| TillTransaction { device_id: "pos1".into(), transaction_id: id.into() }),
+        }
+    }
+
     /// The events after `history` and each command in turn, all decided at `now` (failing on a refusal).
     fn after(history: Vec<Event>, commands: Vec<MoneyCommand>) -> Vec<Event> {
         commands.into_iter().fold(history, |mut events, command| {
@@ -314,13 +334,7 @@ mod tests {
 
     #[test]
     fn a_credit_note_is_issued_once_and_redeemed_down_to_zero() {
-        let issue = MoneyCommand::IssueCreditNote {
-            opened: opened(MoneyAccountType::CreditNote),
-            movement_id: Uuid::from_u128(3),
-            amount: dec("25"),
-            reference: None,
-            sale: None,
-        };
+        let issue = issue_note("25");
         let note = after(vec![], vec![issue.clone(), pay_out("20", None)]);
         given::<MoneyAggregate>(&note).when(issue).then_err(MoneyError::AlreadyOpened);
         given::<MoneyAggregate>(&note).when(pay_in("5", None)).then_err(MoneyError::CreditNoteIssued);
@@ -353,13 +367,7 @@ mod tests {
 
     #[test]
     fn a_refund_restores_the_allowance_of_its_own_period_only() {
-        let s1 =
-            TillSale { device_id: "pos1".into(), location_id: None, transaction_id: "S-1".into(), refund_of: None };
-        let refund = TillSale {
-            transaction_id: "R-1".into(),
-            refund_of: Some(TillTransaction { device_id: "pos1".into(), transaction_id: "S-1".into() }),
-            ..s1.clone()
-        };
+        let (s1, refund) = (sale("S-1", None), sale("R-1", Some("S-1")));
         // June: the whole allowance spent by sale S-1. July: spent again; S-1 refunded.
         let june =
             after(vec![Event::MoneyAccountOpened(opened(MoneyAccountType::Employee))], vec![pay_out("150", Some(s1))]);
@@ -378,20 +386,8 @@ mod tests {
 
     #[test]
     fn a_refund_gives_back_to_a_credit_note_what_its_sale_took() {
-        let issue = MoneyCommand::IssueCreditNote {
-            opened: opened(MoneyAccountType::CreditNote),
-            movement_id: Uuid::from_u128(3),
-            amount: dec("25"),
-            reference: None,
-            sale: None,
-        };
-        let s1 =
-            TillSale { device_id: "pos1".into(), location_id: None, transaction_id: "S-1".into(), refund_of: None };
-        let refund = TillSale {
-            transaction_id: "R-1".into(),
-            refund_of: Some(TillTransaction { device_id: "pos1".into(), transaction_id: "S-1".into() }),
-            ..s1.clone()
-        };
+        let issue = issue_note("25");
+        let (s1, refund) = (sale("S-1", None), sale("R-1", Some("S-1")));
         let spent = after(vec![], vec![issue, pay_out("20", Some(s1))]);
         given::<MoneyAggregate>(&spent)
             .when(pay_in("20.01", Some(refund.clone())))
@@ -404,12 +400,6 @@ mod tests {
 
     #[test]
     fn a_refund_gives_back_at_most_what_its_sale_paid_out() {
-        let sale = |transaction: &str, refund_of: Option<&str>| TillSale {
-            device_id: "pos1".into(),
-            location_id: None,
-            transaction_id: transaction.into(),
-            refund_of: refund_of.map(|id| TillTransaction { device_id: "pos1".into(), transaction_id: id.into() }),
-        };
         let history = after(
             vec![Event::MoneyAccountOpened(opened(MoneyAccountType::Deposit))],
             vec![pay_in("50", None), pay_out("20", Some(sale("S-1", None)))],

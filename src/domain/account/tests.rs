@@ -208,6 +208,19 @@ fn till(transaction: &str, refund_of: Option<&str>) -> TillSale {
     }
 }
 
+/// Lot `n` of `amount` points, earned by till transaction `transaction`.
+fn earned_at_till(n: u128, amount: Decimal, transaction: &str) -> Event {
+    Event::BonusAccrued(BonusAccrued {
+        lot_id: lot(n),
+        amount,
+        bonus_type: BonusType::Cash,
+        active_from: None,
+        expires_at: None,
+        reference: None,
+        sale: Some(till(transaction, None)),
+    })
+}
+
 #[test]
 fn a_lapsing_reservation_returns_to_a_lot_that_expired_meanwhile_and_the_same_pass_burns_it() {
     let lot_expiry = now() + Duration::days(1);
@@ -246,15 +259,7 @@ fn a_lapsing_reservation_returns_to_a_lot_that_expired_meanwhile_and_the_same_pa
 
 #[test]
 fn a_refund_takes_back_earned_points_even_from_a_frozen_account_but_a_sale_cannot_spend_there() {
-    let earned = Event::BonusAccrued(BonusAccrued {
-        lot_id: lot(1),
-        amount: dec("10"),
-        bonus_type: BonusType::Cash,
-        active_from: None,
-        expires_at: None,
-        reference: None,
-        sale: Some(till("S-1", None)),
-    });
+    let earned = earned_at_till(1, dec("10"), "S-1");
     let history = [earned, Event::BonusesFrozen(BonusesFrozen { reason: None })];
     let redeem = |sale| AccountCommand::Redeem {
         redemption_id: lot(100),
@@ -275,15 +280,7 @@ fn a_refund_takes_back_earned_points_even_from_a_frozen_account_but_a_sale_canno
 
 #[test]
 fn a_till_movement_is_undone_by_a_refund_not_reversed() {
-    let earned = Event::BonusAccrued(BonusAccrued {
-        lot_id: lot(1),
-        amount: dec("10"),
-        bonus_type: BonusType::Cash,
-        active_from: None,
-        expires_at: None,
-        reference: None,
-        sale: Some(till("S-1", None)),
-    });
+    let earned = earned_at_till(1, dec("10"), "S-1");
     let reverse = AccountCommand::Reverse {
         original_event_id: lot(900),
         original: Original::Accrual { lot_id: lot(1) },
