@@ -63,7 +63,7 @@ pub struct BenchArgs {
     /// (Enactor's customer name search; run it with `--customers 100000`) or `tills` (Enactor balance updates).
     #[arg(long, default_value = "cards")]
     pub scenario: String,
-    /// For `scans` and `tills` when `--database-url` names PostgreSQL: how many `tally serve` processes share the
+    /// When `--database-url` names PostgreSQL (`cards`, `scans`, `tills`): how many `tally serve` processes share the
     /// database.
     #[arg(long, default_value_t = 2)]
     pub instances: usize,
@@ -88,8 +88,8 @@ struct Customer {
     card: String,
 }
 
-/// Runs the benchmark. Only the `scans` and `tills` scenarios use `database_url`, and only when it names
-/// PostgreSQL; every other run works on a temporary SQLite file and leaves `./data` alone.
+/// Runs the benchmark. The `cards`, `scans` and `tills` scenarios use `database_url` when it names PostgreSQL (the
+/// rebuild figures stay on SQLite); every other run works on a temporary SQLite file and leaves `./data` alone.
 pub async fn run(args: BenchArgs, database_url: &str, kafka: Option<KafkaSettings>) -> anyhow::Result<()> {
     let postgres = database_url.starts_with("postgres").then(|| database_url.to_owned());
     match args.scenario.as_str() {
@@ -106,7 +106,7 @@ pub async fn run(args: BenchArgs, database_url: &str, kafka: Option<KafkaSetting
         topic_prefix: format!("{}bench-{}.", kafka.topic_prefix, &Uuid::new_v4().simple().to_string()[..8]),
         ..kafka
     });
-    let result = run_in(&dir, &args, kafka).await;
+    let result = run_in(&dir, &args, kafka, postgres).await;
     if std::env::var_os("TALLY_BENCH_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     } else {
@@ -115,11 +115,23 @@ pub async fn run(args: BenchArgs, database_url: &str, kafka: Option<KafkaSetting
     result
 }
 
-async fn run_in(dir: &std::path::Path, args: &BenchArgs, kafka: Option<KafkaSettings>) -> anyhow::Result<()> {
-    let url = format!("sqlite://{}", dir.join("bench.db").display());
+async fn run_in(
+    dir: &std::path::Path,
+    args: &BenchArgs,
+    kafka: Option<KafkaSettings>,
+    postgres: Option<String>,
+) -> anyhow::Result<()> {
+    let url = postgres.clone().unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
     let app = App::start(&app::Settings { database_url: url.clone(), kafka: kafka.clone() }).await?;
     let runs = if args.open_loop { 1 + open_loop::SHARES.len() } else { 1 };
-    let prepared = prepare(&app, TENANT, CLIENT, args.customers * runs).await?;
+    // On PostgreSQL a merchant of its own per run, so that runs against one database do not collide.
+    let tenant = match &postgres {
+        Some(_) => format!("cards-{}", &Uuid::new_v4().simple().to_string()[..8]),
+        None => TENANT.to_owned(),
+    };
+    let client = (if postgres.is_some() { tenant.as_str() } else { CLIENT.0 }, CLIENT.1);
+    let auth = basic(client);
+    let prepared = prepare(&app, &tenant, client, args.customers * runs).await?;
     let customers = prepared[..args.customers].to_vec();
     let lag_before = match kafka {
         Some(_) => {
@@ -128,20 +140,22 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs, kafka: Option<KafkaSett
         }
         None => Vec::new(),
     };
-    let tally_addr = spawn(crate::http::router(app.clone(), false)).await?;
+    let (instances, tally_addrs, where_) = serve::targets(&app, &url, postgres.is_some(), args.instances).await?;
     let bare_addr =
         spawn(Router::new().route("/{*path}", any(|| async { r#"{"Status":true,"Key":"OK","Value":""}"# }))).await?;
 
     println!(
-        "load: {} connections x {} s, mixed commands over {} customers (SQLite, synchronous=FULL, WAL)",
+        "load: {} connections x {} s, mixed commands over {} customers ({where_})",
         args.connections,
         args.seconds,
         customers.len()
     );
-    let tally =
-        drive(card_requests(tally_addr, customers.clone(), args.connections), args.connections, args.seconds).await;
+    let load = |addrs: &[SocketAddr], customers| card_requests(addrs, &auth, customers, args.connections);
+    let tally = drive(load(&tally_addrs, customers.clone()), args.connections, args.seconds).await;
     tally.print("tally ");
-    print_writer_figures(&app.metrics.render());
+    if postgres.is_none() {
+        print_writer_figures(&app.metrics.render());
+    }
     if kafka.is_some() {
         let behind = Instant::now();
         caught_up(&app.db).await?;
@@ -163,11 +177,11 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs, kafka: Option<KafkaSett
     }
     if args.open_loop {
         let slice = |run: usize| prepared[(run + 1) * args.customers..(run + 2) * args.customers].to_vec();
-        let make = |run| card_requests(tally_addr, slice(run), args.connections);
+        let make = |run| load(&tally_addrs, slice(run));
         open_loop::report(make, args.connections, tally.throughput(), args.seconds).await;
     }
-    let bare =
-        drive(card_requests(bare_addr, customers.clone(), args.connections), args.connections, args.seconds).await;
+    drop(instances);
+    let bare = drive(load(&[bare_addr], customers.clone()), args.connections, args.seconds).await;
     bare.print("bare  ");
     print_ratio(&tally, &bare);
     if args.rebuild_events > 0 {
@@ -378,8 +392,8 @@ fn basic(client: (&str, &str)) -> String {
 
 /// Card and bonus commands: accruals, redemptions, and block/unblock cycles through CashDesk. Each worker owns a
 /// disjoint slice of customers and counts its visits to each, so its block/unblock cycle starts with a block.
-fn card_requests(addr: SocketAddr, customers: Vec<Customer>, connections: usize) -> RequestMaker {
-    let auth = basic(CLIENT);
+fn card_requests(addrs: &[SocketAddr], auth: &str, customers: Vec<Customer>, connections: usize) -> RequestMaker {
+    let (addrs, auth) = (addrs.to_vec(), auth.to_owned());
     let per_worker = (customers.len() / connections).max(1);
     Arc::new(move |worker, n| {
         let (round, visit) = ((n / 4) % per_worker, (n / 4) / per_worker);
@@ -397,7 +411,7 @@ fn card_requests(addr: SocketAddr, customers: Vec<Customer>, connections: usize)
                 ("/api/card/unblock".to_owned(), format!(r#"{{"Number":"{}","UnBlockReasonCode":"0"}}"#, customer.card))
             }
         };
-        json_post(addr, &path, &auth, body)
+        json_post(addrs[worker % addrs.len()], &path, &auth, body)
     })
 }
 
