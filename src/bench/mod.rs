@@ -103,7 +103,7 @@ pub async fn run(args: BenchArgs, database_url: &str, kafka: Option<KafkaSetting
     std::fs::create_dir_all(&dir)?;
     // Fresh topics per run, so that a run's figures and read-backs never mix with an earlier run's.
     let kafka = kafka.map(|kafka| KafkaSettings {
-        topic_prefix: format!("{}bench-{}.", kafka.topic_prefix, &Uuid::new_v4().simple().to_string()[..8]),
+        topic_prefix: format!("{}bench-{}.", kafka.topic_prefix, serve::run_id()),
         ..kafka
     });
     let result = run_in(&dir, &args, kafka, postgres).await;
@@ -126,7 +126,7 @@ async fn run_in(
     let runs = if args.open_loop { 1 + open_loop::SHARES.len() } else { 1 };
     // On PostgreSQL a merchant of its own per run, so that runs against one database do not collide.
     let tenant = match &postgres {
-        Some(_) => format!("cards-{}", &Uuid::new_v4().simple().to_string()[..8]),
+        Some(_) => format!("cards-{}", serve::run_id()),
         None => TENANT.to_owned(),
     };
     let client = (if postgres.is_some() { tenant.as_str() } else { CLIENT.0 }, CLIENT.1);

@@ -7,7 +7,6 @@ use std::{net::SocketAddr, sync::Arc};
 
 use chrono::Utc;
 use hyper_util::client::legacy::Client;
-use uuid::Uuid;
 
 use super::{basic, drive, json_post, serve, BenchArgs, Figures, HttpClient, RequestMaker, TENANT};
 use crate::app::{self, App};
@@ -22,7 +21,7 @@ pub async fn run(args: &BenchArgs, postgres: Option<String>) -> anyhow::Result<(
 async fn run_in(dir: &std::path::Path, args: &BenchArgs, postgres: Option<String>) -> anyhow::Result<()> {
     let url = postgres.clone().unwrap_or_else(|| format!("sqlite://{}", dir.join("scans.db").display()));
     // Each run has its own client and business, so runs against one PostgreSQL database do not collide.
-    let run = Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let run = serve::run_id();
     let client = (format!("bench-{run}"), "bench-secret".to_owned());
     let app = App::start(&app::Settings { database_url: url.clone(), kafka: None }).await?;
     serve::merchant(&app.db, TENANT, (&client.0, &client.1), &[]).await?;

@@ -19,6 +19,12 @@ use crate::{
     },
 };
 
+/// A short random id for one run's names (merchant, business, topics), so that runs against one database or broker
+/// do not collide.
+pub fn run_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
+}
+
 /// Creates the merchant `tenant` (when new) and its administrator client.
 pub async fn merchant(db: &Db, tenant: &str, client: (&str, &str), required: &[&str]) -> anyhow::Result<()> {
     let merchant = Merchant {

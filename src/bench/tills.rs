@@ -10,7 +10,6 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{routing::any, Router};
-use uuid::Uuid;
 
 use super::{
     basic, drive, in_temp_dir, json_post, prepare, print_ratio, serve, spawn, BenchArgs, Customer, RequestMaker,
@@ -24,7 +23,7 @@ pub async fn run(args: &BenchArgs, postgres: Option<String>) -> anyhow::Result<(
 async fn run_in(dir: &std::path::Path, args: &BenchArgs, postgres: Option<String>) -> anyhow::Result<()> {
     let url = postgres.clone().unwrap_or_else(|| format!("sqlite://{}", dir.join("tills.db").display()));
     // A merchant of its own per run, so that runs against one PostgreSQL database do not collide.
-    let tenant = format!("tills-{}", &Uuid::new_v4().simple().to_string()[..8]);
+    let tenant = format!("tills-{}", serve::run_id());
     let client = (tenant.clone(), "bench-secret".to_owned());
     let app = App::start(&app::Settings { database_url: url.clone(), kafka: None }).await?;
     let customers = prepare(&app, &tenant, (&client.0, &client.1), args.customers).await?;

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use tally_events::Role;
+use tally_projections::postcode_key;
 
 use super::{Enactor, ErrorMessage, Refused};
 use crate::{
@@ -152,6 +153,51 @@ const PROPERTIES: [&str; 10] = [
     "country",
 ];
 
+/// A customer search request: its `@type` and page, and what it looks for.
+trait SearchRequest: serde::de::DeserializeOwned {
+    /// The request's `@type`, and its answer's.
+    const KIND: &'static str;
+    const ANSWER: &'static str;
+    fn kind(&self) -> &Option<String>;
+    fn page(&self) -> &PageInfo;
+    fn types(&self) -> &[String];
+    fn search(&self) -> CustomerSearch<'_>;
+}
+
+impl SearchRequest for NameSearch {
+    const KIND: &'static str = "customerNameSearchRequest";
+    const ANSWER: &'static str = "customerNameSearchResponse";
+    fn kind(&self) -> &Option<String> {
+        &self.kind
+    }
+    fn page(&self) -> &PageInfo {
+        &self.page_info
+    }
+    fn types(&self) -> &[String] {
+        &self.types
+    }
+    fn search(&self) -> CustomerSearch<'_> {
+        CustomerSearch::Name(&self.search_name)
+    }
+}
+
+impl SearchRequest for PostcodeSearch {
+    const KIND: &'static str = "customerPostcodeSearchRequest";
+    const ANSWER: &'static str = "customerPostcodeSearchResponse";
+    fn kind(&self) -> &Option<String> {
+        &self.kind
+    }
+    fn page(&self) -> &PageInfo {
+        &self.page_info
+    }
+    fn types(&self) -> &[String] {
+        &self.types
+    }
+    fn search(&self) -> CustomerSearch<'_> {
+        CustomerSearch::Postcode(&self.postcode)
+    }
+}
+
 /// Customer name search: the customers whose name or surname starts with `searchName`, ordered by surname, a page
 /// at a time (`pageInfo.rowOffset`, `pageInfo.rowCount`).
 #[utoipa::path(post, path = "/customers/nameSearch", tag = "enactor", request_body = NameSearch, responses(
@@ -160,14 +206,7 @@ const PROPERTIES: [&str; 10] = [
     (status = 422, description = "No search text, or a page out of range", body = ErrorMessage),
 ))]
 async fn name_search(State(app): State<Shared>, incoming: Incoming) -> Result<Json<SearchResponse>, Response> {
-    let till = incoming.admit(&app, &Enactor, KeyPolicy::Optional).await?;
-    let request: NameSearch = parse(&till.body, "customerNameSearchRequest").map_err(Refused::rest)?;
-    check_types(&request.kind, &request.page_info, "customerNameSearchRequest").map_err(Refused::rest)?;
-    tracing::debug!(types = ?request.types, "Enactor customer name search");
-    let page = (request.page_info.row_offset, request.page_info.row_count);
-    let search = CustomerSearch::Name(&request.search_name);
-    let list = search_customers(&app, &till.principal, search, page).await.map_err(Refused::rest)?;
-    Ok(Json(SearchResponse { kind: "customerNameSearchResponse", paged_array_list: list }))
+    answer::<NameSearch>(&app, incoming).await
 }
 
 /// Customer postcode search: the customers whose postcode starts with `postcode`, ordered by postcode and surname,
@@ -178,32 +217,26 @@ async fn name_search(State(app): State<Shared>, incoming: Incoming) -> Result<Js
     (status = 422, description = "No postcode, or a page out of range", body = ErrorMessage),
 ))]
 async fn postcode_search(State(app): State<Shared>, incoming: Incoming) -> Result<Json<SearchResponse>, Response> {
-    let till = incoming.admit(&app, &Enactor, KeyPolicy::Optional).await?;
-    let request: PostcodeSearch = parse(&till.body, "customerPostcodeSearchRequest").map_err(Refused::rest)?;
-    check_types(&request.kind, &request.page_info, "customerPostcodeSearchRequest").map_err(Refused::rest)?;
-    tracing::debug!(types = ?request.types, "Enactor customer postcode search");
-    let page = (request.page_info.row_offset, request.page_info.row_count);
-    let search = CustomerSearch::Postcode(&request.postcode);
-    let list = search_customers(&app, &till.principal, search, page).await.map_err(Refused::rest)?;
-    Ok(Json(SearchResponse { kind: "customerPostcodeSearchResponse", paged_array_list: list }))
+    answer::<PostcodeSearch>(&app, incoming).await
+}
+
+/// A search over REST: the request read and its `@type`s checked (the page's, when given, must be `pageInfo`).
+async fn answer<T: SearchRequest>(app: &App, incoming: Incoming) -> Result<Json<SearchResponse>, Response> {
+    let till = incoming.admit(app, &Enactor, KeyPolicy::Optional).await?;
+    let request: T =
+        serde_json::from_slice(&till.body).map_err(|e| invalid(format!("not a {}: {e}", T::KIND)).rest())?;
+    let typed = |kind: &Option<String>, name: &str| kind.as_deref().is_none_or(|kind| kind == name);
+    if !typed(request.kind(), T::KIND) || !typed(&request.page().kind, "pageInfo") {
+        return Err(invalid(format!("@type must be {}, and pageInfo's pageInfo", T::KIND)).rest());
+    }
+    tracing::debug!(types = ?request.types(), search = T::KIND, "Enactor customer search");
+    let page = (request.page().row_offset, request.page().row_count);
+    let list = search_customers(app, &till.principal, request.search(), page).await.map_err(Refused::rest)?;
+    Ok(Json(SearchResponse { kind: T::ANSWER, paged_array_list: list }))
 }
 
 fn invalid(text: String) -> Refused {
     Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "InvalidRequest", text)
-}
-
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8], kind: &str) -> Result<T, Refused> {
-    serde_json::from_slice(body).map_err(|e| invalid(format!("not a {kind}: {e}")))
-}
-
-/// The request's and its page's `@type`, when given, must be theirs.
-fn check_types(kind: &Option<String>, page: &PageInfo, wanted: &str) -> Result<(), Refused> {
-    let typed = |kind: &Option<String>, name: &str| kind.as_deref().is_none_or(|kind| kind == name);
-    if typed(kind, wanted) && typed(&page.kind, "pageInfo") {
-        Ok(())
-    } else {
-        Err(invalid(format!("@type must be {wanted}, and pageInfo's pageInfo")))
-    }
 }
 
 /// The page (`offset`, rows) of the customers a search finds, as the `principal` may see them.
@@ -222,9 +255,7 @@ pub(super) async fn search_customers(
         CustomerSearch::Name(text) if text.trim().is_empty() || text.chars().count() > 100 => {
             return Err(invalid("searchName must be 1 to 100 characters, not all blank".into()));
         }
-        CustomerSearch::Postcode(text)
-            if !text.chars().any(|c| c.is_ascii_alphanumeric()) || text.chars().count() > 16 =>
-        {
+        CustomerSearch::Postcode(text) if postcode_key(text).is_empty() || text.chars().count() > 16 => {
             return Err(invalid("postcode must be 1 to 16 characters, with a letter or digit (A to Z, 0 to 9)".into()));
         }
         CustomerSearch::Name(text) => CustomerSearch::Name(text.trim()),

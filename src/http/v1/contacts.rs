@@ -4,7 +4,7 @@ use axum::{extract::State, http::StatusCode, response::Response, Json};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tally_events::{Address, ContactDetails, Event};
-use tally_projections::ContactView;
+use tally_projections::{postcode_key, ContactView};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -86,27 +86,32 @@ pub struct PostalAddress {
 
 impl PostalAddress {
     fn address(&self) -> Result<Address, ApiError> {
-        let part = |value: &Option<String>, name: &str, most: usize| match value.as_deref().map(str::trim) {
-            Some(text) if text.is_empty() || text.chars().count() > most => {
-                Err(ApiError::invalid(format!("address.{name} must be 1 to {most} characters, not all blank")))
-            }
-            other => Ok(other.map(str::to_owned)),
-        };
         let address = Address {
-            street1: part(&self.street1, "street1", 100)?,
-            street2: part(&self.street2, "street2", 100)?,
-            town: part(&self.town, "town", 100)?,
-            county: part(&self.county, "county", 100)?,
-            postcode: part(&self.postcode, "postcode", 16)?,
-            country: part(&self.country, "country", 100)?,
+            street1: bounded(&self.street1, "address.street1", 100)?,
+            street2: bounded(&self.street2, "address.street2", 100)?,
+            town: bounded(&self.town, "address.town", 100)?,
+            county: bounded(&self.county, "address.county", 100)?,
+            postcode: bounded(&self.postcode, "address.postcode", 16)?,
+            country: bounded(&self.country, "address.country", 100)?,
         };
-        if address.postcode.as_deref().is_some_and(|code| !code.chars().any(|c| c.is_ascii_alphanumeric())) {
+        // Searchable: a postcode is found by its letters and digits.
+        if address.postcode.as_deref().is_some_and(|code| postcode_key(code).is_empty()) {
             return Err(ApiError::invalid("address.postcode must have a letter or digit (A to Z, 0 to 9)"));
         }
         if address == Address::default() {
             return Err(ApiError::invalid("address must have at least one part"));
         }
         Ok(address)
+    }
+}
+
+/// An optional text, trimmed: when given, 1 to `most` characters, not all blank.
+fn bounded(value: &Option<String>, name: &str, most: usize) -> Result<Option<String>, ApiError> {
+    match value.as_deref().map(str::trim) {
+        Some(text) if text.is_empty() || text.chars().count() > most => {
+            Err(ApiError::invalid(format!("{name} must be 1 to {most} characters, not all blank")))
+        }
+        other => Ok(other.map(str::to_owned)),
     }
 }
 
@@ -142,18 +147,12 @@ impl ContactChanges {
                 return Err(ApiError::invalid(format!("email {email:?} is not an e-mail address")));
             }
         }
-        let clean = |field: &Option<String>, name: &str| match field.as_deref().map(str::trim) {
-            Some(text) if text.is_empty() || text.chars().count() > 200 => {
-                Err(ApiError::invalid(format!("{name} must be 1 to 200 characters, not all blank")))
-            }
-            other => Ok(other.map(str::to_owned)),
-        };
         Ok(ContactDetails {
-            name: clean(&self.name, "name")?,
+            name: bounded(&self.name, "name", 200)?,
             mobile_number,
             email: self.email.clone(),
             birth_date: self.birth_date,
-            external_id: clean(&self.external_id, "external_id")?,
+            external_id: bounded(&self.external_id, "external_id", 200)?,
             address: self.address.as_ref().map(PostalAddress::address).transpose()?,
         })
     }

@@ -275,20 +275,23 @@ pub(super) async fn loyalty(app: &App, contact: ContactView, card: Option<CardVi
     })
 }
 
+/// The customer of a money account, and their card, when it has one.
+pub(super) async fn owner_of(
+    app: &App,
+    view: &MoneyAccountView,
+) -> Result<(Option<ContactView>, Option<CardView>), StoreError> {
+    let Some(contact_id) = view.contact_id else { return Ok((None, None)) };
+    let Some(owner) = queries::contact(&app.db, &view.tenant, contact_id).await? else { return Ok((None, None)) };
+    let card = queries::live_card(&app.db, &view.tenant, contact_id).await?;
+    Ok((Some(owner), card))
+}
+
 /// A money account, with its customer (and their card) when it has one.
-pub(super) async fn money(app: &App, view: MoneyAccountView) -> Result<Enquired, StoreError> {
-    let owner = match view.contact_id {
-        Some(contact_id) => queries::contact(&app.db, &view.tenant, contact_id).await?,
-        None => None,
-    };
-    let card = match &owner {
-        Some(contact) => queries::live_card(&app.db, &view.tenant, contact.contact_id).await?,
-        None => None,
-    };
+pub(super) fn money(view: MoneyAccountView, owner: Option<ContactView>, card: Option<CardView>) -> Enquired {
     let (kind, description) = enactor_type(view.account_type);
     let text = |amount: Decimal| amount.normalize().to_string();
     let now = Utc::now();
-    Ok(Enquired {
+    Enquired {
         account: Account {
             kind,
             account_id: view.account_id.clone(),
@@ -311,7 +314,7 @@ pub(super) async fn money(app: &App, view: MoneyAccountView) -> Result<Enquired,
             allowance: view.allowance.map(text),
             spent_this_period: view.period.map(|_| text(view.spent_in(now))),
         }),
-    })
+    }
 }
 
 /// The Enactor name and description of a money account type.

@@ -109,39 +109,56 @@ pub(super) enum Resolved {
     UnknownType,
 }
 
+/// How many of the accounts found an enquiry answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scope {
+    /// A search: every one.
+    Every,
+    /// An enquiry: the first (the loyalty account, when it is among them).
+    First,
+}
+
 /// The accounts `query` names, as the caller (restricted to `subject` when given) may see them.
 pub(super) async fn find(
     app: &App,
     tenant: &str,
     subject: Option<&str>,
     query: AccountQuery,
+    scope: Scope,
 ) -> Result<Found, Refused> {
     let outage = |error: StoreError| Refused::outage(&error);
     let currency = query.currency_id.clone().map(|c| c.trim().to_ascii_uppercase()).filter(|c| !c.is_empty());
     let mut accounts = match resolve(app, tenant, subject, query).await? {
         Resolved::UnknownType => return Ok(Found::UnknownType),
         Resolved::Money(_, _, view) => match view {
-            Some(view) => vec![enquired::money(app, *view).await.map_err(outage)?],
+            Some(view) => {
+                let (owner, card) = enquired::owner_of(app, &view).await.map_err(outage)?;
+                vec![enquired::money(*view, owner, card)]
+            }
             None => Vec::new(),
         },
         Resolved::Customer(None, _) | Resolved::Customer(_, Wanted::Nothing) => Vec::new(),
         Resolved::Customer(Some(found), wanted) => {
             let (contact, card) = *found;
+            let loyalty = matches!(wanted, Wanted::All | Wanted::Loyalty)
+                && currency.as_deref().is_none_or(|currency| currency == enquired::CURRENCY);
+            // An enquiry answers with the loyalty account when it is wanted: the money accounts need not be read.
             let money = match wanted {
-                Wanted::All | Wanted::Money(_) => {
+                Wanted::All | Wanted::Money(_) if !(loyalty && scope == Scope::First) => {
                     queries::money_accounts(&app.db, tenant, contact.contact_id).await.map_err(outage)?
                 }
                 _ => Vec::new(),
             };
+            let money = money
+                .into_iter()
+                .filter(|view| wanted == Wanted::All || wanted == Wanted::Money(view.account_type))
+                .map(|view| enquired::money(view, Some(contact.clone()), card.clone()))
+                .collect::<Vec<_>>();
             let mut accounts = Vec::new();
-            if matches!(wanted, Wanted::All | Wanted::Loyalty) {
+            if loyalty {
                 accounts.push(enquired::loyalty(app, contact, card).await.map_err(outage)?);
             }
-            for view in
-                money.into_iter().filter(|view| wanted == Wanted::All || wanted == Wanted::Money(view.account_type))
-            {
-                accounts.push(enquired::money(app, view).await.map_err(outage)?);
-            }
+            accounts.extend(money);
             accounts
         }
     };
@@ -241,7 +258,8 @@ async fn search(
     EnactorQuery { 0: query, .. }: EnactorQuery<AccountQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<Vec<EnquiryResponse>>, Response> {
-    let answers = match find(&app, &till.tenant, subject(&headers).as_deref(), query).await.map_err(Refused::rest)? {
+    let found = find(&app, &till.tenant, subject(&headers).as_deref(), query, Scope::Every).await;
+    let answers = match found.map_err(Refused::rest)? {
         Found::UnknownType => vec![EnquiryResponse::new("UnknownAccountType", None)],
         Found::Accounts(accounts) => accounts.into_iter().map(|a| EnquiryResponse::new("Success", Some(a))).collect(),
     };
@@ -268,8 +286,9 @@ async fn by_key(
         currency_id: None,
         location_id: None,
     };
-    let (outcome, enquired) =
-        single(find(&app, &till.tenant, subject(&headers).as_deref(), query).await.map_err(Refused::rest)?);
+    let (outcome, enquired) = single(
+        find(&app, &till.tenant, subject(&headers).as_deref(), query, Scope::First).await.map_err(Refused::rest)?,
+    );
     Ok(Json(EnquiryResponse::new(outcome, enquired)))
 }
 
@@ -296,7 +315,8 @@ async fn balances(
     EnactorQuery { 0: query, .. }: EnactorQuery<AccountQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<AccountBalances>, Response> {
-    let (outcome, enquired) =
-        single(find(&app, &till.tenant, subject(&headers).as_deref(), query).await.map_err(Refused::rest)?);
+    let (outcome, enquired) = single(
+        find(&app, &till.tenant, subject(&headers).as_deref(), query, Scope::First).await.map_err(Refused::rest)?,
+    );
     Ok(Json(AccountBalances::new(outcome, enquired)))
 }

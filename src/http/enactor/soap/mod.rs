@@ -27,7 +27,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use rust_decimal::Decimal;
 
 use super::{
-    accounts::{self, AccountQuery},
+    accounts::{self, AccountQuery, Scope},
     customers, subject,
     updates::{self, BalanceUpdate, DeviceKey, Step},
     Refused,
@@ -221,12 +221,15 @@ async fn call(State(app): State<Shared>, incoming: Incoming) -> Response {
             customer_search(&app, &admitted.principal, &call).await
         }
         "submitLoyaltyAccountSearch" => {
-            match accounts::find(&app, &admitted.principal.tenant, subject.as_deref(), call.criteria()).await {
+            let criteria = call.criteria();
+            match accounts::find(&app, &admitted.principal.tenant, subject.as_deref(), criteria, Scope::Every).await {
                 Ok(found) => Ok(render::account_search(found)),
                 Err(refused) => Err(refused),
             }
         }
-        _ => match accounts::find(&app, &admitted.principal.tenant, subject.as_deref(), call.criteria()).await {
+        _ => match accounts::find(&app, &admitted.principal.tenant, subject.as_deref(), call.criteria(), Scope::First)
+            .await
+        {
             Ok(found) => {
                 let (outcome, enquired) = accounts::single(found);
                 let mut body = format!(r#"<core:submitAccountBalanceEnquiryResponse xmlns:core="{CORE}">"#);
