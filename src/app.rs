@@ -13,15 +13,19 @@ use crate::{
     kafka::{relay, KafkaSettings},
     queries::ReadCache,
     store::{Db, StoreError},
+    subscriber,
+    vending::{self, Vending, VendingSettings},
 };
 
 /// What the core needs to start.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// `sqlite://path` (the embedded default) or `postgres://…`.
     pub database_url: String,
     /// Publish the ledger to Kafka (off in the embedded default).
     pub kafka: Option<KafkaSettings>,
+    /// The vending platform and payment gateway (vending is off without a platform).
+    pub vending: VendingSettings,
 }
 
 /// The running core.
@@ -31,11 +35,13 @@ pub struct App {
     pub auth: Authenticator,
     pub reads: ReadCache,
     pub billing: Billing,
+    pub vending: Vending,
     pub metrics: PrometheusHandle,
 }
 
 impl App {
-    /// Connects, migrates and starts the writer (and the Kafka relay when brokers are configured).
+    /// Connects, migrates and starts the writer (and the Kafka relay when brokers are configured, and the vending
+    /// calls and timers when a platform is).
     pub async fn start(settings: &Settings) -> Result<Arc<App>, StoreError> {
         let metrics = metrics_handle();
         let db = Db::connect(&settings.database_url).await?;
@@ -44,14 +50,21 @@ impl App {
         if let Some(kafka) = &settings.kafka {
             tokio::spawn(relay::run(db.clone(), kafka.clone()));
         }
-        Ok(Arc::new(App {
+        let app = Arc::new(App {
             db,
             executor,
             auth: Authenticator::default(),
             reads: ReadCache::default(),
             billing: Billing::default(),
+            vending: Vending::new(&settings.vending),
             metrics,
-        }))
+        });
+        if settings.vending.platform.is_some() {
+            let calls = vending::calls::VendingCalls { app: app.clone() };
+            tokio::spawn(subscriber::run(app.db.clone(), calls, subscriber::Options::default()));
+            tokio::spawn(vending::timers::run(app.clone(), settings.vending.timings.interval));
+        }
+        Ok(app)
     }
 }
 

@@ -1,7 +1,9 @@
 //! Tally: an event-sourced ledger for loyalty cards, bonuses, coupons and the vendor dialects that speak to them.
 //!
-//! The core (`app`, `auth`, `billing`, `commands`, `domain`, `jobs`, `queries`, `scans`, `store`) has no HTTP; the
-//! `http` adapters and the `server` sit on top of it, and `kafka` publishes and consumes the ledger.
+//! The core (`app`, `auth`, `billing`, `commands`, `domain`, `jobs`, `queries`, `scans`, `store`, `vending`) has no
+//! HTTP server in it; the `http` adapters and the `server` sit on top of it, `kafka` publishes and consumes the
+//! ledger, `outbound` calls the systems outside Tally (the vending platform, the payment gateway), and `simulator`
+//! stands in for the vending platform in the demo, the tests and the benchmark.
 
 pub mod app;
 pub mod auth;
@@ -13,8 +15,11 @@ pub mod domain;
 pub mod http;
 pub mod jobs;
 pub mod kafka;
+pub mod outbound;
 pub mod queries;
 pub mod scans;
 pub mod server;
+pub mod simulator;
 pub mod store;
 pub mod subscriber;
+pub mod vending;

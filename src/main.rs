@@ -13,6 +13,7 @@ use tally::{
         merchants::{self, Merchant, CONTACT_FIELDS},
         Db,
     },
+    vending::{gateway::GatewaySettings, platform::PlatformSettings, Timings, VendingSettings},
 };
 use tally_events::Role;
 use tally_projections::rebuild::Views;
@@ -106,9 +107,19 @@ enum Verb {
     Expire,
     /// Load generator and rebuild benchmark; prints figures.
     Bench(tally::bench::BenchArgs),
+    /// A stand-in for the Vending on Track platform (and a payment gateway): serves the platform's API and calls
+    /// Tally's vending callbacks, with machines driven through `/sim`.
+    VendingSimulator(tally::simulator::SimulatorArgs),
 }
 
-#[derive(clap::Args, Default)]
+/// `serve`'s arguments alone: what `tally` without a verb runs with.
+#[derive(Parser)]
+struct ServeOnly {
+    #[command(flatten)]
+    args: ServeArgs,
+}
+
+#[derive(clap::Args)]
 struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TALLY_LISTEN", default_value = "127.0.0.1:8080")]
@@ -119,6 +130,54 @@ struct ServeArgs {
     /// Seconds between runs of the bonus expiry job.
     #[arg(long, env = "TALLY_EXPIRY_INTERVAL_SECS", default_value_t = 60)]
     expiry_interval_secs: u64,
+    #[command(flatten)]
+    vending: VendingArgs,
+}
+
+/// Vending on Track: off unless the platform's URL and key are given.
+#[derive(clap::Args)]
+struct VendingArgs {
+    /// The platform's base URL (its inbound API), e.g. http://127.0.0.1:9090 for `tally vending-simulator`.
+    #[arg(long, env = "TALLY_VENDING_PLATFORM_URL")]
+    vending_platform_url: Option<String>,
+    /// The API key Tally sends the platform as X-API-Key.
+    #[arg(long, env = "TALLY_VENDING_PLATFORM_KEY", default_value = "")]
+    vending_platform_key: String,
+    /// The payment gateway's base URL, for reference payment (see `vending::gateway` for its protocol).
+    #[arg(long, env = "TALLY_PAYMENT_GATEWAY_URL")]
+    payment_gateway_url: Option<String>,
+    /// The Authorization header value Tally sends the gateway.
+    #[arg(long, env = "TALLY_PAYMENT_GATEWAY_AUTHORIZATION")]
+    payment_gateway_authorization: Option<String>,
+    /// Seconds after an approval by which the dispense result is expected before the machine is asked about.
+    #[arg(long, env = "TALLY_VENDING_RESULT_SECS", default_value_t = 120)]
+    vending_result_secs: u64,
+    /// Seconds between questions about a machine that was offline or busy.
+    #[arg(long, env = "TALLY_VENDING_RECHECK_SECS", default_value_t = 60)]
+    vending_recheck_secs: u64,
+    /// Seconds an unanswered lock is waited for.
+    #[arg(long, env = "TALLY_VENDING_LOCK_ANSWER_SECS", default_value_t = 30)]
+    vending_lock_answer_secs: u64,
+}
+
+impl VendingArgs {
+    fn settings(&self) -> VendingSettings {
+        let platform = self
+            .vending_platform_url
+            .clone()
+            .map(|url| PlatformSettings { url, key: self.vending_platform_key.clone() });
+        let gateway = self
+            .payment_gateway_url
+            .clone()
+            .map(|url| GatewaySettings { url, authorization: self.payment_gateway_authorization.clone() });
+        let timings = Timings {
+            lock_answer: Duration::from_secs(self.vending_lock_answer_secs.max(1)),
+            result: Duration::from_secs(self.vending_result_secs.max(1)),
+            recheck: Duration::from_secs(self.vending_recheck_secs.max(1)),
+            ..Timings::default()
+        };
+        VendingSettings { platform, gateway, timings }
+    }
 }
 
 #[derive(Subcommand)]
@@ -212,12 +271,12 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let url = cli.database_url;
     let kafka = cli.kafka;
-    let serve_default =
-        || Verb::Serve(ServeArgs { listen: "127.0.0.1:8080".into(), expiry_interval_secs: 60, ..Default::default() });
+    // Without a verb, `serve` with its defaults and environment variables.
+    let serve_default = || Verb::Serve(ServeOnly::parse_from(["tally"]).args);
     match cli.command.unwrap_or_else(serve_default) {
         Verb::Serve(args) => {
             server::serve(Settings {
-                app: app::Settings { database_url: url, kafka: kafka.settings() },
+                app: app::Settings { database_url: url, kafka: kafka.settings(), vending: args.vending.settings() },
                 listen: args.listen,
                 log_requests: args.log_requests,
                 expiry_interval: Duration::from_secs(args.expiry_interval_secs.max(1)),
@@ -254,11 +313,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Verb::Replay { source } => replay(&url, source, &kafka).await,
         Verb::Expire => {
-            let app = App::start(&app::Settings { database_url: url, kafka: None }).await?;
+            let app = App::start(&app::Settings { database_url: url, kafka: None, ..Default::default() }).await?;
             println!("{} lots burnt", jobs::expire_due(&app).await?);
             Ok(())
         }
         Verb::Bench(args) => tally::bench::run(args, &url, kafka.settings()).await,
+        Verb::VendingSimulator(args) => tally::simulator::run(args).await,
     }
 }
 

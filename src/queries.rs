@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use tally_projections::{
     find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_card, load_contact,
     load_money_account, money_accounts_of, postcode_key, search_contacts_by_name, search_contacts_by_postcode,
-    search_form, AccountView, BonusBucket, CardView, ContactView, MoneyAccountView,
+    search_form, AccountView, BonusBucket, CardView, ContactView, MachineView, MoneyAccountView, VendView,
 };
 use uuid::Uuid;
 
@@ -22,6 +22,21 @@ pub async fn card(db: &Db, tenant: &str, number: &str) -> Result<Option<CardView
 
 pub async fn contact(db: &Db, tenant: &str, contact_id: Uuid) -> Result<Option<ContactView>, StoreError> {
     Ok(load_contact(&mut *db.read.acquire().await?, tenant, contact_id).await?)
+}
+
+/// The purchase the vending platform's reference names (Tally's own, or the one the platform renamed it to).
+pub async fn vend_by_platform_ref(db: &Db, tenant: &str, platform_ref: &str) -> Result<Option<VendView>, StoreError> {
+    Ok(tally_projections::find_vend(&mut *db.read.acquire().await?, tenant, platform_ref).await?)
+}
+
+/// A purchase by Tally's reference.
+pub async fn vend(db: &Db, tenant: &str, txn_ref: &str) -> Result<Option<VendView>, StoreError> {
+    Ok(tally_projections::load_vend(&mut *db.read.acquire().await?, tenant, txn_ref).await?)
+}
+
+/// What a machine's feed says.
+pub async fn machine(db: &Db, tenant: &str, vm_id: &str) -> Result<Option<MachineView>, StoreError> {
+    Ok(tally_projections::load_machine(&mut *db.read.acquire().await?, tenant, vm_id).await?)
 }
 
 pub async fn contact_by_mobile(db: &Db, tenant: &str, mobile: &str) -> Result<Option<ContactView>, StoreError> {

@@ -222,6 +222,37 @@ async fn money(app: &TestApp) {
         let path = format!("/v1/money-accounts/deposit/KD-1/payments-{direction}");
         assert_eq!(app.post("administrator", &path, json!({"amount": "5"})).await.status, StatusCode::CREATED);
     }
+    vending(app).await;
+}
+
+/// A purchase at a vending machine paid from `KD-1` (its steps taken through the core: the platform is not part
+/// of this test), and a machine's alert through the feed.
+async fn vending(app: &TestApp) {
+    use tally::{
+        commands::{Command, Stream},
+        domain::vend::{Selection, VendAggregate, VendCommand},
+        vending::{self, By},
+    };
+    let path = "/v1/money-accounts/deposit/KD-1/payments-in";
+    assert_eq!(app.post("administrator", path, json!({"amount": "3"})).await.status, StatusCode::CREATED);
+    let started = tally_events::VendStarted {
+        vm_id: "VM-K".into(),
+        account_type: tally_events::MoneyAccountType::Deposit,
+        account_id: "KD-1".into(),
+        payment_reference: None,
+        balance_minor: 300,
+        answer_due: chrono::Utc::now() + chrono::Duration::seconds(30),
+    };
+    let actor = tally::jobs::system("kafka-test");
+    let start = VendAggregate::target("k1".into(), VendCommand::Start(started));
+    app.app.executor.execute(Command::new(common::TENANT, actor.clone(), start)).await.unwrap();
+    let by = By { tenant: common::TENANT, actor, cause: None };
+    let selection = Selection { selection: "11".into(), price_minor: 120, new_txn_ref: Some("k1-r".into()) };
+    assert_eq!(vending::select(&app.app, &by, "k1", selection).await.unwrap(), vending::Selected::Approved);
+    vending::vended(&app.app, &by, "k1", true, String::new()).await.unwrap();
+    let alert = json!({"vm_id": "VM-K", "time": 1764590000, "message": "Door open", "level": "High"});
+    let reply = app.post("administrator", "/vending/feed/alerts", alert).await;
+    assert_eq!(reply.body["success"], true, "{:?}", reply.body);
 }
 
 #[tokio::test]
@@ -303,7 +334,7 @@ async fn a_relay_killed_mid_batch_loses_nothing_when_started_again() {
     let broker = Broker::start().await;
     let settings = broker.settings();
     let (app, database_url) = common::core_app().await;
-    common::seed_principals(&app).await;
+    common::seed_principals(&app.db).await;
     register_cards(&app, 0, 2_000).await;
     let kafka = ["--kafka-brokers", &settings.brokers, "--kafka-partitions", "3"];
     let mut relay = Instance::start(&database_url, &kafka).await;
@@ -335,7 +366,7 @@ async fn one_relay_publishes_across_two_processes_and_the_other_takes_over() {
     let broker = Broker::start().await;
     let settings = broker.settings();
     let (app, database_url) = common::core_app().await;
-    common::seed_principals(&app).await;
+    common::seed_principals(&app.db).await;
     let kafka = ["--kafka-brokers", &settings.brokers, "--kafka-partitions", "3"];
     let a = Instance::start(&database_url, &kafka).await;
     let b = Instance::start(&database_url, &kafka).await;

@@ -16,7 +16,7 @@ async fn setup() -> (String, Shared) {
         "set TALLY_TEST_DATABASE_URL to a PostgreSQL server (scripts/test.sh does)"
     );
     let (app, database_url) = common::core_app().await;
-    common::seed_principals(&app).await;
+    common::seed_principals(&app.db).await;
     (database_url, app)
 }
 

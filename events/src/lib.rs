@@ -12,6 +12,7 @@ mod money;
 mod promotion;
 pub mod schema;
 pub mod stream;
+mod vending;
 
 pub use account::*;
 pub use card::*;
@@ -19,6 +20,7 @@ pub use contact::*;
 pub use envelope::{Actor, Envelope, Role};
 pub use money::*;
 pub use promotion::*;
+pub use vending::*;
 
 use serde::{Deserialize, Serialize};
 
@@ -113,6 +115,29 @@ event_catalogue! {
     MoneyAccountOpened(MoneyAccountOpened) = 1, "money";
     MoneyPaidIn(MoneyMovement) = 1, "money";
     MoneyPaidOut(MoneyMovement) = 1, "money";
+    MoneyHeld(MoneyHeld) = 1, "money";
+    MoneyHoldCaptured(MoneyHoldCaptured) = 1, "money";
+    MoneyHoldReleased(MoneyHoldReleased) = 1, "money";
+    PaymentReferenceStored(PaymentReferenceStored) = 1, "money";
+    VendStarted(VendStarted) = 1, "vending";
+    VendLocked(VendLocked) = 1, "vending";
+    VendLockRefused(VendLockRefused) = 1, "vending";
+    VendSelected(VendSelected) = 1, "vending";
+    VendApproved(VendApproved) = 1, "vending";
+    VendDeclined(VendDeclined) = 1, "vending";
+    VendPaymentCharged(VendPaymentCharged) = 1, "vending";
+    VendPaymentRefunded(VendPaymentRefunded) = 1, "vending";
+    VendPaidAcknowledged(VendPaidAcknowledged) = 1, "vending";
+    VendDispensed(VendDispensed) = 1, "vending";
+    VendFailed(VendFailed) = 1, "vending";
+    VendCancelled(VendCancelled) = 1, "vending";
+    VendUnlockSent(VendUnlockSent) = 1, "vending";
+    VendReconciled(VendReconciled) = 1, "vending";
+    VendResultLate(VendResultLate) = 1, "vending";
+    MachineDispensed(MachineDispensed) = 1, "vending";
+    MachineRefilled(MachineRefilled) = 1, "vending";
+    MachineAlerted(MachineAlerted) = 1, "vending";
+    MachineButtonPressed(MachineButtonPressed) = 1, "vending";
 }
 
 /// Why a stored event could not be decoded.

@@ -95,3 +95,44 @@ pub struct MoneyMovement {
     /// `2026-W49`).
     pub period: Option<String>,
 }
+
+/// Money set aside on an account for a payment whose amount is known but not yet due (a vend between the
+/// selection and the dispense): it counts against what may be paid out until it is captured or released.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MoneyHeld {
+    /// Unique per account: the purchase that holds it.
+    pub hold_id: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "String")]
+    pub amount: Decimal,
+    pub reference: Option<String>,
+}
+
+/// A hold was paid out: the balance goes down by its amount.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MoneyHoldCaptured {
+    pub hold_id: String,
+    pub movement_id: Uuid,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schemars(with = "String")]
+    pub amount: Decimal,
+}
+
+/// A hold was let go: its amount may be paid out again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MoneyHoldReleased {
+    pub hold_id: String,
+}
+
+/// A payment reference (a card-on-file token of the payment gateway, never a card number) was stored for the
+/// account's owner, to be charged at vending machines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentReferenceStored {
+    /// Tally's id of the reference, unique per account.
+    pub reference_id: String,
+    /// The gateway's token. It charges nothing without the merchant's gateway credentials, which Tally does not
+    /// keep in the ledger.
+    pub token: String,
+    /// What the member sees, e.g. `Visa 4242`.
+    pub label: Option<String>,
+}

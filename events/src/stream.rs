@@ -1,6 +1,7 @@
 //! Stream ids, part of the published contract (every envelope carries one; Kafka messages are keyed by it):
 //! `card/{tenant}/{number}`, `contact/{tenant}/{contact_id}`, `account/{tenant}/{contact_id}`, `business/{id}`,
-//! `promotion/{business_id}/{promotion_id}`, `billing/{tenant}`, `money/{tenant}/{account_type}/{account_id}`.
+//! `promotion/{business_id}/{promotion_id}`, `billing/{tenant}`, `money/{tenant}/{account_type}/{account_id}`, `vend/{tenant}/{txn_ref}`,
+//! `machine/{tenant}/{vm_id}`.
 //! Tenant ids never contain `/` (they are validated as `[a-z0-9_-]`), so the parts split unambiguously.
 
 use uuid::Uuid;
@@ -47,4 +48,15 @@ pub fn billing(tenant: &str) -> String {
 /// The business and promotion ids of a promotion stream (ids never contain `/`).
 pub fn promotion_ids(stream_id: &str) -> Option<(&str, &str)> {
     stream_id.strip_prefix("promotion/")?.split_once('/')
+}
+
+/// A vend (a purchase at a vending machine), named by the transaction reference Tally gave it. Transaction
+/// references never contain `/` (they are generated as hex).
+pub fn vend(tenant: &str, txn_ref: &str) -> String {
+    format!("vend/{tenant}/{txn_ref}")
+}
+
+/// A vending machine's feed, by the platform's machine id (validated without `/`).
+pub fn machine(tenant: &str, vm_id: &str) -> String {
+    format!("machine/{tenant}/{vm_id}")
 }

@@ -10,17 +10,21 @@ pub mod rebuild;
 mod registry;
 mod sql;
 pub mod tally;
+mod vending;
 
 pub use accounts::{AccountView, BonusBucket, BucketStatus, LotView};
 pub use cards::CardView;
 pub use contacts::{postcode_key, search_form, ContactView};
-pub use money::MoneyAccountView;
+pub use money::{MoneyAccountView, PaymentReferenceView};
 pub use promotions::{BusinessView, PromotionState, PromotionView, WalletItemView};
 pub use registry::{apply_batch, Views};
 pub use sql::{
     accounts_due, find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_business, load_card,
     load_contact, load_money_account, load_promotion, load_wallet_item, money_accounts_of, search_contacts_by_name,
     search_contacts_by_postcode, BindMarks, SqlView,
+};
+pub use vending::{
+    find_vend, load_machine, load_vend, vends_due, vends_of, AlertView, MachineView, VendRefView, VendStatus, VendView,
 };
 
 use tally_events::Event;

@@ -24,17 +24,35 @@ pub struct MoneyAccountView {
     pub period: Option<AllowancePeriod>,
     /// Employee accounts: what was spent in the latest period with movements (earlier periods are let go).
     pub spent: BTreeMap<String, Decimal>,
+    /// Open holds (vends between selection and dispense), by id.
+    #[serde(default)]
+    pub holds: BTreeMap<String, Decimal>,
+    /// Stored payment references, by id.
+    #[serde(default)]
+    pub payment_references: BTreeMap<String, PaymentReferenceView>,
+}
+
+/// A stored payment reference: the gateway's token and what the member sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentReferenceView {
+    pub token: String,
+    pub label: Option<String>,
 }
 
 impl MoneyAccountView {
-    /// What may be paid out at `now`, by the account's rule.
+    /// What is held for payments not yet due.
+    pub fn held(&self) -> Decimal {
+        self.holds.values().sum()
+    }
+
+    /// What may be paid out at `now`, by the account's rule, less what is held.
     pub fn available(&self, now: DateTime<Utc>) -> Decimal {
         let available = match self.account_type {
             MoneyAccountType::Deposit | MoneyAccountType::CreditNote => self.balance,
             MoneyAccountType::Credit => self.balance + self.credit_limit.unwrap_or_default(),
             MoneyAccountType::Employee => self.allowance.unwrap_or_default() - self.spent_in(now),
         };
-        available.max(Decimal::ZERO)
+        (available - self.held()).max(Decimal::ZERO)
     }
 
     /// Employee accounts: what was spent in the period `now` falls in.
@@ -64,7 +82,13 @@ fn account_of(stream_id: &str) -> Option<(MoneyAccountType, &str)> {
 impl View for MoneyAccountView {
     fn key(source: &Source<'_>, event: &Event) -> Option<Vec<String>> {
         match event {
-            Event::MoneyAccountOpened(_) | Event::MoneyPaidIn(_) | Event::MoneyPaidOut(_) => {
+            Event::MoneyAccountOpened(_)
+            | Event::MoneyPaidIn(_)
+            | Event::MoneyPaidOut(_)
+            | Event::MoneyHeld(_)
+            | Event::MoneyHoldCaptured(_)
+            | Event::MoneyHoldReleased(_)
+            | Event::PaymentReferenceStored(_) => {
                 let (kind, id) = account_of(source.stream_id)?;
                 Some(vec![source.tenant.to_owned(), kind.as_str().to_owned(), id.to_owned()])
             }
@@ -85,6 +109,8 @@ impl View for MoneyAccountView {
                 allowance: e.allowance,
                 period: e.period,
                 spent: BTreeMap::new(),
+                holds: BTreeMap::new(),
+                payment_references: BTreeMap::new(),
             }),
             (Some(mut account), Event::MoneyPaidIn(e)) => {
                 account.balance += e.amount;
@@ -94,6 +120,24 @@ impl View for MoneyAccountView {
             (Some(mut account), Event::MoneyPaidOut(e)) => {
                 account.balance -= e.amount;
                 account.spend(&e.period, e.amount);
+                Some(account)
+            }
+            (Some(mut account), Event::MoneyHeld(e)) => {
+                account.holds.insert(e.hold_id.clone(), e.amount);
+                Some(account)
+            }
+            (Some(mut account), Event::MoneyHoldCaptured(e)) => {
+                account.holds.remove(&e.hold_id);
+                account.balance -= e.amount;
+                Some(account)
+            }
+            (Some(mut account), Event::MoneyHoldReleased(e)) => {
+                account.holds.remove(&e.hold_id);
+                Some(account)
+            }
+            (Some(mut account), Event::PaymentReferenceStored(e)) => {
+                let reference = PaymentReferenceView { token: e.token.clone(), label: e.label.clone() };
+                account.payment_references.insert(e.reference_id.clone(), reference);
                 Some(account)
             }
             (row, _) => row,

@@ -10,7 +10,8 @@ use tally_events::Event;
 use crate::{
     sql::{apply_view, fold_into, load_all, upsert_many},
     tally::TallyRow,
-    AccountView, BusinessView, CardView, ContactView, MoneyAccountView, PromotionView, Source, SqlView, WalletItemView,
+    AccountView, BusinessView, CardView, ContactView, MachineView, MoneyAccountView, PromotionView, Source, SqlView,
+    VendRefView, VendView, WalletItemView,
 };
 
 macro_rules! views {
@@ -72,4 +73,7 @@ views! {
     businesses: BusinessView,
     wallet_items: WalletItemView,
     tally: TallyRow,
+    vends: VendView,
+    vend_refs: VendRefView,
+    machines: MachineView,
 }

@@ -279,7 +279,7 @@ async fn select_doc<V: View>(conn: &mut AnyConnection, sql: &str, binds: &[Strin
     serde_json::from_str(&doc).map(Some).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
-async fn load<V: SqlView>(conn: &mut AnyConnection, key: Vec<String>) -> Result<Option<V>, sqlx::Error> {
+pub(crate) async fn load<V: SqlView>(conn: &mut AnyConnection, key: Vec<String>) -> Result<Option<V>, sqlx::Error> {
     Ok(load_many::<V>(conn, &[&key]).await?.remove(&key))
 }
 

@@ -122,7 +122,8 @@ async fn run_in(
     postgres: Option<String>,
 ) -> anyhow::Result<()> {
     let url = postgres.clone().unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
-    let app = App::start(&app::Settings { database_url: url.clone(), kafka: kafka.clone() }).await?;
+    let app =
+        App::start(&app::Settings { database_url: url.clone(), kafka: kafka.clone(), ..Default::default() }).await?;
     let runs = if args.open_loop { 1 + open_loop::SHARES.len() } else { 1 };
     // On PostgreSQL a merchant of its own per run, so that runs against one database do not collide.
     let tenant = match &postgres {

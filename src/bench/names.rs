@@ -53,7 +53,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
 async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
     let url = format!("sqlite://{}", dir.join("names.db").display());
-    let app = App::start(&app::Settings { database_url: url, kafka: None }).await?;
+    let app = App::start(&app::Settings { database_url: url, kafka: None, ..Default::default() }).await?;
     let count = args.customers;
     register(&app, count).await?;
     let tally = spawn(crate::http::router(app.clone(), false)).await?;

@@ -23,7 +23,7 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs, postgres: Option<String
     // Each run has its own client and business, so runs against one PostgreSQL database do not collide.
     let run = serve::run_id();
     let client = (format!("bench-{run}"), "bench-secret".to_owned());
-    let app = App::start(&app::Settings { database_url: url.clone(), kafka: None }).await?;
+    let app = App::start(&app::Settings { database_url: url.clone(), kafka: None, ..Default::default() }).await?;
     serve::merchant(&app.db, TENANT, (&client.0, &client.1), &[]).await?;
     let (instances, addrs, where_) = serve::targets(&app, &url, postgres.is_some(), args.instances).await?;
     let auth = basic((&client.0, &client.1));

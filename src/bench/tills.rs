@@ -25,7 +25,7 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs, postgres: Option<String
     // A merchant of its own per run, so that runs against one PostgreSQL database do not collide.
     let tenant = format!("tills-{}", serve::run_id());
     let client = (tenant.clone(), "bench-secret".to_owned());
-    let app = App::start(&app::Settings { database_url: url.clone(), kafka: None }).await?;
+    let app = App::start(&app::Settings { database_url: url.clone(), kafka: None, ..Default::default() }).await?;
     let customers = prepare(&app, &tenant, (&client.0, &client.1), args.customers).await?;
     let (instances, tally, where_) = serve::targets(&app, &url, postgres.is_some(), args.instances).await?;
     let bare = spawn(Router::new().route("/{*path}", any(|| async { r#"{"outcome":{"name":"Success"}}"# }))).await?;

@@ -9,8 +9,10 @@ use crate::domain::{
     account::AccountAggregate,
     card::{CardAggregate, CardError},
     contact::{ContactAggregate, ContactError},
+    machine::MachineAggregate,
     money::MoneyAggregate,
     promotion::{BillingAggregate, BusinessAggregate, PromotionAggregate},
+    vend::VendAggregate,
 };
 
 impl Stream for CardAggregate {
@@ -84,5 +86,23 @@ impl Stream for BillingAggregate {
 
     fn stream_id(tenant: &str, _: &()) -> String {
         stream::billing(tenant)
+    }
+}
+
+impl Stream for VendAggregate {
+    /// The transaction reference Tally gave the purchase.
+    type Key = String;
+
+    fn stream_id(tenant: &str, txn_ref: &String) -> String {
+        stream::vend(tenant, txn_ref)
+    }
+}
+
+impl Stream for MachineAggregate {
+    /// The platform's machine id.
+    type Key = String;
+
+    fn stream_id(tenant: &str, vm_id: &String) -> String {
+        stream::machine(tenant, vm_id)
     }
 }

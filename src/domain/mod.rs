@@ -11,10 +11,12 @@ pub mod contact;
 #[cfg(test)]
 mod given;
 pub mod ids;
+pub mod machine;
 pub mod money;
 pub mod promotion;
 pub mod roles;
 pub mod till;
+pub mod vend;
 
 use std::{convert::Infallible, fmt::Debug};
 
@@ -26,6 +28,7 @@ use card::CardError;
 use contact::ContactError;
 use money::MoneyError;
 use promotion::{BusinessError, PromotionError};
+use vend::VendError;
 
 /// What a decision may know about the world besides the stream's state.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +46,7 @@ pub enum Refusal {
     Money(MoneyError),
     Promotion(PromotionError),
     Business(BusinessError),
+    Vend(VendError),
 }
 
 macro_rules! refusal_from {
@@ -55,7 +59,7 @@ macro_rules! refusal_from {
     };
 }
 refusal_from!(CardError => Card, ContactError => Contact, AccountError => Account, MoneyError => Money,
-    PromotionError => Promotion, BusinessError => Business);
+    PromotionError => Promotion, BusinessError => Business, VendError => Vend);
 
 /// For aggregates that never refuse.
 impl From<Infallible> for Refusal {
@@ -74,6 +78,7 @@ impl Refusal {
             Refusal::Money(error) => error.code(),
             Refusal::Promotion(error) => error.code(),
             Refusal::Business(BusinessError::AlreadyRegistered) => "BusinessAlreadyRegistered",
+            Refusal::Vend(error) => error.code(),
         }
     }
 }

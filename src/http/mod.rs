@@ -10,6 +10,7 @@ pub(crate) mod openapi;
 mod ops;
 pub mod scantrack;
 pub mod v1;
+pub mod vending;
 mod wording;
 
 use std::{ops::Deref, sync::Arc, time::Instant};
@@ -54,6 +55,7 @@ pub fn router(app: Arc<App>, log_requests: bool) -> Router {
     let (scantrack, scantrack_doc) = scantrack::routes().split_for_parts();
     let (enactor, enactor_doc) = enactor::routes().split_for_parts();
     let (enactor_soap, enactor_soap_doc) = enactor::soap_routes().split_for_parts();
+    let (vending, vending_doc) = vending::routes().split_for_parts();
     let (ops, ops_doc) = ops::routes().split_for_parts();
     let parts = OpenApi::default()
         .nest("/api/card", cashdesk_doc)
@@ -61,6 +63,7 @@ pub fn router(app: Arc<App>, log_requests: bool) -> Router {
         .nest("/WebRestApi/rest", enactor_doc)
         .merge_from(enactor_soap_doc)
         .merge_from(scantrack_doc)
+        .nest("/vending", vending_doc)
         .merge_from(ops_doc);
     let document = openapi::document(parts).to_string();
     Router::new()
@@ -69,6 +72,7 @@ pub fn router(app: Arc<App>, log_requests: bool) -> Router {
         .merge(scantrack.method_not_allowed_fallback(scantrack::method_not_allowed))
         .nest("/WebRestApi/rest", enactor.method_not_allowed_fallback(enactor::method_not_allowed))
         .merge(enactor_soap.method_not_allowed_fallback(enactor::soap_method_not_allowed))
+        .nest("/vending", vending.method_not_allowed_fallback(vending::method_not_allowed))
         .merge(ops)
         .merge(ops::document(document))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

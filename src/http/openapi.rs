@@ -29,15 +29,18 @@ struct Dialect {
     key: Option<bool>,
     /// Headers every operation of the dialect reads besides the credentials: name and description.
     headers: &'static [(&'static str, &'static str)],
+    /// Whether the dialect takes an `X-API-Key` as well as Basic credentials.
+    api_key: bool,
 }
 
-const DIALECTS: [Dialect; 5] = [
+const DIALECTS: [Dialect; 6] = [
     Dialect {
         tag: "v1",
         error: Some("ErrorBody"),
         content_types: &["application/json"],
         key: Some(true),
         headers: &[],
+        api_key: false,
     },
     Dialect {
         tag: "cashdesk",
@@ -45,6 +48,7 @@ const DIALECTS: [Dialect; 5] = [
         content_types: &["application/json"],
         key: Some(false),
         headers: &[],
+        api_key: false,
     },
     Dialect {
         tag: "enactor-soap",
@@ -52,6 +56,7 @@ const DIALECTS: [Dialect; 5] = [
         content_types: &["text/xml", "application/soap+xml"],
         key: None,
         headers: &[("subject", "A customer number: the call sees that customer's accounts only")],
+        api_key: false,
     },
     Dialect {
         tag: "enactor",
@@ -64,6 +69,7 @@ const DIALECTS: [Dialect; 5] = [
             ("enactor-location-id", "The till's location, e.g. 0001 (for information)"),
             ("enactor-user-id", "The operator (for information, not for authorisation)"),
         ],
+        api_key: false,
     },
     Dialect {
         tag: "scantrack",
@@ -71,6 +77,15 @@ const DIALECTS: [Dialect; 5] = [
         content_types: &["application/xml", "application/json"],
         key: Some(false),
         headers: &[],
+        api_key: false,
+    },
+    Dialect {
+        tag: "vending",
+        error: Some("vending.Answer"),
+        content_types: &["application/json"],
+        key: None,
+        headers: &[],
+        api_key: true,
     },
 ];
 
@@ -81,10 +96,14 @@ pub fn document(parts: OpenApi) -> Value {
         "title": "Tally",
         "version": env!("CARGO_PKG_VERSION"),
         "description": "Event-sourced ledger for loyalty cards, bonuses and coupons: the native /v1 API and the \
-            CashDesk, ScanTrack and Enactor dialects. Every operation but the operational ones takes HTTP Basic credentials \
+            CashDesk, ScanTrack and Enactor dialects, and the Vending on Track callbacks under /vending. Every operation but the operational ones takes HTTP Basic credentials \
             of an API client.",
     });
-    document["components"]["securitySchemes"] = json!({"basic": {"type": "http", "scheme": "basic"}});
+    document["components"]["securitySchemes"] = json!({
+        "basic": {"type": "http", "scheme": "basic"},
+        "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+            "description": "An API client's id and secret joined by a colon (the Vending on Track callbacks)"},
+    });
     document["paths"]["/openapi.json"] = json!({"get": {
         "tags": ["ops"],
         "summary": "This document",
@@ -117,7 +136,8 @@ fn capitalized(text: &str) -> String {
 
 impl Dialect {
     fn apply(&self, method: &str, operation: &mut Value) {
-        operation["security"] = json!([{"basic": []}]);
+        operation["security"] =
+            if self.api_key { json!([{"basic": []}, {"apiKey": []}]) } else { json!([{"basic": []}]) };
         let has_parameters = operation["parameters"].as_array().is_some_and(|p| !p.is_empty());
         let keyed = self.key.filter(|_| method != "get");
         let parameters = operation.as_object_mut().expect("an operation is an object").entry("parameters");

@@ -2,7 +2,7 @@
 //! refusal its own way first, and fall back to this), and the HTTP status the native API gives each refusal.
 
 use axum::http::StatusCode;
-use tally_events::{CardStatus, ReleaseReason};
+use tally_events::{CardStatus, DeclineReason, ReleaseReason};
 
 use super::{ingress::Fault, MAX_BODY_BYTES};
 use crate::{
@@ -14,6 +14,7 @@ use crate::{
         promotion::{BusinessError, PriceField, PromotionError, TermsProblem, MAX_CAP},
         roles,
         till::TillError,
+        vend::VendError,
         Refusal,
     },
     scans::ScanError,
@@ -28,6 +29,7 @@ pub fn message(refusal: &Refusal) -> String {
         Refusal::Money(error) => money(error),
         Refusal::Promotion(error) => promotion(error),
         Refusal::Business(BusinessError::AlreadyRegistered) => "this business id is registered already".into(),
+        Refusal::Vend(error) => vend(error).into(),
     }
 }
 
@@ -39,7 +41,8 @@ pub fn status(refusal: &Refusal) -> StatusCode {
         | Refusal::Contact(ContactError::NotFound)
         | Refusal::Account(AccountError::NothingToReverse { .. })
         | Refusal::Money(MoneyError::NotFound)
-        | Refusal::Promotion(PromotionError::NotFound) => StatusCode::NOT_FOUND,
+        | Refusal::Promotion(PromotionError::NotFound)
+        | Refusal::Vend(VendError::NotFound) => StatusCode::NOT_FOUND,
         Refusal::Card(
             CardError::BlockReasonNotAllowed { .. }
             | CardError::UnblockReasonNotAllowed { .. }
@@ -48,7 +51,8 @@ pub fn status(refusal: &Refusal) -> StatusCode {
             | CardError::ReasonDoesNotUndoBlock { .. },
         ) => StatusCode::FORBIDDEN,
         Refusal::Account(AccountError::InvalidAmount(_) | AccountError::ExpiryNotAfterActivation)
-        | Refusal::Money(MoneyError::InvalidAmount(_) | MoneyError::InvalidTerms)
+        | Refusal::Money(MoneyError::InvalidAmount(_) | MoneyError::InvalidTerms | MoneyError::CardNumberNotAllowed)
+        | Refusal::Vend(VendError::InvalidPrice)
         | Refusal::Promotion(PromotionError::InvalidTerms(_)) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::CONFLICT,
     }
@@ -199,6 +203,36 @@ fn money(error: &MoneyError) -> String {
             format!("at most {restorable} was spent from the allowance this period and may be paid back")
         }
         MoneyError::Till(error) => till(error),
+        MoneyError::HoldsNotAllowed => {
+            "only deposit and credit accounts pay at vending machines and keep payment references".into()
+        }
+        MoneyError::HoldConflict => "this hold exists already with another amount".into(),
+        MoneyError::NoSuchHold => "no open hold of that id".into(),
+        MoneyError::PaymentReferenceExists => "a payment reference of that id is stored already".into(),
+        MoneyError::CardNumberNotAllowed => {
+            "that looks like a card number: store the payment gateway's token, never the card number".into()
+        }
+    }
+}
+
+/// Why a selection at a vending machine was declined.
+pub fn decline(reason: DeclineReason) -> &'static str {
+    match reason {
+        DeclineReason::InsufficientFunds => "the member's balance does not cover the price",
+        DeclineReason::PaymentDeclined => "the payment was declined",
+        DeclineReason::AccountUnavailable => "the member's account cannot pay at vending machines",
+    }
+}
+
+fn vend(error: &VendError) -> &'static str {
+    match error {
+        VendError::NotFound => "no such transaction",
+        VendError::AlreadyStarted => "a purchase with this transaction reference exists already",
+        VendError::Stale => "the transaction changed meanwhile; try again",
+        VendError::Ended { .. } => "the transaction is over",
+        VendError::AlreadySelected { .. } => "a selection was made for this transaction already",
+        VendError::NotApproved => "the transaction was never approved",
+        VendError::InvalidPrice => "the price must be a whole number of minor units, not below zero",
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod enactor;
+pub mod vending;
 
 use std::{
     net::TcpListener,
@@ -66,7 +67,7 @@ pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
 }
 
 /// Creates the test merchants and one client per role in `acme`, plus `other-administrator` in `other`.
-pub async fn seed_principals(app: &Core) {
+pub async fn seed_principals(db: &tally::store::Db) {
     for tenant in [TENANT, OTHER_TENANT] {
         let merchant = Merchant {
             tenant: tenant.into(),
@@ -74,14 +75,14 @@ pub async fn seed_principals(app: &Core) {
             time_zone: "Europe/Moscow".into(),
             required_contact_fields: vec!["name".into(), "mobile_number".into()],
         };
-        merchants::create(&app.db.write, &merchant).await.expect("merchant");
+        merchants::create(&db.write, &merchant).await.expect("merchant");
     }
     for role in Role::ALL.into_iter().filter(|r| *r != Role::System) {
         let (id, secret) = credentials(role.as_str());
-        merchants::create_client(&app.db.write, &id, &secret, TENANT, role).await.expect("client");
+        merchants::create_client(&db.write, &id, &secret, TENANT, role).await.expect("client");
     }
     merchants::create_client(
-        &app.db.write,
+        &db.write,
         "other-administrator",
         "secret-administrator",
         OTHER_TENANT,
@@ -101,7 +102,7 @@ pub async fn core_app() -> (Core, String) {
 pub async fn core_app_with(kafka: Option<KafkaSettings>) -> (Core, String) {
     let (database_url, dir) = fresh_database().await;
     std::mem::forget(dir);
-    let settings = app::Settings { database_url: database_url.clone(), kafka };
+    let settings = app::Settings { database_url: database_url.clone(), kafka, ..Default::default() };
     (App::start(&settings).await.expect("app starts"), database_url)
 }
 
@@ -112,7 +113,7 @@ pub async fn spawn_app() -> TestApp {
 /// [`spawn_app`], publishing to Kafka when `kafka` is given.
 pub async fn spawn_app_with(kafka: Option<KafkaSettings>) -> TestApp {
     let (app, database_url) = core_app_with(kafka).await;
-    seed_principals(&app).await;
+    seed_principals(&app.db).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = tally::http::router(app.clone(), false);
@@ -223,11 +224,20 @@ impl Drop for Instance {
 impl Instance {
     /// Starts `tally serve` on `database_url` with `extra` global arguments, and waits until it is ready.
     pub async fn start(database_url: &str, extra: &[&str]) -> Instance {
-        let port = free_port();
+        Instance::launch(database_url, free_port(), extra, &[]).await
+    }
+
+    /// `tally serve` on `port` with `serve` arguments.
+    pub async fn serve_on(database_url: &str, port: u16, serve: &[&str]) -> Instance {
+        Instance::launch(database_url, port, &[], serve).await
+    }
+
+    async fn launch(database_url: &str, port: u16, extra: &[&str], serve: &[&str]) -> Instance {
         let child = Command::new(env!("CARGO_BIN_EXE_tally"))
             .args(["--database-url", database_url])
             .args(extra)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(serve)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()

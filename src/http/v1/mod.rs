@@ -8,6 +8,7 @@ mod cards;
 mod contacts;
 mod money;
 mod promotions;
+mod vending;
 
 use axum::{
     http::{Method, StatusCode},
@@ -42,6 +43,7 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .merge(accounts::routes())
         .merge(money::routes())
         .merge(promotions::routes())
+        .merge(vending::routes())
 }
 
 /// The answer to a method the path does not serve: 405, in the native envelope (axum adds `Allow`).

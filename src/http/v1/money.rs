@@ -78,9 +78,9 @@ pub struct Payment {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct MoneyAccountPath {
-    account_type: MoneyAccountType,
+    pub account_type: MoneyAccountType,
     #[param(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
-    account_id: String,
+    pub account_id: String,
 }
 
 /// The answer to an opening: the account's type and id, and the events.
@@ -112,6 +112,18 @@ pub struct MoneyAccountBody {
     /// Employee accounts: spent in the current period.
     #[schema(value_type = Option<String>)]
     spent_this_period: Option<Decimal>,
+    /// Held for purchases at vending machines between the selection and the dispense.
+    #[schema(value_type = String)]
+    held: Decimal,
+    /// Stored payment references (their tokens are not shown).
+    payment_references: Vec<PaymentReferenceBody>,
+}
+
+/// A stored payment reference, without its token.
+#[derive(Serialize, ToSchema)]
+pub struct PaymentReferenceBody {
+    reference_id: String,
+    label: Option<String>,
 }
 
 impl From<MoneyAccountView> for MoneyAccountBody {
@@ -120,6 +132,12 @@ impl From<MoneyAccountView> for MoneyAccountBody {
         MoneyAccountBody {
             available: view.available(now),
             spent_this_period: view.period.map(|_| view.spent_in(now)),
+            held: view.held(),
+            payment_references: view
+                .payment_references
+                .iter()
+                .map(|(id, r)| PaymentReferenceBody { reference_id: id.clone(), label: r.label.clone() })
+                .collect(),
             account_type: view.account_type,
             account_id: view.account_id,
             contact_id: view.contact_id,

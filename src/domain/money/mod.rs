@@ -9,6 +9,9 @@
 //!
 //! Till movements carry their sale, and keep [`super::till`]'s rules: once per transaction, refunds within their
 //! sale.
+//!
+//! Deposit and credit accounts also pay at vending machines: a hold sets the price aside at the selection (it counts
+//! against what may be paid out by anyone), and is captured after the dispense or released ([`holds`]).
 
 use std::collections::BTreeMap;
 
@@ -16,6 +19,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tally_events::{period_key, Event, MoneyAccountOpened, MoneyAccountType, MoneyMovement, TillSale, TillTransaction};
 use uuid::Uuid;
+
+mod holds;
 
 use super::{
     account::{amount_problem, AmountProblem},
@@ -36,6 +41,10 @@ pub struct MoneyAccount {
     /// Employee accounts: the period each till sale paid out in, so that its refund restores that period's
     /// allowance only while it is the current one.
     pub sale_periods: BTreeMap<TillTransaction, String>,
+    /// Open holds by id, with their amounts.
+    pub holds: BTreeMap<String, Decimal>,
+    /// Stored payment references by id, with the gateway's token.
+    pub payment_references: BTreeMap<String, String>,
 }
 
 impl MoneyAccount {
@@ -45,17 +54,19 @@ impl MoneyAccount {
         opened.period.map(|period| period_key(period, now))
     }
 
-    /// What may be paid out now, by the account's rule.
+    /// What may be paid out now, by the account's rule, less what is held.
     pub fn available(&self, now: DateTime<Utc>) -> Decimal {
         let Some(opened) = &self.opened else { return Decimal::ZERO };
-        match opened.account_type {
+        let held: Decimal = self.holds.values().sum();
+        let by_rule = match opened.account_type {
             MoneyAccountType::Deposit | MoneyAccountType::CreditNote => self.balance,
             MoneyAccountType::Credit => self.balance + opened.credit_limit.unwrap_or_default(),
             MoneyAccountType::Employee => {
                 let spent = self.period(now).and_then(|period| self.spent.get(&period).copied());
                 opened.allowance.unwrap_or_default() - spent.unwrap_or_default()
             }
-        }
+        };
+        by_rule - held
     }
 }
 
@@ -82,6 +93,27 @@ pub enum MoneyCommand {
         reference: Option<String>,
         sale: Option<TillSale>,
     },
+    /// Sets `amount` aside (deposit and credit accounts). Holding again under the same id with the same amount
+    /// changes nothing.
+    Hold {
+        hold_id: String,
+        amount: Decimal,
+        reference: Option<String>,
+    },
+    /// Pays an open hold out.
+    CaptureHold {
+        hold_id: String,
+        movement_id: Uuid,
+    },
+    /// Lets an open hold go.
+    ReleaseHold {
+        hold_id: String,
+    },
+    StorePaymentReference {
+        reference_id: String,
+        token: String,
+        label: Option<String>,
+    },
 }
 
 pub struct MoneyAggregate;
@@ -107,6 +139,16 @@ pub enum MoneyError {
         restorable: Decimal,
     },
     Till(TillError),
+    /// Only deposit and credit accounts hold money for a payment, or keep payment references.
+    HoldsNotAllowed,
+    /// The hold id is taken by an open hold of another amount.
+    HoldConflict,
+    /// No open hold of that id.
+    NoSuchHold,
+    /// A payment reference of that id is stored already.
+    PaymentReferenceExists,
+    /// The token looks like a card number: only the gateway's tokens are kept.
+    CardNumberNotAllowed,
 }
 
 impl MoneyError {
@@ -121,6 +163,11 @@ impl MoneyError {
             MoneyError::InsufficientFunds { .. } => "InsufficientFunds",
             MoneyError::AllowanceExceeded { .. } => "AllowanceExceeded",
             MoneyError::Till(error) => error.code(),
+            MoneyError::HoldsNotAllowed => "HoldsNotAllowed",
+            MoneyError::HoldConflict => "HoldConflict",
+            MoneyError::NoSuchHold => "NoSuchHold",
+            MoneyError::PaymentReferenceExists => "PaymentReferenceExists",
+            MoneyError::CardNumberNotAllowed => "CardNumberNotAllowed",
         }
     }
 }
@@ -215,6 +262,15 @@ impl Aggregate for MoneyAggregate {
                 let period = account.period(context.now);
                 Ok(vec![Event::MoneyPaidOut(MoneyMovement { movement_id, amount, reference, sale, period })])
             }
+            MoneyCommand::Hold { hold_id, amount, reference } => {
+                check_amount(amount)?;
+                holds::hold(account, hold_id, amount, reference, context.now)
+            }
+            MoneyCommand::CaptureHold { hold_id, movement_id } => holds::capture(account, hold_id, movement_id),
+            MoneyCommand::ReleaseHold { hold_id } => holds::release(account, hold_id),
+            MoneyCommand::StorePaymentReference { reference_id, token, label } => {
+                holds::store_reference(account, reference_id, token, label)
+            }
         }
     }
 
@@ -242,6 +298,19 @@ impl Aggregate for MoneyAggregate {
                     account.till.record(sale, false, e.amount);
                 }
             }
+            Event::MoneyHeld(e) => {
+                account.holds.insert(e.hold_id.clone(), e.amount);
+            }
+            Event::MoneyHoldCaptured(e) => {
+                account.holds.remove(&e.hold_id);
+                account.balance -= e.amount;
+            }
+            Event::MoneyHoldReleased(e) => {
+                account.holds.remove(&e.hold_id);
+            }
+            Event::PaymentReferenceStored(e) => {
+                account.payment_references.insert(e.reference_id.clone(), e.token.clone());
+            }
             _ => {}
         }
         account
@@ -249,170 +318,4 @@ impl Aggregate for MoneyAggregate {
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::{Duration, TimeZone};
-    use tally_events::{AllowancePeriod, TillTransaction};
-
-    use super::*;
-    use crate::domain::given::{context_as, given, Then};
-
-    fn dec(text: &str) -> Decimal {
-        text.parse().unwrap()
-    }
-
-    fn opened(account_type: MoneyAccountType) -> MoneyAccountOpened {
-        let employee = account_type == MoneyAccountType::Employee;
-        MoneyAccountOpened {
-            account_type,
-            account_id: "A-1".into(),
-            contact_id: None,
-            currency: "GBP".into(),
-            credit_limit: (account_type == MoneyAccountType::Credit).then(|| dec("100")),
-            allowance: employee.then(|| dec("150")),
-            period: employee.then_some(AllowancePeriod::Monthly),
-        }
-    }
-
-    fn pay_in(amount: &str, sale: Option<TillSale>) -> MoneyCommand {
-        MoneyCommand::PayIn { movement_id: Uuid::from_u128(1), amount: dec(amount), reference: None, sale }
-    }
-
-    fn pay_out(amount: &str, sale: Option<TillSale>) -> MoneyCommand {
-        MoneyCommand::PayOut { movement_id: Uuid::from_u128(2), amount: dec(amount), reference: None, sale }
-    }
-
-    fn issue_note(amount: &str) -> MoneyCommand {
-        MoneyCommand::IssueCreditNote {
-            opened: opened(MoneyAccountType::CreditNote),
-            movement_id: Uuid::from_u128(3),
-            amount: dec(amount),
-            reference: None,
-            sale: None,
-        }
-    }
-
-    /// Till transaction `transaction` of device `pos1`, refunding `refund_of` when given.
-    fn sale(transaction: &str, refund_of: Option<&str>) -> TillSale {
-        TillSale {
-            device_id: "pos1".into(),
-            location_id: None,
-            transaction_id: transaction.into(),
-            refund_of: refund_of.map(|id| TillTransaction { device_id: "pos1".into(), transaction_id: id.into() }),
-        }
-    }
-
-    /// The events after `history` and each command in turn, all decided at `now` (failing on a refusal).
-    fn after(history: Vec<Event>, commands: Vec<MoneyCommand>) -> Vec<Event> {
-        commands.into_iter().fold(history, |mut events, command| {
-            let decided = given::<MoneyAggregate>(&events).when(command).unwrap();
-            events.extend(decided);
-            events
-        })
-    }
-
-    #[test]
-    fn a_deposit_never_goes_below_zero_and_a_credit_account_never_below_its_limit() {
-        let deposit =
-            after(vec![Event::MoneyAccountOpened(opened(MoneyAccountType::Deposit))], vec![pay_in("30", None)]);
-        given::<MoneyAggregate>(&deposit)
-            .when(pay_out("30.01", None))
-            .then_err(MoneyError::InsufficientFunds { requested: dec("30.01"), available: dec("30") });
-        let credit =
-            after(vec![Event::MoneyAccountOpened(opened(MoneyAccountType::Credit))], vec![pay_out("60", None)]);
-        given::<MoneyAggregate>(&credit)
-            .when(pay_out("40.01", None))
-            .then_err(MoneyError::InsufficientFunds { requested: dec("40.01"), available: dec("40") });
-        assert_eq!(given::<MoneyAggregate>(&credit).when(pay_out("40", None)).unwrap().len(), 1);
-        given::<MoneyAggregate>(&deposit)
-            .when(pay_in("1.001", None))
-            .then_err(MoneyError::InvalidAmount(AmountProblem::TooPrecise));
-        given::<MoneyAggregate>(&[]).when(pay_in("1", None)).then_err(MoneyError::NotFound);
-        let mut bad = opened(MoneyAccountType::Deposit);
-        bad.credit_limit = Some(dec("5"));
-        given::<MoneyAggregate>(&[]).when(MoneyCommand::Open(bad)).then_err(MoneyError::InvalidTerms);
-    }
-
-    #[test]
-    fn a_credit_note_is_issued_once_and_redeemed_down_to_zero() {
-        let issue = issue_note("25");
-        let note = after(vec![], vec![issue.clone(), pay_out("20", None)]);
-        given::<MoneyAggregate>(&note).when(issue).then_err(MoneyError::AlreadyOpened);
-        given::<MoneyAggregate>(&note).when(pay_in("5", None)).then_err(MoneyError::CreditNoteIssued);
-        given::<MoneyAggregate>(&note)
-            .when(pay_out("5.01", None))
-            .then_err(MoneyError::InsufficientFunds { requested: dec("5.01"), available: dec("5") });
-    }
-
-    #[test]
-    fn an_employee_allowance_is_spent_per_period_and_starts_afresh() {
-        let now = context_as(tally_events::Role::System).now;
-        let spent =
-            after(vec![Event::MoneyAccountOpened(opened(MoneyAccountType::Employee))], vec![pay_out("100", None)]);
-        given::<MoneyAggregate>(&spent)
-            .when(pay_out("50.01", None))
-            .then_err(MoneyError::InsufficientFunds { requested: dec("50.01"), available: dec("50") });
-        // Paying back restores this period's allowance, never beyond what was spent.
-        given::<MoneyAggregate>(&spent)
-            .when(pay_in("100.01", None))
-            .then_err(MoneyError::AllowanceExceeded { restorable: dec("100") });
-        let next_month = Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap();
-        assert!(next_month > now + Duration::days(29));
-        let fresh = given::<MoneyAggregate>(&spent).at(next_month).when(pay_out("150", None)).unwrap();
-        assert!(matches!(&fresh[0], Event::MoneyPaidOut(e) if e.period.as_deref() == Some("2026-07")));
-        given::<MoneyAggregate>(&spent)
-            .at(next_month)
-            .when(pay_in("1", None))
-            .then_err(MoneyError::AllowanceExceeded { restorable: dec("0") });
-    }
-
-    #[test]
-    fn a_refund_restores_the_allowance_of_its_own_period_only() {
-        let (s1, refund) = (sale("S-1", None), sale("R-1", Some("S-1")));
-        // June: the whole allowance spent by sale S-1. July: spent again; S-1 refunded.
-        let june =
-            after(vec![Event::MoneyAccountOpened(opened(MoneyAccountType::Employee))], vec![pay_out("150", Some(s1))]);
-        let july = Utc.with_ymd_and_hms(2026, 7, 2, 0, 0, 0).unwrap();
-        let spent_in_july = given::<MoneyAggregate>(&june).at(july).when(pay_out("150", None)).unwrap();
-        let history = [june, spent_in_july].concat();
-        let refunded = given::<MoneyAggregate>(&history).at(july).when(pay_in("150", Some(refund))).unwrap();
-        assert!(matches!(&refunded[0], Event::MoneyPaidIn(e) if e.period.is_none()), "{refunded:?}");
-        // July's allowance stays spent: the June refund does not make room for another July purchase.
-        let history = [history, refunded].concat();
-        given::<MoneyAggregate>(&history)
-            .at(july)
-            .when(pay_out("0.01", None))
-            .then_err(MoneyError::InsufficientFunds { requested: dec("0.01"), available: dec("0") });
-    }
-
-    #[test]
-    fn a_refund_gives_back_to_a_credit_note_what_its_sale_took() {
-        let issue = issue_note("25");
-        let (s1, refund) = (sale("S-1", None), sale("R-1", Some("S-1")));
-        let spent = after(vec![], vec![issue, pay_out("20", Some(s1))]);
-        given::<MoneyAggregate>(&spent)
-            .when(pay_in("20.01", Some(refund.clone())))
-            .then_err(MoneyError::Till(TillError::RefundExceedsSale { refundable: dec("20") }));
-        assert_eq!(given::<MoneyAggregate>(&spent).when(pay_in("20", Some(refund))).unwrap().len(), 1);
-        given::<MoneyAggregate>(&[])
-            .when(MoneyCommand::Open(opened(MoneyAccountType::CreditNote)))
-            .then_err(MoneyError::InvalidTerms);
-    }
-
-    #[test]
-    fn a_refund_gives_back_at_most_what_its_sale_paid_out() {
-        let history = after(
-            vec![Event::MoneyAccountOpened(opened(MoneyAccountType::Deposit))],
-            vec![pay_in("50", None), pay_out("20", Some(sale("S-1", None)))],
-        );
-        given::<MoneyAggregate>(&history)
-            .when(pay_out("1", Some(sale("S-1", None))))
-            .then_err(MoneyError::Till(TillError::Repeated { added: false }));
-        given::<MoneyAggregate>(&history)
-            .when(pay_in("20.01", Some(sale("R-1", Some("S-1")))))
-            .then_err(MoneyError::Till(TillError::RefundExceedsSale { refundable: dec("20") }));
-        let refunded = after(history, vec![pay_in("20", Some(sale("R-1", Some("S-1"))))]);
-        given::<MoneyAggregate>(&refunded)
-            .when(pay_in("1", Some(sale("R-2", Some("S-1")))))
-            .then_err(MoneyError::Till(TillError::RefundExceedsSale { refundable: dec("0") }));
-    }
-}
+mod tests;

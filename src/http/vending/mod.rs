@@ -1,0 +1,293 @@
+//! Vending on Track's callbacks (its "outbound API"), served under `/vending`: the platform calls `/txn/request`,
+//! `/txn/unlock` and `/txn/vend` for the purchases Tally started, and `/feed/*` for what its machines report. Every
+//! call is a POST with a JSON body, authenticated with `X-API-Key` (an API client's id and secret joined by a colon,
+//! the same credentials as HTTP Basic, which is accepted too). Every answer is `{"success", "message"}`; a business
+//! failure is HTTP 200 with `"success": false`, as the vendor specifies. Callbacks may come more than once, late or
+//! out of order: each is a step of the purchase's stream, so a repeat is recognised there and never charges twice.
+
+mod feed;
+
+use axum::{
+    extract::State,
+    http::{header::AUTHORIZATION, HeaderValue, Method, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use serde::{de::DeserializeOwned, Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    ingress::{outage, Admitted, Fault, Incoming, KeyPolicy, Responder},
+    json_stored, wording, Shared,
+};
+use crate::{
+    app::App,
+    domain::vend::{Selection, VendError},
+    store::{idempotency::StoredResponse, StoreError},
+    vending::{self, By, Selected, Stepped},
+};
+
+pub fn routes() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new().routes(routes!(request)).routes(routes!(unlock)).routes(routes!(vend)).merge(feed::routes())
+}
+
+/// The answer to a method a path does not serve: 405 in the vendor's envelope (axum adds `Allow`).
+pub async fn method_not_allowed(method: Method) -> Response {
+    Vending.respond(&Fault::MethodNotAllowed(method))
+}
+
+/// The vendor's answer to every callback.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = vending::Answer)]
+pub struct Answer {
+    success: bool,
+    /// Empty on success; why not otherwise.
+    message: String,
+}
+
+impl Answer {
+    fn ok() -> Answer {
+        Answer { success: true, message: String::new() }
+    }
+
+    fn no(message: impl Into<String>) -> Answer {
+        Answer { success: false, message: message.into() }
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        (StatusCode::OK, Json(self)).into_response()
+    }
+}
+
+/// The vendor's envelope for the ingress's faults, with their HTTP status (the vendor documents only 200; a
+/// platform misconfigured with a wrong key needs to see 401).
+#[derive(Default)]
+struct Vending;
+
+impl Responder for Vending {
+    fn surface(&self) -> &'static str {
+        "vending"
+    }
+
+    fn fault(&self, fault: &Fault) -> StoredResponse {
+        let (status, _, message) = wording::fault(fault);
+        json_stored(status, &Answer::no(message))
+    }
+}
+
+/// The body and principal of a callback, with `X-API-Key` read as Basic credentials.
+async fn admit(app: &App, incoming: &mut Incoming) -> Result<Admitted, Response> {
+    if !incoming.headers.contains_key(AUTHORIZATION) {
+        if let Some(key) = incoming.headers.get("x-api-key").and_then(|k| k.to_str().ok()) {
+            if let Ok(basic) = HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(key))) {
+                incoming.headers.insert(AUTHORIZATION, basic);
+            }
+        }
+    }
+    incoming.admit(app, &Vending, KeyPolicy::Optional).await
+}
+
+/// A callback's body as `T`, or the vendor's answer saying what is wrong with it.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Answer> {
+    serde_json::from_slice(body).map_err(|error| Answer::no(format!("invalid request: {error}")))
+}
+
+/// A text the vendor may send as a JSON string or number (item numbers, failure codes).
+fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        Text(String),
+        Number(serde_json::Number),
+    }
+    Ok(match Option::<Text>::deserialize(deserializer)? {
+        Some(Text::Text(text)) => text,
+        Some(Text::Number(number)) => number.to_string(),
+        None => String::new(),
+    })
+}
+
+/// A whole number of minor units, not below zero.
+fn minor_units<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    number
+        .as_i64()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| serde::de::Error::custom(format!("{number} is not a whole number of minor units from 0")))
+}
+
+fn store_failure(error: StoreError) -> Response {
+    Vending.respond(&outage(&error, Vending.surface()))
+}
+
+/// The purchase the platform's reference names, in the caller's merchant.
+async fn find(app: &App, tenant: &str, txn_ref: &str) -> Result<String, Response> {
+    let found = crate::queries::vend_by_platform_ref(&app.db, tenant, txn_ref).await.map_err(store_failure)?;
+    found.map(|vend| vend.txn_ref).ok_or_else(|| Answer::no("unknown txn_ref").into_response())
+}
+
+/// A callback about a purchase: its body names the purchase by the platform's reference.
+trait AboutPurchase: DeserializeOwned {
+    fn txn_ref(&self) -> &str;
+}
+
+/// A callback admitted and read, with the purchase it is about (Tally's reference).
+struct Callback<T> {
+    admitted: Admitted,
+    request: T,
+    txn_ref: String,
+}
+
+impl<T> Callback<T> {
+    fn by(&self) -> By<'_> {
+        By { tenant: &self.admitted.principal.tenant, actor: self.admitted.principal.actor(), cause: None }
+    }
+}
+
+/// Admits a callback, reads its body and finds its purchase; or the answer saying why not.
+async fn callback<T: AboutPurchase>(app: &App, mut incoming: Incoming) -> Result<Callback<T>, Response> {
+    let admitted = admit(app, &mut incoming).await?;
+    let request: T = parse(&admitted.body).map_err(IntoResponse::into_response)?;
+    let txn_ref = find(app, &admitted.principal.tenant, request.txn_ref()).await?;
+    Ok(Callback { admitted, request, txn_ref })
+}
+
+/// `/txn/request`: the customer made a selection.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = vending::TxnRequest)]
+pub struct TxnRequest {
+    txn_ref: String,
+    /// When not empty, the transaction is called so from now on.
+    #[serde(default)]
+    new_txn_ref: Option<String>,
+    /// The item number.
+    #[serde(deserialize_with = "text")]
+    #[schema(value_type = String)]
+    selection: String,
+    /// The item's price in minor units.
+    #[serde(deserialize_with = "minor_units")]
+    #[schema(minimum = 0)]
+    cents: i64,
+}
+
+/// `/txn/unlock`: the machine aborted or unlocked the transaction.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = vending::TxnUnlock)]
+pub struct TxnUnlock {
+    txn_ref: String,
+    /// Why, as the platform says.
+    #[serde(default, deserialize_with = "text")]
+    #[schema(value_type = String)]
+    code: String,
+}
+
+/// `/txn/vend`: the dispense result.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = vending::TxnVend)]
+pub struct TxnVend {
+    txn_ref: String,
+    success: bool,
+    /// The failure code (`1` … `6`, `1000`); empty on success.
+    #[serde(default, deserialize_with = "text")]
+    #[schema(value_type = String)]
+    code: String,
+}
+
+impl AboutPurchase for TxnRequest {
+    fn txn_ref(&self) -> &str {
+        &self.txn_ref
+    }
+}
+
+impl AboutPurchase for TxnUnlock {
+    fn txn_ref(&self) -> &str {
+        &self.txn_ref
+    }
+}
+
+impl AboutPurchase for TxnVend {
+    fn txn_ref(&self) -> &str {
+        &self.txn_ref
+    }
+}
+
+fn refused(error: &VendError) -> Answer {
+    match error {
+        VendError::AlreadySelected { same: false } => Answer::no("another selection was made for this transaction"),
+        VendError::Ended { .. } => Answer::no("the transaction is over"),
+        other => Answer::no(wording::message(&other.clone().into())),
+    }
+}
+
+/// The customer made a selection: Tally decides, then approves with `/api/paid` or cancels with `/api/unlock`.
+#[utoipa::path(post, path = "/txn/request", tag = "vending", request_body = TxnRequest, responses(
+    (status = 200, description = "`success` true: the selection is approved (or being charged); false: declined, \
+        unknown, or not valid now, with the reason in `message`", body = Answer),
+))]
+async fn request(State(app): State<Shared>, incoming: Incoming) -> Response {
+    let call = match callback::<TxnRequest>(&app, incoming).await {
+        Ok(call) => call,
+        Err(response) => return response,
+    };
+    let request = &call.request;
+    let new_txn_ref = request.new_txn_ref.clone().filter(|r| !r.is_empty());
+    if new_txn_ref.as_ref().is_some_and(|r| r.len() > 128) {
+        return Answer::no("new_txn_ref is longer than 128 characters").into_response();
+    }
+    if request.selection.is_empty() || request.selection.chars().count() > 64 {
+        return Answer::no("selection must be 1 to 64 characters").into_response();
+    }
+    let selection = Selection { selection: request.selection.clone(), price_minor: request.cents, new_txn_ref };
+    match vending::select(&app, &call.by(), &call.txn_ref, selection).await {
+        Ok(Selected::Approved | Selected::Charging) => Answer::ok().into_response(),
+        Ok(Selected::Declined(reason)) => Answer::no(format!("declined: {}", wording::decline(reason))).into_response(),
+        Ok(Selected::Refused(error)) => refused(&error).into_response(),
+        Err(error) => store_failure(error),
+    }
+}
+
+/// The answer to a settling callback's step.
+fn settled(stepped: Result<Option<Stepped>, StoreError>) -> Response {
+    match stepped {
+        Ok(Some(Stepped {
+            result: Ok(_) | Err(crate::domain::Refusal::Vend(VendError::Ended { same: true })),
+            ..
+        })) => Answer::ok().into_response(),
+        Ok(Some(Stepped { result: Err(crate::domain::Refusal::Vend(error)), .. })) => refused(&error).into_response(),
+        Ok(Some(Stepped { result: Err(other), .. })) => Answer::no(wording::message(&other)).into_response(),
+        Ok(None) => Answer::ok().into_response(),
+        Err(error) => store_failure(error),
+    }
+}
+
+/// The machine aborted or unlocked the transaction: a purchase not yet dispensed is cancelled and nothing charged.
+#[utoipa::path(post, path = "/txn/unlock", tag = "vending", request_body = TxnUnlock, responses(
+    (status = 200, description = "`success` true: recorded; false: unknown transaction", body = Answer),
+))]
+async fn unlock(State(app): State<Shared>, incoming: Incoming) -> Response {
+    match callback::<TxnUnlock>(&app, incoming).await {
+        Ok(call) => {
+            settled(vending::machine_unlocked(&app, &call.by(), &call.txn_ref, call.request.code.clone()).await)
+        }
+        Err(response) => response,
+    }
+}
+
+/// The dispense result: a success charges the member (captures the hold), a failure charges nothing.
+#[utoipa::path(post, path = "/txn/vend", tag = "vending", request_body = TxnVend, responses(
+    (status = 200, description = "`success` true: recorded (or recorded before); false: unknown transaction, or \
+        one that was never approved", body = Answer),
+))]
+async fn vend(State(app): State<Shared>, incoming: Incoming) -> Response {
+    match callback::<TxnVend>(&app, incoming).await {
+        Ok(call) => {
+            let (success, code) = (call.request.success, call.request.code.clone());
+            settled(vending::vended(&app, &call.by(), &call.txn_ref, success, code).await)
+        }
+        Err(response) => response,
+    }
+}

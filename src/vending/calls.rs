@@ -1,0 +1,141 @@
+//! The `vending-calls` ledger subscriber: after every page of the ledger, each purchase the page touched is read
+//! again and the call it waits for ([`Vend::next_call`]) is made — to the platform or the payment gateway — and its
+//! answer recorded as a step caused by the purchase's last event. Purchases are handled concurrently, each once per
+//! page. A call that gets no answer fails the page, which is handed again after a growing pause: calls are retried
+//! with backoff, and since each is chosen from the purchase as it stands, a call whose answer was recorded is not
+//! made again.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use chrono::Utc;
+use tally_events::{stream, DeclineReason, Envelope};
+
+use super::{
+    gateway::{ChargeRequest, RefundRequest},
+    platform::{LockRequest, PaidRequest, UnlockRequest},
+    step, By,
+};
+use crate::{
+    app::App,
+    domain::vend::{Call, Vend, VendCommand},
+    jobs::system,
+    queries,
+    subscriber::{BoxError, Subscriber, Ticket},
+};
+
+pub struct VendingCalls {
+    pub app: Arc<App>,
+}
+
+impl Subscriber for VendingCalls {
+    fn name(&self) -> &str {
+        "vending-calls"
+    }
+
+    async fn handle(&mut self, page: &[Envelope]) -> Result<Ticket, BoxError> {
+        // The last event of each purchase in the page: the cause of the step its call leads to.
+        let mut touched: BTreeMap<(&str, &str), &Envelope> = BTreeMap::new();
+        for envelope in page {
+            if let Some(txn_ref) = stream::entity_id(&envelope.stream_id, "vend") {
+                touched.insert((envelope.tenant.as_str(), txn_ref), envelope);
+            }
+        }
+        let mut calls = tokio::task::JoinSet::new();
+        for ((tenant, txn_ref), cause) in touched {
+            let (app, tenant, txn_ref, cause) =
+                (self.app.clone(), tenant.to_owned(), txn_ref.to_owned(), cause.clone());
+            calls.spawn(async move { call(&app, &tenant, &txn_ref, &cause).await });
+        }
+        Ok(Ticket::pending(async move {
+            let mut failure = None;
+            while let Some(done) = calls.join_next().await {
+                match done {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => failure = Some(error),
+                    Err(panicked) => failure = Some(panicked.to_string().into()),
+                }
+            }
+            failure.map_or(Ok(()), Err)
+        }))
+    }
+}
+
+/// Makes the call the purchase waits for, if any, and records its answer.
+async fn call(app: &App, tenant: &str, txn_ref: &str, cause: &Envelope) -> Result<(), BoxError> {
+    let vend = super::load(app, tenant, txn_ref).await?;
+    let (Some(call), Some(started)) = (vend.next_call(), vend.started.as_ref()) else { return Ok(()) };
+    let by = By { tenant, actor: system("vending-calls"), cause: Some(cause) };
+    let platform = app.vending.platform.as_ref().ok_or("no vending platform is configured")?;
+    let platform_ref = platform_ref(&vend, txn_ref);
+    let command = match call {
+        Call::Lock => {
+            let request =
+                LockRequest { vm_id: started.vm_id.clone(), txn_ref: platform_ref, balance: started.balance_minor };
+            let answer = platform.lock(&request).await?;
+            let locked = if answer.success { Ok(answer.timeout.unwrap_or(60)) } else { Err(answer.refusal()) };
+            VendCommand::Locked(locked)
+        }
+        Call::Paid => {
+            let approved = vend.approved.as_ref().ok_or("an approved purchase has its approval")?;
+            let request = PaidRequest {
+                txn_ref: platform_ref,
+                price: approved.price_minor,
+                surcharge: approved.surcharge_minor,
+                discount: approved.discount_minor,
+            };
+            let answer = platform.paid(&request).await?;
+            let accepted = if answer.success { Ok(()) } else { Err(answer.refusal()) };
+            VendCommand::Paid { accepted, holds: false }
+        }
+        Call::Unlock => {
+            let request = UnlockRequest { vm_id: started.vm_id.clone(), txn_ref: platform_ref };
+            VendCommand::UnlockSent { success: platform.unlock(&request).await?.success }
+        }
+        Call::Charge => charge(app, tenant, txn_ref, &vend).await?,
+        Call::Refund => {
+            let gateway = app.vending.gateway.as_ref().ok_or("no payment gateway is configured")?;
+            let charge = vend.charge.as_ref().ok_or("a refund is due for a charge")?;
+            let request = RefundRequest {
+                charge_id: charge.charge_id.clone(),
+                amount_minor: charge.amount_minor,
+                idempotency_key: format!("{txn_ref}:refund"),
+            };
+            VendCommand::Refunded { refund_id: gateway.refund(&request).await?.refund_id }
+        }
+    };
+    step(app, &by, txn_ref, |_| Some(command.clone())).await?;
+    Ok(())
+}
+
+/// The reference the platform knows the purchase by now.
+fn platform_ref(vend: &Vend, txn_ref: &str) -> String {
+    vend.selection.as_ref().and_then(|s| s.new_txn_ref.clone()).unwrap_or_else(|| txn_ref.to_owned())
+}
+
+/// Charges the purchase's payment reference: the approval, or the decline.
+async fn charge(app: &App, tenant: &str, txn_ref: &str, vend: &Vend) -> Result<VendCommand, BoxError> {
+    let gateway = app.vending.gateway.as_ref().ok_or("no payment gateway is configured")?;
+    let started = vend.started.as_ref().ok_or("a purchase waiting for a charge was started")?;
+    let price = vend.selection.as_ref().ok_or("a purchase waiting for a charge has its selection")?.price_minor;
+    let reference = started.payment_reference.as_deref().unwrap_or_default();
+    let account = queries::money_account(&app.db, tenant, started.account_type, &started.account_id).await?;
+    let declined = |message: &str| VendCommand::Decline {
+        selection: None,
+        reason: DeclineReason::PaymentDeclined,
+        message: Some(message.to_owned()),
+    };
+    let Some((account, token)) =
+        account.and_then(|a| a.payment_references.get(reference).map(|r| r.token.clone()).map(|t| (a, t)))
+    else {
+        return Ok(declined("the payment reference is gone"));
+    };
+    let request =
+        ChargeRequest { token, amount_minor: price, currency: account.currency, idempotency_key: txn_ref.to_owned() };
+    let answer = gateway.charge(&request).await?;
+    Ok(match (answer.approved, answer.charge_id) {
+        (true, Some(charge_id)) => {
+            VendCommand::Charged { charge_id, amount_minor: price, result_due: Utc::now() + app.vending.timings.result }
+        }
+        _ => declined(answer.message.as_deref().unwrap_or("declined by the payment gateway")),
+    })
+}
