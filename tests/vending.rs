@@ -243,14 +243,13 @@ async fn bad_callbacks_are_answered_in_the_vendors_envelope_and_write_nothing() 
     )
     .await;
     assert_eq!((other_tenant.0, &other_tenant.1["message"]), (StatusCode::OK, &json!("unknown txn_ref")));
-    let cases = [
-        ("/txn/request", json!({"txn_ref": "nope", "selection": "11", "cents": 100}), "unknown txn_ref"),
+    // Requests the vendor's schema does not allow are protocol errors: 400 in the vendor's envelope.
+    let invalid = [
         ("/txn/request", json!({"txn_ref": txn_ref, "selection": "11", "cents": -1}), "invalid request"),
         ("/txn/request", json!({"txn_ref": txn_ref, "selection": "11", "cents": 1.5}), "invalid request"),
         ("/txn/request", json!({"txn_ref": txn_ref, "selection": "11", "cents": "100"}), "invalid request"),
         ("/txn/request", json!({"txn_ref": txn_ref, "selection": "", "cents": 100}), "selection"),
-        ("/txn/vend", json!({"txn_ref": txn_ref, "success": true, "code": ""}), "never approved"),
-        ("/txn/vend", json!({"txn_ref": "nope", "success": true}), "unknown txn_ref"),
+        ("/txn/request", json!({"txn_ref": "", "selection": "11", "cents": 100}), "txn_ref"),
         ("/feed/button_actions", json!({"vm_id": "VM0001", "time": 1764590000, "button": 4}), "button"),
         ("/feed/alerts", json!({"vm_id": "VM/1", "time": 1764590000, "message": "x", "level": "High"}), "vm_id"),
         (
@@ -260,11 +259,19 @@ async fn bad_callbacks_are_answered_in_the_vendors_envelope_and_write_nothing() 
         ),
         ("/feed/transactions", json!({"vm_id": "VM0001", "time": -5, "dispense_quantity": 1, "code": 11}), "time"),
     ];
-    for (path, body, expected) in cases {
-        let (status, answer) = platform_call(&rig, path, body.clone()).await;
-        assert_eq!((status, &answer["success"]), (StatusCode::OK, &json!(false)), "{path} {body}: {answer}");
-        let message = answer["message"].as_str().unwrap();
-        assert!(message.contains(expected), "{path} {body}: {message}");
+    // What the state refuses is a business failure: 200 with `success` false.
+    let refused = [
+        ("/txn/request", json!({"txn_ref": "nope", "selection": "11", "cents": 100}), "unknown txn_ref"),
+        ("/txn/vend", json!({"txn_ref": txn_ref, "success": true, "code": ""}), "never approved"),
+        ("/txn/vend", json!({"txn_ref": "nope", "success": true}), "unknown txn_ref"),
+    ];
+    for (expected_status, cases) in [(StatusCode::BAD_REQUEST, &invalid[..]), (StatusCode::OK, &refused[..])] {
+        for (path, body, expected) in cases {
+            let (status, answer) = platform_call(&rig, path, body.clone()).await;
+            assert_eq!((status, &answer["success"]), (expected_status, &json!(false)), "{path} {body}: {answer}");
+            let message = answer["message"].as_str().unwrap();
+            assert!(message.contains(expected), "{path} {body}: {message}");
+        }
     }
     assert_eq!(event_count(&rig).await, before, "nothing was written");
     let (status, answer) = platform_call(&rig, "/txn/unlock", json!({"txn_ref": txn_ref, "code": 7})).await;

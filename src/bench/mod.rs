@@ -10,6 +10,7 @@ mod open_loop;
 mod scans;
 mod serve;
 mod tills;
+mod vending;
 
 use std::{
     collections::BTreeMap,
@@ -60,7 +61,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1_000_000)]
     pub rebuild_events: usize,
     /// `cards` (card and bonus commands, then the rebuild), `scans` (ScanTrack caps and mixed scans), `names`
-    /// (Enactor's customer name search; run it with `--customers 100000`) or `tills` (Enactor balance updates).
+    /// (Enactor's customer name search; run it with `--customers 100000`), `tills` (Enactor balance updates) or
+    /// `vending` (purchases at simulated vending machines).
     #[arg(long, default_value = "cards")]
     pub scenario: String,
     /// When `--database-url` names PostgreSQL (`cards`, `scans`, `tills`): how many `tally serve` processes share the
@@ -74,6 +76,9 @@ pub struct BenchArgs {
     /// scheduled start) at 25%, 50% and 75% of the closed loop's throughput, each on customers of its own.
     #[arg(long)]
     pub open_loop: bool,
+    /// For `vending`: how many simulated machines (one member buying at each).
+    #[arg(long, default_value_t = 200)]
+    pub machines: usize,
 }
 
 const TENANT: &str = "bench";
@@ -97,7 +102,8 @@ pub async fn run(args: BenchArgs, database_url: &str, kafka: Option<KafkaSetting
         "scans" => return scans::run(&args, postgres).await,
         "names" => return names::run(&args).await,
         "tills" => return tills::run(&args, postgres).await,
-        other => anyhow::bail!("unknown scenario {other:?}: use cards, scans, names or tills"),
+        "vending" => return vending::run(&args).await,
+        other => anyhow::bail!("unknown scenario {other:?}: use cards, scans, names, tills or vending"),
     }
     let dir = std::env::temp_dir().join(format!("tally-bench-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;

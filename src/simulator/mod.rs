@@ -20,6 +20,7 @@ use axum::Router;
 use tokio::{net::TcpListener, sync::Mutex};
 
 use crate::outbound::JsonClient;
+pub use machines::Behaviour;
 use machines::Machine;
 
 /// How the simulator runs.
@@ -66,6 +67,13 @@ impl Simulator {
         let auth = (hyper::header::HeaderName::from_static("x-api-key"), args.tally_key.clone());
         let tally = JsonClient::new(&args.tally_url, Some(auth), Duration::from_secs(10));
         Arc::new(Simulator { args, machines: Mutex::new(machines), gateway: Mutex::default(), tally })
+    }
+
+    /// Tells machine `vm_id` how to behave (as `POST /sim/machines/{vm_id}/behaviour` does).
+    pub async fn behave(&self, vm_id: &str, behaviour: Behaviour) {
+        if let Some(machine) = self.machines.lock().await.get_mut(vm_id) {
+            machine.behaviour = behaviour;
+        }
     }
 }
 

@@ -3,7 +3,11 @@
 //! same path) is answered as the first time and recorded once; the feed has no id of its own, and two reports of
 //! one machine in one second differ at least in their planogram's stock.
 
-use axum::{extract::State, http::StatusCode, response::Response};
+use axum::{
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
 use blake2::{Blake2s256, Digest};
 use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Deserialize};
@@ -13,7 +17,7 @@ use tally_events::{
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{admit, parse, Answer, Vending};
+use super::{admit, parse, Answer, Invalid, Vending};
 use crate::{
     commands::{Command, Stream},
     domain::machine::{MachineAggregate, MachineReport},
@@ -44,8 +48,10 @@ trait Report: DeserializeOwned {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = vending::FeedTransaction)]
 pub struct FeedTransaction {
+    #[schema(pattern = r"^[!-.0-~]{1,64}$")]
     vm_id: String,
     /// Unix seconds.
+    #[schema(minimum = 0)]
     time: i64,
     dispense_quantity: i64,
     #[serde(default)]
@@ -54,7 +60,7 @@ pub struct FeedTransaction {
     cashless_value: i64,
     /// The raw coil code.
     #[serde(deserialize_with = "super::text")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = super::text_schema)]
     code: String,
     #[serde(default)]
     planogram: Vec<Coil>,
@@ -85,7 +91,7 @@ impl Report for FeedTransaction {
 pub struct Refill {
     refill_quantity: i64,
     #[serde(deserialize_with = "super::text")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = super::text_schema)]
     code: String,
 }
 
@@ -93,7 +99,10 @@ pub struct Refill {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = vending::FeedRefill)]
 pub struct FeedRefill {
+    #[schema(pattern = r"^[!-.0-~]{1,64}$")]
     vm_id: String,
+    /// Unix seconds.
+    #[schema(minimum = 0)]
     time: i64,
     refill_detail: Vec<Refill>,
     #[serde(default)]
@@ -121,7 +130,10 @@ impl Report for FeedRefill {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = vending::FeedAlert)]
 pub struct FeedAlert {
+    #[schema(pattern = r"^[!-.0-~]{1,64}$")]
     vm_id: String,
+    /// Unix seconds.
+    #[schema(minimum = 0)]
     time: i64,
     #[schema(max_length = 1000)]
     message: String,
@@ -147,7 +159,10 @@ impl Report for FeedAlert {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = vending::FeedButton)]
 pub struct FeedButton {
+    #[schema(pattern = r"^[!-.0-~]{1,64}$")]
     vm_id: String,
+    /// Unix seconds.
+    #[schema(minimum = 0)]
     time: i64,
     #[schema(minimum = 1, maximum = 3)]
     button: u8,
@@ -187,10 +202,10 @@ async fn record<T: Report>(app: Shared, mut incoming: Incoming, path: &str) -> R
     };
     let report: T = match parse(&admitted.body) {
         Ok(report) => report,
-        Err(answer) => return axum::response::IntoResponse::into_response(answer),
+        Err(invalid) => return invalid.into_response(),
     };
     if let Some(problem) = problem(&report) {
-        return axum::response::IntoResponse::into_response(Answer::no(problem));
+        return Invalid(problem.into()).into_response();
     }
     let vm_id = report.vm_id().to_owned();
     let digest: [u8; 32] = Blake2s256::digest(&admitted.body).into();
@@ -207,7 +222,8 @@ async fn record<T: Report>(app: Shared, mut incoming: Incoming, path: &str) -> R
 
 /// A machine dispensed (also a sale that did not go through Tally).
 #[utoipa::path(post, path = "/feed/transactions", tag = "vending", request_body = FeedTransaction, responses(
-    (status = 200, description = "Recorded, or `success` false with what is wrong", body = Answer),
+    (status = 200, description = "Recorded", body = Answer),
+    (status = 400, description = "Not a report the vendor's schema allows", body = Answer),
 ))]
 async fn transactions(State(app): State<Shared>, incoming: Incoming) -> Response {
     record::<FeedTransaction>(app, incoming, "transactions").await
@@ -215,7 +231,8 @@ async fn transactions(State(app): State<Shared>, incoming: Incoming) -> Response
 
 /// A machine was refilled.
 #[utoipa::path(post, path = "/feed/refills", tag = "vending", request_body = FeedRefill, responses(
-    (status = 200, description = "Recorded, or `success` false with what is wrong", body = Answer),
+    (status = 200, description = "Recorded", body = Answer),
+    (status = 400, description = "Not a report the vendor's schema allows", body = Answer),
 ))]
 async fn refills(State(app): State<Shared>, incoming: Incoming) -> Response {
     record::<FeedRefill>(app, incoming, "refills").await
@@ -223,7 +240,8 @@ async fn refills(State(app): State<Shared>, incoming: Incoming) -> Response {
 
 /// A machine raised an alert.
 #[utoipa::path(post, path = "/feed/alerts", tag = "vending", request_body = FeedAlert, responses(
-    (status = 200, description = "Recorded, or `success` false with what is wrong", body = Answer),
+    (status = 200, description = "Recorded", body = Answer),
+    (status = 400, description = "Not a report the vendor's schema allows", body = Answer),
 ))]
 async fn alerts(State(app): State<Shared>, incoming: Incoming) -> Response {
     record::<FeedAlert>(app, incoming, "alerts").await
@@ -231,7 +249,8 @@ async fn alerts(State(app): State<Shared>, incoming: Incoming) -> Response {
 
 /// A button of a machine's telemetry box was pressed.
 #[utoipa::path(post, path = "/feed/button_actions", tag = "vending", request_body = FeedButton, responses(
-    (status = 200, description = "Recorded, or `success` false with what is wrong", body = Answer),
+    (status = 200, description = "Recorded", body = Answer),
+    (status = 400, description = "Not a report the vendor's schema allows", body = Answer),
 ))]
 async fn button_actions(State(app): State<Shared>, incoming: Incoming) -> Response {
     record::<FeedButton>(app, incoming, "button_actions").await

@@ -91,9 +91,19 @@ async fn admit(app: &App, incoming: &mut Incoming) -> Result<Admitted, Response>
     incoming.admit(app, &Vending, KeyPolicy::Optional).await
 }
 
-/// A callback's body as `T`, or the vendor's answer saying what is wrong with it.
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Answer> {
-    serde_json::from_slice(body).map_err(|error| Answer::no(format!("invalid request: {error}")))
+/// A request the vendor's schema does not allow: HTTP 400 in the vendor's envelope. It is a protocol error, not a
+/// business failure (those are HTTP 200 with `"success": false`, as the vendor specifies).
+struct Invalid(String);
+
+impl IntoResponse for Invalid {
+    fn into_response(self) -> Response {
+        (StatusCode::BAD_REQUEST, Json(Answer::no(self.0))).into_response()
+    }
+}
+
+/// A callback's body as `T`, or what is wrong with it.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Invalid> {
+    serde_json::from_slice(body).map_err(|error| Invalid(format!("invalid request: {error}")))
 }
 
 /// A text the vendor may send as a JSON string or number (item numbers, failure codes).
@@ -109,6 +119,14 @@ fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> 
         Some(Text::Number(number)) => number.to_string(),
         None => String::new(),
     })
+}
+
+/// The schema of [`text`]: a string or a number.
+pub(super) fn text_schema() -> impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>> {
+    use utoipa::openapi::{schema::OneOfBuilder, ObjectBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(64)))
+        .item(ObjectBuilder::new().schema_type(Type::Number))
 }
 
 /// A whole number of minor units, not below zero.
@@ -133,6 +151,10 @@ async fn find(app: &App, tenant: &str, txn_ref: &str) -> Result<String, Response
 /// A callback about a purchase: its body names the purchase by the platform's reference.
 trait AboutPurchase: DeserializeOwned {
     fn txn_ref(&self) -> &str;
+    /// What is wrong with the callback's other fields.
+    fn invalid(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A callback admitted and read, with the purchase it is about (Tally's reference).
@@ -152,21 +174,32 @@ impl<T> Callback<T> {
 async fn callback<T: AboutPurchase>(app: &App, mut incoming: Incoming) -> Result<Callback<T>, Response> {
     let admitted = admit(app, &mut incoming).await?;
     let request: T = parse(&admitted.body).map_err(IntoResponse::into_response)?;
+    if !(1..=MAX_REF).contains(&request.txn_ref().len()) {
+        return Err(Invalid(format!("txn_ref must be 1 to {MAX_REF} characters")).into_response());
+    }
+    if let Some(problem) = request.invalid() {
+        return Err(Invalid(problem.into()).into_response());
+    }
     let txn_ref = find(app, &admitted.principal.tenant, request.txn_ref()).await?;
     Ok(Callback { admitted, request, txn_ref })
 }
+
+/// Longest transaction reference Tally takes from the platform.
+const MAX_REF: usize = 128;
 
 /// `/txn/request`: the customer made a selection.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = vending::TxnRequest)]
 pub struct TxnRequest {
+    #[schema(min_length = 1, max_length = 128)]
     txn_ref: String,
     /// When not empty, the transaction is called so from now on.
     #[serde(default)]
+    #[schema(max_length = 128)]
     new_txn_ref: Option<String>,
-    /// The item number.
+    /// The item number (text or a number, 1 to 64 characters).
     #[serde(deserialize_with = "text")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = text_schema)]
     selection: String,
     /// The item's price in minor units.
     #[serde(deserialize_with = "minor_units")]
@@ -178,10 +211,11 @@ pub struct TxnRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = vending::TxnUnlock)]
 pub struct TxnUnlock {
+    #[schema(min_length = 1, max_length = 128)]
     txn_ref: String,
     /// Why, as the platform says.
     #[serde(default, deserialize_with = "text")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = text_schema)]
     code: String,
 }
 
@@ -189,17 +223,26 @@ pub struct TxnUnlock {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = vending::TxnVend)]
 pub struct TxnVend {
+    #[schema(min_length = 1, max_length = 128)]
     txn_ref: String,
     success: bool,
     /// The failure code (`1` … `6`, `1000`); empty on success.
     #[serde(default, deserialize_with = "text")]
-    #[schema(value_type = String)]
+    #[schema(schema_with = text_schema)]
     code: String,
 }
 
 impl AboutPurchase for TxnRequest {
     fn txn_ref(&self) -> &str {
         &self.txn_ref
+    }
+
+    fn invalid(&self) -> Option<&'static str> {
+        if self.new_txn_ref.as_ref().is_some_and(|r| r.len() > MAX_REF) {
+            return Some("new_txn_ref is longer than 128 characters");
+        }
+        (self.selection.is_empty() || self.selection.chars().count() > 64)
+            .then_some("selection must be 1 to 64 characters")
     }
 }
 
@@ -226,7 +269,8 @@ fn refused(error: &VendError) -> Answer {
 /// The customer made a selection: Tally decides, then approves with `/api/paid` or cancels with `/api/unlock`.
 #[utoipa::path(post, path = "/txn/request", tag = "vending", request_body = TxnRequest, responses(
     (status = 200, description = "`success` true: the selection is approved (or being charged); false: declined, \
-        unknown, or not valid now, with the reason in `message`", body = Answer),
+        an unknown transaction, or one over, with the reason in `message`", body = Answer),
+    (status = 400, description = "Not a request the vendor's schema allows", body = Answer),
 ))]
 async fn request(State(app): State<Shared>, incoming: Incoming) -> Response {
     let call = match callback::<TxnRequest>(&app, incoming).await {
@@ -235,12 +279,6 @@ async fn request(State(app): State<Shared>, incoming: Incoming) -> Response {
     };
     let request = &call.request;
     let new_txn_ref = request.new_txn_ref.clone().filter(|r| !r.is_empty());
-    if new_txn_ref.as_ref().is_some_and(|r| r.len() > 128) {
-        return Answer::no("new_txn_ref is longer than 128 characters").into_response();
-    }
-    if request.selection.is_empty() || request.selection.chars().count() > 64 {
-        return Answer::no("selection must be 1 to 64 characters").into_response();
-    }
     let selection = Selection { selection: request.selection.clone(), price_minor: request.cents, new_txn_ref };
     match vending::select(&app, &call.by(), &call.txn_ref, selection).await {
         Ok(Selected::Approved | Selected::Charging) => Answer::ok().into_response(),
@@ -267,6 +305,7 @@ fn settled(stepped: Result<Option<Stepped>, StoreError>) -> Response {
 /// The machine aborted or unlocked the transaction: a purchase not yet dispensed is cancelled and nothing charged.
 #[utoipa::path(post, path = "/txn/unlock", tag = "vending", request_body = TxnUnlock, responses(
     (status = 200, description = "`success` true: recorded; false: unknown transaction", body = Answer),
+    (status = 400, description = "Not a request the vendor's schema allows", body = Answer),
 ))]
 async fn unlock(State(app): State<Shared>, incoming: Incoming) -> Response {
     match callback::<TxnUnlock>(&app, incoming).await {
@@ -281,6 +320,7 @@ async fn unlock(State(app): State<Shared>, incoming: Incoming) -> Response {
 #[utoipa::path(post, path = "/txn/vend", tag = "vending", request_body = TxnVend, responses(
     (status = 200, description = "`success` true: recorded (or recorded before); false: unknown transaction, or \
         one that was never approved", body = Answer),
+    (status = 400, description = "Not a request the vendor's schema allows", body = Answer),
 ))]
 async fn vend(State(app): State<Shared>, incoming: Incoming) -> Response {
     match callback::<TxnVend>(&app, incoming).await {
