@@ -54,15 +54,9 @@ async fn a_selection_the_balance_does_not_cover_is_declined_and_the_machine_unlo
     assert_eq!(answer["success"], false, "{answer}");
     assert!(answer["message"].as_str().unwrap().starts_with("declined"), "{answer}");
     assert_eq!(rig.settled(&txn_ref, "declined").await["decline_reason"], "insufficient_funds");
+    rig.simulator.idle("VM0001").await;
     let events = rig.events_of(&format!("vend/acme/{txn_ref}")).await;
-    for _ in 0..100 {
-        if rig.simulator.get("/sim/machines/VM0001").await["txn"].is_null() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(rig.simulator.get("/sim/machines/VM0001").await["txn"].is_null(), "Tally unlocked the machine");
-    assert_eq!(&events[..4], ["VendStarted", "VendLocked", "VendSelected", "VendDeclined"]);
+    assert_eq!(events, ["VendStarted", "VendLocked", "VendSelected", "VendDeclined", "VendUnlockSent"]);
     assert_eq!(rig.account("M-1").await, ("1.5".into(), "0".into(), "1.5".into()));
 }
 
@@ -302,4 +296,37 @@ async fn the_feed_keeps_each_machines_stock_alerts_and_buttons_and_records_a_rep
     }
     assert_eq!(rig.get("/v1/vending/machines/VM0009").await["dispenses"], 2, "the repeat was recorded once");
     assert_eq!(rig.events_of("machine/acme/VM0009").await, ["MachineDispensed"]);
+}
+
+#[tokio::test]
+async fn an_offline_machine_refuses_the_lock_and_a_credit_limit_is_the_only_overdraft() {
+    let rig = Rig::start(2, &[]).await;
+    rig.deposit("M-1", "5").await;
+    rig.simulator.behave("VM0001", json!({"offline": true})).await;
+    let refused = rig.purchase("VM0001", "M-1", None).await;
+    let purchase = rig.settled(&refused, "lock_refused").await;
+    assert_eq!(purchase["detail"], "vending machine is offline");
+
+    let credit = json!({"account_type": "credit", "account_id": "C-1", "currency": "GBP", "credit_limit": "1.00"});
+    assert_eq!(rig.post("/v1/money-accounts", credit).await.0, StatusCode::CREATED);
+    let body = json!({"vm_id": "VM0002", "account_type": "credit", "account_id": "C-1"});
+    let (status, started) = rig.post("/v1/vending/purchases", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    rig.simulator.locked("VM0002").await;
+    assert_eq!(rig.simulator.select("VM0002", 12).await["success"], false, "1.50 is beyond the limit");
+    rig.simulator.idle("VM0002").await;
+    let (_, started) = rig.post("/v1/vending/purchases", body).await;
+    rig.simulator.locked("VM0002").await;
+    assert_eq!(rig.simulator.select("VM0002", 11).await["success"], true, "1.00 is within it");
+    rig.settled(started["txn_ref"].as_str().unwrap(), "dispensed").await;
+    let account = rig.get("/v1/money-accounts/credit/C-1").await;
+    assert_eq!((&account["balance"], &account["available"]), (&json!("-1.00"), &json!("0")), "{account}");
+
+    // An employee allowance does not pay at machines.
+    let employee = json!({"account_type": "employee", "account_id": "E-1", "currency": "GBP", "allowance": "10",
+        "period": "monthly"});
+    assert_eq!(rig.post("/v1/money-accounts", employee).await.0, StatusCode::CREATED);
+    let body = json!({"vm_id": "VM0002", "account_type": "employee", "account_id": "E-1"});
+    let (status, refused) = rig.post("/v1/vending/purchases", body).await;
+    assert_eq!((status, &refused["error"]["code"]), (StatusCode::CONFLICT, &json!("AccountNotForVending")));
 }

@@ -282,9 +282,10 @@ impl View for MachineView {
         });
         match event {
             Event::MachineDispensed(e) => {
-                machine.dispenses += e.dispense_quantity;
-                machine.cash_value += e.cash_value;
-                machine.cashless_value += e.cashless_value;
+                // Saturating: a view must never fail on a value the ledger holds.
+                machine.dispenses = machine.dispenses.saturating_add(e.dispense_quantity);
+                machine.cash_value = machine.cash_value.saturating_add(e.cash_value);
+                machine.cashless_value = machine.cashless_value.saturating_add(e.cashless_value);
                 machine.last_dispense = Some(e.time);
                 machine.planogram(&e.planogram);
             }

@@ -77,6 +77,15 @@ impl Simulator {
         }
     }
 
+    /// Waits until the machine is locked for nothing (Tally unlocked it, or its purchase ended).
+    pub async fn idle(&self, vm_id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.get(&format!("/sim/machines/{vm_id}")).await["txn"].is_null() {
+            assert!(Instant::now() < deadline, "{vm_id} stayed locked");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// A customer selects coil `code` at the machine; Tally's answer to `/txn/request`.
     pub async fn select(&self, vm_id: &str, code: i64) -> Value {
         let (status, body) = self.post(&format!("/sim/machines/{vm_id}/select"), json!({"code": code})).await;

@@ -33,6 +33,11 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .routes(routes!(button_actions))
 }
 
+/// Largest quantity one report may carry.
+const MAX_QUANTITY: i64 = 10_000;
+/// Largest value (minor units) one report may carry.
+const MAX_VALUE: i64 = 1_000_000_000;
+
 /// What every feed report carries.
 trait Report: DeserializeOwned {
     fn vm_id(&self) -> &str;
@@ -53,10 +58,14 @@ pub struct FeedTransaction {
     /// Unix seconds.
     #[schema(minimum = 0)]
     time: i64,
+    #[schema(minimum = 0, maximum = 10000)]
     dispense_quantity: i64,
+    /// Minor units.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000)]
     cash_value: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000)]
     cashless_value: i64,
     /// The raw coil code.
     #[serde(deserialize_with = "super::text")]
@@ -72,6 +81,15 @@ impl Report for FeedTransaction {
     }
     fn time(&self) -> i64 {
         self.time
+    }
+    fn invalid(&self) -> Option<&'static str> {
+        if !(0..=MAX_QUANTITY).contains(&self.dispense_quantity) {
+            return Some("dispense_quantity must be 0 to 10000");
+        }
+        [self.cash_value, self.cashless_value]
+            .iter()
+            .any(|value| !(0..=MAX_VALUE).contains(value))
+            .then_some("cash_value and cashless_value must be 0 to 1000000000 minor units")
     }
     fn report(self, time: DateTime<Utc>) -> MachineReport {
         MachineReport::Dispensed(MachineDispensed {
@@ -89,6 +107,7 @@ impl Report for FeedTransaction {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = vending::RefillDetail)]
 pub struct Refill {
+    #[schema(minimum = 0, maximum = 10000)]
     refill_quantity: i64,
     #[serde(deserialize_with = "super::text")]
     #[schema(schema_with = super::text_schema)]
@@ -115,6 +134,12 @@ impl Report for FeedRefill {
     }
     fn time(&self) -> i64 {
         self.time
+    }
+    fn invalid(&self) -> Option<&'static str> {
+        self.refill_detail
+            .iter()
+            .any(|r| !(0..=MAX_QUANTITY).contains(&r.refill_quantity))
+            .then_some("refill_quantity must be 0 to 10000")
     }
     fn report(self, time: DateTime<Utc>) -> MachineReport {
         let refill_detail = self

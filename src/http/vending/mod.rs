@@ -106,27 +106,57 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Invalid> {
     serde_json::from_slice(body).map_err(|error| Invalid(format!("invalid request: {error}")))
 }
 
-/// A text the vendor may send as a JSON string or number (item numbers, failure codes).
-fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Text {
-        Text(String),
-        Number(serde_json::Number),
+/// A text the vendor may send as a JSON string or number (item numbers, coil codes).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Text {
+    Text(String),
+    Number(serde_json::Number),
+}
+
+impl From<Text> for String {
+    fn from(text: Text) -> String {
+        match text {
+            Text::Text(text) => text,
+            Text::Number(number) => number.to_string(),
+        }
     }
-    Ok(match Option::<Text>::deserialize(deserializer)? {
-        Some(Text::Text(text)) => text,
-        Some(Text::Number(number)) => number.to_string(),
-        None => String::new(),
-    })
+}
+
+/// Longest item number or code Tally takes from the platform.
+const MAX_CODE: usize = 64;
+
+fn bounded<E: serde::de::Error>(text: String) -> Result<String, E> {
+    match text.chars().count() {
+        length if length > MAX_CODE => Err(E::custom(format!("a code of {length} characters: at most {MAX_CODE}"))),
+        _ => Ok(text),
+    }
+}
+
+fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    bounded(Text::deserialize(deserializer)?.into())
+}
+
+/// [`text`], or null or absent for none (a failure code on success): read as empty.
+fn optional_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    bounded(Option::<Text>::deserialize(deserializer)?.map(String::from).unwrap_or_default())
 }
 
 /// The schema of [`text`]: a string or a number.
 pub(super) fn text_schema() -> impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>> {
     use utoipa::openapi::{schema::OneOfBuilder, ObjectBuilder, Type};
     OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(64)))
+        .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_CODE)))
         .item(ObjectBuilder::new().schema_type(Type::Number))
+}
+
+/// The schema of [`optional_text`]: a string, a number or null.
+fn optional_text_schema() -> impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>> {
+    use utoipa::openapi::{schema::OneOfBuilder, ObjectBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_CODE)))
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
 }
 
 /// A whole number of minor units, not below zero.
@@ -214,8 +244,8 @@ pub struct TxnUnlock {
     #[schema(min_length = 1, max_length = 128)]
     txn_ref: String,
     /// Why, as the platform says.
-    #[serde(default, deserialize_with = "text")]
-    #[schema(schema_with = text_schema)]
+    #[serde(default, deserialize_with = "optional_text")]
+    #[schema(schema_with = optional_text_schema)]
     code: String,
 }
 
@@ -226,9 +256,9 @@ pub struct TxnVend {
     #[schema(min_length = 1, max_length = 128)]
     txn_ref: String,
     success: bool,
-    /// The failure code (`1` … `6`, `1000`); empty on success.
-    #[serde(default, deserialize_with = "text")]
-    #[schema(schema_with = text_schema)]
+    /// The failure code (`1` … `6`, `1000`); empty or null on success.
+    #[serde(default, deserialize_with = "optional_text")]
+    #[schema(schema_with = optional_text_schema)]
     code: String,
 }
 
@@ -241,8 +271,7 @@ impl AboutPurchase for TxnRequest {
         if self.new_txn_ref.as_ref().is_some_and(|r| r.len() > MAX_REF) {
             return Some("new_txn_ref is longer than 128 characters");
         }
-        (self.selection.is_empty() || self.selection.chars().count() > 64)
-            .then_some("selection must be 1 to 64 characters")
+        self.selection.is_empty().then_some("selection must be 1 to 64 characters")
     }
 }
 
