@@ -60,8 +60,12 @@ impl App {
             metrics,
         });
         if settings.vending.platform.is_some() {
-            let calls = vending::calls::VendingCalls { app: app.clone() };
-            tokio::spawn(subscriber::run(app.db.clone(), calls, subscriber::Options::default()));
+            let calls = vending::calls::VendingCalls::new(app.clone());
+            let options = subscriber::Options {
+                pages_in_flight: vending::calls::PAGES_IN_FLIGHT,
+                ..subscriber::Options::default()
+            };
+            tokio::spawn(subscriber::run(app.db.clone(), calls, options));
             tokio::spawn(vending::timers::run(app.clone(), settings.vending.timings.interval));
         }
         Ok(app)

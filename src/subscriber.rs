@@ -25,7 +25,7 @@ use crate::store::{ledger, subscriptions, Db, StoreError};
 /// An error of a subscriber's own.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// How often an idle runner looks for new events.
+/// How often an idle runner looks for new events (it is woken at once by its own process's appends).
 const POLL: Duration = Duration::from_millis(20);
 /// The pause after a first error; it doubles with every further error until a page succeeds.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
@@ -241,7 +241,10 @@ async fn handle_pages<S: Subscriber>(
                 }
                 *backoff = FIRST_BACKOFF;
             }
-            None => tokio::time::sleep(POLL).await,
+            None => {
+                // New events of this process wake the runner at once; other processes' are found by the poll.
+                let _ = tokio::time::timeout(POLL, db.appended.notified()).await;
+            }
         }
     }
 }

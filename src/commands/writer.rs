@@ -141,6 +141,7 @@ impl Writer {
         idempotency::save_many(&mut tx, &records).await?;
         tx.commit().await?;
         self.remember(staged);
+        self.db.appended.notify_waiters();
         Ok(outcomes)
     }
 
@@ -159,6 +160,7 @@ impl Writer {
         match committed {
             Ok(()) => {
                 self.remember(staged);
+                self.db.appended.notify_waiters();
                 outcomes
             }
             Err(error) => {

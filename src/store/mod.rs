@@ -7,11 +7,12 @@ pub mod ledger;
 pub mod merchants;
 pub mod subscriptions;
 
-use std::{path::Path, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::{any::AnyPoolOptions, migrate::Migrator, Any, AnyPool, Executor, Transaction};
 use tally_projections::rebuild::{self, RebuildError, RebuildReport};
+use tokio::sync::Notify;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -32,6 +33,9 @@ pub struct Db {
     pub read: AnyPool,
     pub write: AnyPool,
     pub dialect: Dialect,
+    /// Woken whenever this process's writer commits events: ledger subscribers wait on it rather than only polling
+    /// (events other processes append are found by polling).
+    pub appended: Arc<Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,11 +80,11 @@ impl Db {
             };
             let write = options().max_connections(1).connect(&url).await?;
             let read = options().max_connections(4).connect(&url).await?;
-            Db { read, write, dialect: Dialect::Sqlite }
+            Db { read, write, dialect: Dialect::Sqlite, appended: Arc::default() }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool =
                 AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-            Db { read: pool.clone(), write: pool, dialect: Dialect::Postgres }
+            Db { read: pool.clone(), write: pool, dialect: Dialect::Postgres, appended: Arc::default() }
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };

@@ -1,11 +1,16 @@
-//! The `vending-calls` ledger subscriber: after every page of the ledger, each purchase the page touched is read
-//! again and the call it waits for ([`Vend::next_call`]) is made — to the platform or the payment gateway — and its
-//! answer recorded as a step caused by the purchase's last event. Purchases are handled concurrently, each once per
-//! page. A call that gets no answer fails the page, which is handed again after a growing pause: calls are retried
-//! with backoff, and since each is chosen from the purchase as it stands, a call whose answer was recorded is not
-//! made again.
+//! The `vending-calls` ledger subscriber: each purchase a page of the ledger touched is read again and the call it
+//! waits for ([`Vend::next_call`]) is made — to the platform or the payment gateway — and its answer recorded as a
+//! step caused by the purchase's last event in the page; then the purchase is read again, until it waits for no
+//! call. Purchases are driven concurrently, and several pages are in flight at once; a purchase is driven by one
+//! task at a time, and a page that touches a purchase already being driven marks it for another look before that
+//! task lets it go, so no event's call is missed. A call that gets no answer fails the page, which is handed again
+//! after a growing pause: calls are retried with backoff, and since each is chosen from the purchase as it stands, a
+//! call whose answer was recorded is not made again.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+};
 
 use chrono::Utc;
 use tally_events::{stream, DeclineReason, Envelope};
@@ -23,8 +28,24 @@ use crate::{
     subscriber::{BoxError, Subscriber, Ticket},
 };
 
+/// Pages in flight at once.
+pub const PAGES_IN_FLIGHT: usize = 8;
+
+/// How many calls one task makes for a purchase before it lets it go (a purchase needs at most four in a row).
+const MAX_CALLS: usize = 8;
+
+/// The purchases being driven, by tenant and reference: whether a later page touched them meanwhile.
+type Driving = Arc<Mutex<HashMap<(String, String), bool>>>;
+
 pub struct VendingCalls {
-    pub app: Arc<App>,
+    app: Arc<App>,
+    driving: Driving,
+}
+
+impl VendingCalls {
+    pub fn new(app: Arc<App>) -> VendingCalls {
+        VendingCalls { app, driving: Driving::default() }
+    }
 }
 
 impl Subscriber for VendingCalls {
@@ -42,9 +63,17 @@ impl Subscriber for VendingCalls {
         }
         let mut calls = tokio::task::JoinSet::new();
         for ((tenant, txn_ref), cause) in touched {
-            let (app, tenant, txn_ref, cause) =
-                (self.app.clone(), tenant.to_owned(), txn_ref.to_owned(), cause.clone());
-            calls.spawn(async move { call(&app, &tenant, &txn_ref, &cause).await });
+            let key = (tenant.to_owned(), txn_ref.to_owned());
+            {
+                let mut driving = self.driving.lock().expect("lock");
+                if let Some(touched_again) = driving.get_mut(&key) {
+                    *touched_again = true;
+                    continue;
+                }
+                driving.insert(key.clone(), false);
+            }
+            let (app, driving, cause) = (self.app.clone(), self.driving.clone(), cause.clone());
+            calls.spawn(async move { drive(&app, &driving, key, &cause).await });
         }
         Ok(Ticket::pending(async move {
             let mut failure = None;
@@ -58,12 +87,46 @@ impl Subscriber for VendingCalls {
             failure.map_or(Ok(()), Err)
         }))
     }
+
+    /// The pages in flight were dropped, and with them the tasks driving their purchases.
+    fn close(&mut self) {
+        self.driving.lock().expect("lock").clear();
+    }
 }
 
-/// Makes the call the purchase waits for, if any, and records its answer.
-async fn call(app: &App, tenant: &str, txn_ref: &str, cause: &Envelope) -> Result<(), BoxError> {
+/// Makes the calls the purchase waits for, one after the other, until it waits for none and no later page touched
+/// it meanwhile; then lets it go.
+async fn drive(app: &App, driving: &Driving, key: (String, String), cause: &Envelope) -> Result<(), BoxError> {
+    let (tenant, txn_ref) = (key.0.as_str(), key.1.as_str());
+    let mut calls = 0;
+    loop {
+        let called = call(app, tenant, txn_ref, cause).await;
+        let called = match called {
+            Ok(called) => called,
+            Err(error) => {
+                driving.lock().expect("lock").remove(&key);
+                return Err(error);
+            }
+        };
+        calls += usize::from(called);
+        if called && calls < MAX_CALLS {
+            continue;
+        }
+        let mut driving = driving.lock().expect("lock");
+        match driving.get_mut(&key) {
+            Some(touched_again) if *touched_again && calls < MAX_CALLS => *touched_again = false,
+            _ => {
+                driving.remove(&key);
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Makes the call the purchase waits for, if any, and records its answer; whether there was one.
+async fn call(app: &App, tenant: &str, txn_ref: &str, cause: &Envelope) -> Result<bool, BoxError> {
     let vend = super::load(app, tenant, txn_ref).await?;
-    let (Some(call), Some(started)) = (vend.next_call(), vend.started.as_ref()) else { return Ok(()) };
+    let (Some(call), Some(started)) = (vend.next_call(), vend.started.as_ref()) else { return Ok(false) };
     let by = By { tenant, actor: system("vending-calls"), cause: Some(cause) };
     let platform = app.vending.platform.as_ref().ok_or("no vending platform is configured")?;
     let platform_ref = platform_ref(&vend, txn_ref);
@@ -104,7 +167,7 @@ async fn call(app: &App, tenant: &str, txn_ref: &str, cause: &Envelope) -> Resul
         }
     };
     step(app, &by, txn_ref, |_| Some(command.clone())).await?;
-    Ok(())
+    Ok(true)
 }
 
 /// The reference the platform knows the purchase by now.
