@@ -229,6 +229,9 @@ async fn bad_callbacks_are_answered_in_the_vendors_envelope_and_write_nothing() 
     assert_eq!((status, &answer["success"]), (StatusCode::UNAUTHORIZED, &json!(false)), "{answer}");
     let (status, _) = call_with_key(&rig, "/txn/request", PLATFORM_KEY, json!({})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the platform's own key is not Tally's");
+    let unlock = json!({"txn_ref": txn_ref, "code": "x"});
+    let (status, answer) = call_with_key(&rig, "/txn/unlock", "acme-client:secret-client", unlock).await;
+    assert_eq!((status, &answer["success"]), (StatusCode::FORBIDDEN, &json!(false)), "a customer is not the platform");
     let other_tenant = call_with_key(
         &rig,
         "/txn/vend",

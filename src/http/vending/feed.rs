@@ -249,6 +249,7 @@ async fn record<T: Report>(app: Shared, mut incoming: Incoming, path: &str) -> R
 #[utoipa::path(post, path = "/feed/transactions", tag = "vending", request_body = FeedTransaction, responses(
     (status = 200, description = "Recorded", body = Answer),
     (status = 400, description = "Not a report the vendor's schema allows", body = Answer),
+    (status = 403, description = "A customer's credentials (role client)", body = Answer),
 ))]
 async fn transactions(State(app): State<Shared>, incoming: Incoming) -> Response {
     record::<FeedTransaction>(app, incoming, "transactions").await
@@ -258,6 +259,7 @@ async fn transactions(State(app): State<Shared>, incoming: Incoming) -> Response
 #[utoipa::path(post, path = "/feed/refills", tag = "vending", request_body = FeedRefill, responses(
     (status = 200, description = "Recorded", body = Answer),
     (status = 400, description = "Not a report the vendor's schema allows", body = Answer),
+    (status = 403, description = "A customer's credentials (role client)", body = Answer),
 ))]
 async fn refills(State(app): State<Shared>, incoming: Incoming) -> Response {
     record::<FeedRefill>(app, incoming, "refills").await
@@ -267,6 +269,7 @@ async fn refills(State(app): State<Shared>, incoming: Incoming) -> Response {
 #[utoipa::path(post, path = "/feed/alerts", tag = "vending", request_body = FeedAlert, responses(
     (status = 200, description = "Recorded", body = Answer),
     (status = 400, description = "Not a report the vendor's schema allows", body = Answer),
+    (status = 403, description = "A customer's credentials (role client)", body = Answer),
 ))]
 async fn alerts(State(app): State<Shared>, incoming: Incoming) -> Response {
     record::<FeedAlert>(app, incoming, "alerts").await
@@ -276,6 +279,7 @@ async fn alerts(State(app): State<Shared>, incoming: Incoming) -> Response {
 #[utoipa::path(post, path = "/feed/button_actions", tag = "vending", request_body = FeedButton, responses(
     (status = 200, description = "Recorded", body = Answer),
     (status = 400, description = "Not a report the vendor's schema allows", body = Answer),
+    (status = 403, description = "A customer's credentials (role client)", body = Answer),
 ))]
 async fn button_actions(State(app): State<Shared>, incoming: Incoming) -> Response {
     record::<FeedButton>(app, incoming, "button_actions").await

@@ -1,7 +1,7 @@
 //! Vending on Track's callbacks (its "outbound API"), served under `/vending`: the platform calls `/txn/request`,
 //! `/txn/unlock` and `/txn/vend` for the purchases Tally started, and `/feed/*` for what its machines report. Every
 //! call is a POST with a JSON body, authenticated with `X-API-Key` (an API client's id and secret joined by a colon,
-//! the same credentials as HTTP Basic, which is accepted too). Every answer is `{"success", "message"}`; a business
+//! the same credentials as HTTP Basic, which is accepted too) of any role but `client`. Every answer is `{"success", "message"}`; a business
 //! failure is HTTP 200 with `"success": false`, as the vendor specifies. Callbacks may come more than once, late or
 //! out of order: each is a step of the purchase's stream, so a repeat is recognised there and never charges twice.
 
@@ -15,6 +15,7 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::{de::DeserializeOwned, Deserialize, Deserializer, Serialize};
+use tally_events::Role;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -79,7 +80,7 @@ impl Responder for Vending {
     }
 }
 
-/// The body and principal of a callback, with `X-API-Key` read as Basic credentials.
+/// The body and principal of a callback, with `X-API-Key` read as Basic credentials; a staff client only.
 async fn admit(app: &App, incoming: &mut Incoming) -> Result<Admitted, Response> {
     if !incoming.headers.contains_key(AUTHORIZATION) {
         if let Some(key) = incoming.headers.get("x-api-key").and_then(|k| k.to_str().ok()) {
@@ -88,7 +89,14 @@ async fn admit(app: &App, incoming: &mut Incoming) -> Result<Admitted, Response>
             }
         }
     }
-    incoming.admit(app, &Vending, KeyPolicy::Optional).await
+    let admitted = incoming.admit(app, &Vending, KeyPolicy::Optional).await?;
+    // The platform speaks for the merchant: a customer's credentials (role `client`) could otherwise report a vend
+    // that never happened, or unlock one that did.
+    if admitted.principal.role == Role::Client {
+        let answer = Answer::no("role client may not call the vending platform's callbacks");
+        return Err((StatusCode::FORBIDDEN, Json(answer)).into_response());
+    }
+    Ok(admitted)
 }
 
 /// A request the vendor's schema does not allow: HTTP 400 in the vendor's envelope. It is a protocol error, not a
@@ -300,6 +308,7 @@ fn refused(error: &VendError) -> Answer {
     (status = 200, description = "`success` true: the selection is approved (or being charged); false: declined, \
         an unknown transaction, or one over, with the reason in `message`", body = Answer),
     (status = 400, description = "Not a request the vendor's schema allows", body = Answer),
+    (status = 403, description = "A customer's credentials (role client)", body = Answer),
 ))]
 async fn request(State(app): State<Shared>, incoming: Incoming) -> Response {
     let call = match callback::<TxnRequest>(&app, incoming).await {
@@ -335,6 +344,7 @@ fn settled(stepped: Result<Option<Stepped>, StoreError>) -> Response {
 #[utoipa::path(post, path = "/txn/unlock", tag = "vending", request_body = TxnUnlock, responses(
     (status = 200, description = "`success` true: recorded; false: unknown transaction", body = Answer),
     (status = 400, description = "Not a request the vendor's schema allows", body = Answer),
+    (status = 403, description = "A customer's credentials (role client)", body = Answer),
 ))]
 async fn unlock(State(app): State<Shared>, incoming: Incoming) -> Response {
     match callback::<TxnUnlock>(&app, incoming).await {
@@ -350,6 +360,7 @@ async fn unlock(State(app): State<Shared>, incoming: Incoming) -> Response {
     (status = 200, description = "`success` true: recorded (or recorded before); false: unknown transaction, or \
         one that was never approved", body = Answer),
     (status = 400, description = "Not a request the vendor's schema allows", body = Answer),
+    (status = 403, description = "A customer's credentials (role client)", body = Answer),
 ))]
 async fn vend(State(app): State<Shared>, incoming: Incoming) -> Response {
     match callback::<TxnVend>(&app, incoming).await {
