@@ -8,7 +8,7 @@ use hyper::{body::Bytes, header, Request};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use serde::{de::DeserializeOwned, Serialize};
 
-/// Why a call got no usable answer. Any of these may be retried: the request may or may not have been acted on.
+/// Why a call got no usable answer. The request may or may not have been acted on.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     #[error("invalid URL {0}")]
@@ -21,6 +21,18 @@ pub enum CallError {
     Status(String, u16),
     #[error("{0} answered something that is not the expected JSON: {1}")]
     Answer(String, String),
+}
+
+impl CallError {
+    /// Whether the other side answered and will answer the same again (a 4xx, or an answer that is not the expected
+    /// JSON): retrying does not help. No answer, a time-out or a 5xx may.
+    pub fn is_final(&self) -> bool {
+        match self {
+            CallError::Status(_, status) => (400..500).contains(status),
+            CallError::Answer(..) | CallError::Url(_) => true,
+            CallError::Unreachable(..) | CallError::TimedOut(..) => false,
+        }
+    }
 }
 
 /// A JSON client of one base URL, with the header that authenticates it there.

@@ -127,6 +127,7 @@ event_catalogue! {
     VendDeclined(VendDeclined) = 1, "vending";
     VendPaymentCharged(VendPaymentCharged) = 1, "vending";
     VendPaymentRefunded(VendPaymentRefunded) = 1, "vending";
+    VendPaymentDeclined(VendPaymentDeclined) = 1, "vending";
     VendPaidAcknowledged(VendPaidAcknowledged) = 1, "vending";
     VendDispensed(VendDispensed) = 1, "vending";
     VendFailed(VendFailed) = 1, "vending";

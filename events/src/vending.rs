@@ -101,6 +101,13 @@ pub struct VendPaymentCharged {
     pub amount_minor: i64,
 }
 
+/// Reference payment: the gateway declined a charge asked for after the purchase ended (Tally asks again when it
+/// never learnt how a charge went): nothing was charged, so nothing is to be refunded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct VendPaymentDeclined {
+    pub message: Option<String>,
+}
+
 /// Reference payment: the gateway refunded the charge (the vend failed or was cancelled after the charge).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VendPaymentRefunded {

@@ -130,6 +130,10 @@ impl View for VendView {
                 vend.end(VendStatus::LockRefused);
             }
             Event::VendSelected(e) => {
+                // A selection that beats the lock's answer waits until the answer was due, and its grace.
+                if vend.status == VendStatus::Started {
+                    vend.due_at = vend.due_at.map(|due| due + Duration::seconds(tally_events::LOCK_GRACE_SECONDS));
+                }
                 vend.status = VendStatus::Selected;
                 vend.selection = Some(e.selection.clone());
                 vend.price_minor = Some(e.price_minor);
@@ -338,7 +342,8 @@ pub async fn load_machine(
     load(conn, vec![tenant.to_owned(), vm_id.to_owned()]).await
 }
 
-/// Purchases whose timer fell due by `now`, oldest first: tenant and transaction reference.
+/// Purchases whose timer fell due by `now`, oldest first: tenant and transaction reference. (`due_at` is the
+/// decider's `Vend::due_at`, kept by the same events.)
 pub async fn vends_due(
     conn: &mut AnyConnection,
     now: DateTime<Utc>,

@@ -11,8 +11,8 @@
 use chrono::{DateTime, Duration, Utc};
 use tally_events::{
     CancelReason, DeclineReason, Event, VendApproved, VendCancelled, VendDeclined, VendDispensed, VendFailed,
-    VendLockRefused, VendLocked, VendPaidAcknowledged, VendPaymentCharged, VendPaymentRefunded, VendReconciled,
-    VendResultLate, VendSelected, VendStarted, VendUnlockSent,
+    VendLockRefused, VendLocked, VendPaidAcknowledged, VendPaymentCharged, VendPaymentDeclined, VendPaymentRefunded,
+    VendReconciled, VendResultLate, VendSelected, VendStarted, VendUnlockSent,
 };
 
 use super::{Aggregate, Context};
@@ -69,6 +69,8 @@ pub struct Vend {
     pub selection: Option<VendSelected>,
     pub approved: Option<VendApproved>,
     pub charge: Option<VendPaymentCharged>,
+    /// The gateway declined the charge: nothing is owed back.
+    pub charge_declined: bool,
     pub refunded: bool,
     pub paid_acknowledged: bool,
     pub unlock_sent: bool,
@@ -102,7 +104,11 @@ impl Vend {
                     ),
                     _ => false,
                 };
-                if self.charge.is_some() && !self.refunded && *ending != Ending::Dispensed {
+                if self.charge_unknown(ending) {
+                    // The charge may have gone through with its answer lost: asked again under the same idempotency
+                    // key, the gateway answers with it (then it is refunded) or declines.
+                    Some(Call::Charge)
+                } else if self.charge.is_some() && !self.refunded && *ending != Ending::Dispensed {
                     Some(Call::Refund)
                 } else if unlock && !self.unlock_sent {
                     Some(Call::Unlock)
@@ -112,6 +118,14 @@ impl Vend {
             }
             _ => None,
         }
+    }
+
+    /// Reference payment: whether an ended purchase was selected (so a charge may have been asked for) without Tally
+    /// learning how the charge went.
+    fn charge_unknown(&self, ending: &Ending) -> bool {
+        let reference = self.started.as_ref().is_some_and(|s| s.payment_reference.is_some());
+        let declined = self.charge_declined || *ending == Ending::Declined(DeclineReason::PaymentDeclined);
+        reference && self.selection.is_some() && self.charge.is_none() && !declined
     }
 
     /// When a timer of the purchase falls due: the lock's answer, the lock's lapse, or the dispense result.
@@ -161,10 +175,13 @@ pub enum VendCommand {
     Refunded {
         refund_id: String,
     },
-    /// The platform's answer to `/api/paid`: accepted, or refused with its message.
+    /// The platform's answer to `/api/paid`: accepted, or refused with its message. `acknowledged` is whether the
+    /// purchase read had an accepted answer already (another is [`VendError::Stale`]): a refusal then changes nothing,
+    /// so it must not release the hold.
     Paid {
         accepted: Result<(), String>,
         holds: bool,
+        acknowledged: bool,
     },
     /// The dispense result (`/txn/vend`).
     Vended {
@@ -201,9 +218,13 @@ impl VendCommand {
     pub fn read_on(mut self, vend: &Vend) -> VendCommand {
         match &mut self {
             VendCommand::Select { holds, .. } => *holds = vend.post_billing() && !matches!(vend.phase, Phase::Ended(_)),
-            VendCommand::Paid { holds, .. }
-            | VendCommand::Vended { holds, .. }
-            | VendCommand::MachineUnlocked { holds, .. } => *holds = vend.holds_money(),
+            VendCommand::Paid { holds, acknowledged, .. } => {
+                *holds = vend.holds_money();
+                *acknowledged = vend.paid_acknowledged;
+            }
+            VendCommand::Vended { holds, .. } | VendCommand::MachineUnlocked { holds, .. } => {
+                *holds = vend.holds_money()
+            }
             VendCommand::Reconcile { holds, attempt, .. } => {
                 *holds = vend.holds_money();
                 *attempt = vend.reconciled + 1;
@@ -328,6 +349,7 @@ impl Aggregate for VendAggregate {
             Event::VendDeclined(e) => vend.phase = Phase::Ended(Ending::Declined(e.reason)),
             Event::VendPaymentCharged(e) => vend.charge = Some(e.clone()),
             Event::VendPaymentRefunded(_) => vend.refunded = true,
+            Event::VendPaymentDeclined(_) => vend.charge_declined = true,
             Event::VendPaidAcknowledged(_) => vend.paid_acknowledged = true,
             Event::VendDispensed(_) => vend.phase = Phase::Ended(Ending::Dispensed),
             Event::VendFailed(_) => vend.phase = Phase::Ended(Ending::Failed),
@@ -388,6 +410,11 @@ fn decide_step(vend: &Vend, command: VendCommand, now: DateTime<Utc>) -> Result<
                     events.push(Event::VendSelected(selected(selection)))
                 }
                 (Phase::Charging { .. }, _) => {}
+                (Phase::Ended(ending), None)
+                    if reason == DeclineReason::PaymentDeclined && vend.charge_unknown(ending) =>
+                {
+                    return Ok(vec![Event::VendPaymentDeclined(VendPaymentDeclined { message })]);
+                }
                 (Phase::Ended(Ending::Declined(declined)), _) => return ended(*declined == reason),
                 (Phase::Ended(_), _) => return ended(false),
                 _ => return Err(VendError::AlreadySelected { same: false }),
@@ -414,6 +441,7 @@ fn decide_step(vend: &Vend, command: VendCommand, now: DateTime<Utc>) -> Result<
             })]),
             _ => Ok(vec![]),
         },
+        (VendCommand::Paid { acknowledged, .. }, _) if acknowledged != vend.paid_acknowledged => Err(VendError::Stale),
         (VendCommand::Paid { accepted, .. }, Phase::Approved { .. }) if !vend.paid_acknowledged => {
             Ok(vec![match accepted {
                 Ok(()) => Event::VendPaidAcknowledged(VendPaidAcknowledged {}),

@@ -20,6 +20,7 @@ use super::{
     platform::{LockRequest, PaidRequest, UnlockRequest},
     step, By,
 };
+use crate::outbound::CallError;
 use crate::{
     app::App,
     domain::vend::{Call, Vend, VendCommand},
@@ -109,12 +110,17 @@ async fn drive(app: &App, driving: &Driving, key: (String, String), cause: &Enve
             }
         };
         calls += usize::from(called);
-        if called && calls < MAX_CALLS {
+        if calls >= MAX_CALLS {
+            // A step that keeps being refused: let the page be handed again after a pause, rather than call on.
+            driving.lock().expect("lock").remove(&key);
+            return Err(format!("purchase {txn_ref} still waits for a call after {MAX_CALLS}").into());
+        }
+        if called {
             continue;
         }
         let mut driving = driving.lock().expect("lock");
         match driving.get_mut(&key) {
-            Some(touched_again) if *touched_again && calls < MAX_CALLS => *touched_again = false,
+            Some(touched_again) if *touched_again => *touched_again = false,
             _ => {
                 driving.remove(&key);
                 return Ok(());
@@ -134,8 +140,11 @@ async fn call(app: &App, tenant: &str, txn_ref: &str, cause: &Envelope) -> Resul
         Call::Lock => {
             let request =
                 LockRequest { vm_id: started.vm_id.clone(), txn_ref: platform_ref, balance: started.balance_minor };
-            let answer = platform.lock(&request).await?;
-            let locked = if answer.success { Ok(answer.timeout.unwrap_or(60)) } else { Err(answer.refusal()) };
+            let locked = match answered(platform.lock(&request).await)? {
+                Ok(answer) if answer.success => Ok(answer.timeout.unwrap_or(60)),
+                Ok(answer) => Err(answer.refusal()),
+                Err(refusal) => Err(refusal),
+            };
             VendCommand::Locked(locked)
         }
         Call::Paid => {
@@ -146,13 +155,17 @@ async fn call(app: &App, tenant: &str, txn_ref: &str, cause: &Envelope) -> Resul
                 surcharge: approved.surcharge_minor,
                 discount: approved.discount_minor,
             };
-            let answer = platform.paid(&request).await?;
-            let accepted = if answer.success { Ok(()) } else { Err(answer.refusal()) };
-            VendCommand::Paid { accepted, holds: false }
+            let accepted = match answered(platform.paid(&request).await)? {
+                Ok(answer) if answer.success => Ok(()),
+                Ok(answer) => Err(answer.refusal()),
+                Err(refusal) => Err(refusal),
+            };
+            VendCommand::Paid { accepted, holds: false, acknowledged: false }
         }
         Call::Unlock => {
             let request = UnlockRequest { vm_id: started.vm_id.clone(), txn_ref: platform_ref };
-            VendCommand::UnlockSent { success: platform.unlock(&request).await?.success }
+            let success = answered(platform.unlock(&request).await)?.is_ok_and(|answer| answer.success);
+            VendCommand::UnlockSent { success }
         }
         Call::Charge => charge(app, tenant, txn_ref, &vend).await?,
         Call::Refund => {
@@ -163,11 +176,29 @@ async fn call(app: &App, tenant: &str, txn_ref: &str, cause: &Envelope) -> Resul
                 amount_minor: charge.amount_minor,
                 idempotency_key: format!("{txn_ref}:refund"),
             };
-            VendCommand::Refunded { refund_id: gateway.refund(&request).await?.refund_id }
+            match answered(gateway.refund(&request).await)? {
+                Ok(answer) => VendCommand::Refunded { refund_id: answer.refund_id },
+                Err(refusal) => {
+                    // Not retried (the gateway said no); the refund stays due, for an operator to settle.
+                    tracing::error!(%txn_ref, %refusal, "the payment gateway refused a refund");
+                    metrics::counter!("tally_vending_refunds_refused_total").increment(1);
+                    return Ok(false);
+                }
+            }
         }
     };
     step(app, &by, txn_ref, |_| Some(command.clone())).await?;
     Ok(true)
+}
+
+/// A call's answer; a refusal the other side will repeat (a 4xx, or an answer that is not the protocol's) as its
+/// text; or the error to retry the page for (no answer, or a 5xx).
+fn answered<T>(result: Result<T, CallError>) -> Result<Result<T, String>, BoxError> {
+    match result {
+        Ok(answer) => Ok(Ok(answer)),
+        Err(error) if error.is_final() => Ok(Err(error.to_string())),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// The reference the platform knows the purchase by now.
@@ -194,7 +225,10 @@ async fn charge(app: &App, tenant: &str, txn_ref: &str, vend: &Vend) -> Result<V
     };
     let request =
         ChargeRequest { token, amount_minor: price, currency: account.currency, idempotency_key: txn_ref.to_owned() };
-    let answer = gateway.charge(&request).await?;
+    let answer = match answered(gateway.charge(&request).await)? {
+        Ok(answer) => answer,
+        Err(refusal) => return Ok(declined(&refusal)),
+    };
     Ok(match (answer.approved, answer.charge_id) {
         (true, Some(charge_id)) => {
             VendCommand::Charged { charge_id, amount_minor: price, result_due: Utc::now() + app.vending.timings.result }

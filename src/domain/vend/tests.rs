@@ -147,7 +147,8 @@ fn the_dispense_result_settles_once_and_a_repeat_is_recognised() {
 fn a_result_before_the_paid_acknowledgement_is_taken_and_the_late_acknowledgement_changes_nothing() {
     let mut history = approved_post_billing();
     history.push(Event::VendDispensed(VendDispensed { charged_minor: 150 }));
-    given::<VendAggregate>(&history).when(VendCommand::Paid { accepted: Ok(()), holds: false }).then(&[]);
+    let paid = VendCommand::Paid { accepted: Ok(()), holds: false, acknowledged: false };
+    given::<VendAggregate>(&history).when(paid).then(&[]);
     let state = history.iter().fold(Vend::default(), VendAggregate::evolve);
     assert_eq!(state.next_call(), None, "nothing is due after a dispense, not even the paid call");
 }
@@ -155,7 +156,7 @@ fn a_result_before_the_paid_acknowledgement_is_taken_and_the_late_acknowledgemen
 #[test]
 fn a_refused_paid_call_cancels_and_asks_for_an_unlock() {
     given::<VendAggregate>(&approved_post_billing())
-        .when(VendCommand::Paid { accepted: Err("transaction not found".into()), holds: true })
+        .when(VendCommand::Paid { accepted: Err("transaction not found".into()), holds: true, acknowledged: false })
         .then(&[Event::VendCancelled(VendCancelled {
             reason: CancelReason::PaidRefused,
             detail: Some("transaction not found".into()),
@@ -244,4 +245,32 @@ fn reference_payment_charges_before_approving_and_refunds_what_did_not_dispense(
     given::<VendAggregate>(&late).when(charge).then(std::slice::from_ref(&charged));
     let state = late.iter().chain([&charged]).fold(Vend::default(), VendAggregate::evolve);
     assert_eq!(state.next_call(), Some(Call::Refund));
+}
+
+#[test]
+fn a_refused_paid_answer_after_an_accepted_one_is_stale_and_never_releases_the_hold() {
+    let mut history = approved_post_billing();
+    history.push(Event::VendPaidAcknowledged(VendPaidAcknowledged {}));
+    // Built on the purchase before the first answer was recorded: refused, so its release of the hold never lands.
+    let refused = VendCommand::Paid { accepted: Err("already paid".into()), holds: true, acknowledged: false };
+    given::<VendAggregate>(&history).when(refused).then_err(VendError::Stale);
+    let refused = VendCommand::Paid { accepted: Err("already paid".into()), holds: true, acknowledged: true };
+    given::<VendAggregate>(&history).when(refused).then(&[]);
+}
+
+#[test]
+fn a_charge_whose_answer_was_lost_is_asked_for_again_after_the_purchase_ended() {
+    let cancelled = Event::VendCancelled(VendCancelled { reason: CancelReason::SelectionTimedOut, detail: None });
+    let history = [started(Some("card-1")), locked(), selected(150), cancelled];
+    let state = history.iter().fold(Vend::default(), VendAggregate::evolve);
+    assert_eq!(state.next_call(), Some(Call::Charge), "the gateway may have charged");
+    let declined = VendCommand::Decline { selection: None, reason: DeclineReason::PaymentDeclined, message: None };
+    let nothing = Event::VendPaymentDeclined(VendPaymentDeclined { message: None });
+    given::<VendAggregate>(&history).when(declined).then(std::slice::from_ref(&nothing));
+    let state = history.iter().chain([&nothing]).fold(Vend::default(), VendAggregate::evolve);
+    assert_eq!(state.next_call(), Some(Call::Unlock), "nothing to refund; the machine is unlocked");
+    // Post billing never asks a gateway.
+    let post_billing = [started(None), locked(), selected(150), history[3].clone()];
+    let state = post_billing.iter().fold(Vend::default(), VendAggregate::evolve);
+    assert_eq!(state.next_call(), Some(Call::Unlock));
 }
