@@ -1,9 +1,15 @@
 //! The vend saga decider: every step, the repeated and out-of-order callbacks, and the timers.
 
-use tally_events::{MoneyAccountType, Role};
+use tally_events::{
+    Event, MoneyAccountType, Role, VendCancelled, VendDeclined, VendDispensed, VendFailed, VendLockRefused, VendLocked,
+    VendPaidAcknowledged, VendPaymentDeclined, VendPaymentRefunded, VendReconciled, VendResultLate, VendUnlockSent,
+};
 
 use super::*;
-use crate::domain::given::{context_as, given, Then};
+use crate::domain::{
+    given::{context_as, given, Then},
+    Aggregate,
+};
 
 fn now() -> DateTime<Utc> {
     context_as(Role::System).now
