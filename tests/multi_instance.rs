@@ -1,6 +1,7 @@
 //! Two `tally serve` processes on one PostgreSQL database keep every invariant: concurrent redemptions through both
-//! never overdraw an account, concurrent payments never overspend an employee's allowance, and two cards bound to one
-//! contact at once leave exactly one live card. Needs
+//! never overdraw an account, concurrent payments never overspend an employee's allowance, two cards bound to one
+//! contact at once leave exactly one live card, and vending purchases started on both (the platform calling back one
+//! of them, either holding the calls' lease) charge each dispense exactly once. Needs
 //! `TALLY_TEST_DATABASE_URL` (a PostgreSQL server); `scripts/test.sh` runs it in its PostgreSQL phase.
 
 mod common;
@@ -161,4 +162,77 @@ async fn two_instances_accept_exactly_the_cap_of_a_promotion() {
         }
     }
     assert_eq!(accepted, 11, "exactly the cap is accepted across both instances");
+}
+
+#[tokio::test]
+#[ignore = "needs TALLY_TEST_DATABASE_URL; scripts/test.sh runs it against PostgreSQL"]
+async fn two_instances_run_vending_purchases_and_charge_each_dispense_exactly_once() {
+    use common::vending::{Rig, Simulator};
+    let (database_url, _app) = setup().await;
+    let (a_port, b_port, simulator_port) = (common::free_port(), common::free_port(), common::free_port());
+    // The platform calls back instance A; purchases start on both; either may hold the calls' lease.
+    let simulator = Simulator::start(simulator_port, a_port, 12).await;
+    let a = Rig::serve(&database_url, a_port, simulator_port, &[]).await;
+    let b = Rig::serve(&database_url, b_port, simulator_port, &[]).await;
+    let (status, body) =
+        post(&a.base, "/v1/money-accounts", json!({"account_type": "deposit", "account_id": "V-1", "currency": "EUR"}))
+            .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    post(&b.base, "/v1/money-accounts/deposit/V-1/payments-in", json!({"amount": "100.00"})).await;
+    for machine in 1..=12 {
+        let behaviour = json!({"auto_select": 11 + machine % 6, "duplicate": machine % 3 == 0,
+            "fail_code": if machine % 4 == 0 { json!("5") } else { json!(null) }});
+        simulator.behave(&format!("VM{machine:04}"), behaviour).await;
+    }
+    let starts = (1..=12).map(|machine| {
+        let base = if machine % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        let body = json!({"vm_id": format!("VM{machine:04}"), "account_type": "deposit", "account_id": "V-1"});
+        tokio::spawn(async move { post(&base, "/v1/vending/purchases", body).await })
+    });
+    let mut purchases = Vec::new();
+    for start in starts.collect::<Vec<_>>() {
+        let (status, body) = start.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        purchases.push(body["txn_ref"].as_str().unwrap().to_owned());
+    }
+    let (id, secret) = common::credentials("administrator");
+    let http = reqwest::Client::new();
+    let mut charged = 0;
+    for txn_ref in &purchases {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let purchase = loop {
+            let purchase: serde_json::Value = http
+                .get(format!("{}/v1/vending/purchases/{txn_ref}", b.base))
+                .basic_auth(&id, Some(&secret))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if ["dispensed", "failed", "declined", "cancelled"].contains(&purchase["status"].as_str().unwrap()) {
+                break purchase;
+            }
+            assert!(std::time::Instant::now() < deadline, "never settled: {purchase}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        if purchase["status"] == "dispensed" {
+            charged += purchase["charged_minor"].as_i64().unwrap();
+        } else {
+            assert_eq!(purchase["status"], "failed", "{purchase}");
+        }
+    }
+    assert!(charged > 0);
+    let account: serde_json::Value = http
+        .get(format!("{}/v1/money-accounts/deposit/V-1", a.base))
+        .basic_auth(&id, Some(&secret))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let balance: rust_decimal::Decimal = account["balance"].as_str().unwrap().parse().unwrap();
+    let expected = rust_decimal::Decimal::new(10_000 - charged, 2);
+    assert_eq!((balance, account["held"].as_str()), (expected, Some("0")), "{account}");
 }
