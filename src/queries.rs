@@ -24,8 +24,9 @@ pub async fn contact(db: &Db, tenant: &str, contact_id: Uuid) -> Result<Option<C
     Ok(load_contact(&mut *db.read.acquire().await?, tenant, contact_id).await?)
 }
 
-/// The purchase the vending platform's reference names (Tally's own, or the one the platform renamed it to).
-pub async fn vend_by_platform_ref(db: &Db, tenant: &str, platform_ref: &str) -> Result<Option<VendView>, StoreError> {
+/// Tally's reference of the purchase the vending platform's reference names (Tally's own, or the one the platform
+/// renamed it to).
+pub async fn vend_by_platform_ref(db: &Db, tenant: &str, platform_ref: &str) -> Result<Option<String>, StoreError> {
     Ok(tally_projections::find_vend(&mut *db.read.acquire().await?, tenant, platform_ref).await?)
 }
 

@@ -329,6 +329,11 @@ pub async fn money_accounts_of(
     .bind(contact_id.to_string())
     .fetch_all(&mut *conn)
     .await?;
+    docs(&rows)
+}
+
+/// The views of rows whose first column is a `doc`.
+pub(crate) fn docs<V: serde::de::DeserializeOwned>(rows: &[sqlx::any::AnyRow]) -> Result<Vec<V>, sqlx::Error> {
     rows.iter()
         .map(|row| {
             let doc: String = row.try_get(0)?;

@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 use tally_events::{stream, AlertLevel, CancelReason, Coil, DeclineReason, Event, MoneyAccountType};
 
-use crate::{sql::load, Source, SqlView, View};
+use crate::{
+    sql::{docs, load},
+    Source, SqlView, View,
+};
 
 /// Where a purchase stands, as the native API shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,16 +319,14 @@ impl SqlView for MachineView {
     }
 }
 
-/// The purchase the platform's reference names (its own, or the one it renamed it to).
+/// Tally's reference of the purchase the platform's reference names (its own, or the one it renamed it to).
 pub async fn find_vend(
     conn: &mut AnyConnection,
     tenant: &str,
     platform_ref: &str,
-) -> Result<Option<VendView>, sqlx::Error> {
-    let Some(known) = load::<VendRefView>(conn, vec![tenant.to_owned(), platform_ref.to_owned()]).await? else {
-        return Ok(None);
-    };
-    load(conn, vec![tenant.to_owned(), known.txn_ref]).await
+) -> Result<Option<String>, sqlx::Error> {
+    let known = load::<VendRefView>(conn, vec![tenant.to_owned(), platform_ref.to_owned()]).await?;
+    Ok(known.map(|known| known.txn_ref))
 }
 
 /// A purchase by the reference Tally gave it.
@@ -376,10 +377,5 @@ pub async fn vends_of(
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|row| {
-            let doc: String = row.try_get(0)?;
-            serde_json::from_str(&doc).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-        })
-        .collect()
+    docs(&rows)
 }

@@ -63,6 +63,12 @@ pub trait Responder: Send + Sync + 'static {
     fn respond(&self, fault: &Fault) -> Response {
         stored(&self.fault(fault), false)
     }
+
+    /// Whether the dialect's writes also take the credentials as `X-API-Key: <client_id>:<secret>` (a vendor that
+    /// sends one key rather than HTTP Basic).
+    fn takes_api_key(&self) -> bool {
+        false
+    }
 }
 
 /// Logs a store failure once, with its cause, and gives the fault the caller is answered with.
@@ -73,7 +79,12 @@ pub fn outage(error: &StoreError, surface: &'static str) -> Fault {
 
 /// The principal of the request's HTTP Basic credentials.
 pub async fn authenticate(app: &App, headers: &HeaderMap, surface: &'static str) -> Result<Principal, Fault> {
-    let (client_id, secret) = basic_credentials(headers).ok_or(Fault::Unauthenticated)?;
+    verify(app, basic_credentials(headers), surface).await
+}
+
+/// The principal of `credentials` (client id and secret).
+async fn verify(app: &App, credentials: Option<(String, String)>, surface: &'static str) -> Result<Principal, Fault> {
+    let (client_id, secret) = credentials.ok_or(Fault::Unauthenticated)?;
     app.auth.verify(&app.db, &client_id, &secret).await.map_err(|error| match error {
         AuthError::Invalid => Fault::BadCredentials,
         AuthError::Store(error) => outage(&error, surface),
@@ -88,6 +99,12 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     }
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+/// The client id and secret of an `X-API-Key: <client_id>:<secret>` header.
+fn api_key_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let (id, secret) = headers.get("x-api-key")?.to_str().ok()?.split_once(':')?;
     Some((id.to_owned(), secret.to_owned()))
 }
 
@@ -134,16 +151,29 @@ impl Incoming {
 
     /// The body, the principal and the idempotency key, in that order; the first fault is answered by `responder`.
     pub async fn admit(&self, app: &App, responder: &impl Responder, policy: KeyPolicy) -> Result<Admitted, Response> {
-        self.admitted(app, responder.surface(), policy).await.map_err(|fault| responder.respond(&fault))
+        let (surface, api_key) = (responder.surface(), responder.takes_api_key());
+        self.admission(app, surface, api_key, policy).await.map_err(|fault| responder.respond(&fault))
     }
 
     /// [`Incoming::admit`], for dialects that answer (or log) the fault themselves.
     pub async fn admitted(&self, app: &App, surface: &'static str, policy: KeyPolicy) -> Result<Admitted, Fault> {
+        self.admission(app, surface, false, policy).await
+    }
+
+    async fn admission(
+        &self,
+        app: &App,
+        surface: &'static str,
+        api_key: bool,
+        policy: KeyPolicy,
+    ) -> Result<Admitted, Fault> {
         let body = self.body.as_ref().map_err(|rejection| match rejection.status() {
             StatusCode::PAYLOAD_TOO_LARGE => Fault::BodyTooLarge,
             _ => Fault::BodyUnreadable(rejection.body_text()),
         })?;
-        let principal = authenticate(app, &self.headers, surface).await?;
+        let basic = basic_credentials(&self.headers);
+        let credentials = basic.or_else(|| api_key.then(|| api_key_credentials(&self.headers)).flatten());
+        let principal = verify(app, credentials, surface).await?;
         let key = self.idempotency_key(&principal, body)?;
         if key.is_none() && policy == KeyPolicy::Required {
             return Err(Fault::IdempotencyKeyRequired);

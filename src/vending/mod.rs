@@ -192,11 +192,10 @@ pub struct By<'a> {
     pub cause: Option<&'a Envelope>,
 }
 
-/// What became of a step: its result, and the purchase as it was decided on.
+/// What became of a step: the events it appended, or why it was refused.
 #[derive(Debug)]
 pub struct Stepped {
     pub result: Result<Vec<Envelope>, Refusal>,
-    pub vend: Vend,
 }
 
 /// How often a step is tried again when the purchase changed between reading it and deciding.
@@ -224,11 +223,11 @@ pub async fn step(
         }
         match app.executor.execute(command).await? {
             Outcome::Executed { result: Err(Refusal::Vend(VendError::Stale)), .. } => continue,
-            Outcome::Executed { result, .. } => return Ok(Some(Stepped { result, vend })),
+            Outcome::Executed { result, .. } => return Ok(Some(Stepped { result })),
             Outcome::Replayed(_) | Outcome::KeyReused => unreachable!("vend steps carry no idempotency key"),
         }
     }
-    Ok(Some(Stepped { result: Err(Refusal::Vend(VendError::Stale)), vend: load(app, by.tenant, txn_ref).await? }))
+    Ok(Some(Stepped { result: Err(Refusal::Vend(VendError::Stale)) }))
 }
 
 type AccountKey = (MoneyAccountType, String);
@@ -294,22 +293,39 @@ pub async fn select(app: &App, by: &By<'_>, txn_ref: &str, selection: Selection)
     let Some(stepped) = step(app, by, txn_ref, select).await? else {
         return Ok(Selected::Refused(VendError::NotFound));
     };
-    let reason = match stepped.result {
-        Ok(_) | Err(Refusal::Vend(VendError::AlreadySelected { same: true })) => {
-            let vend = load(app, by.tenant, txn_ref).await?;
-            return Ok(selected_state(&vend));
+    let reason = match &stepped.result {
+        Ok(appended) => return Ok(selected_by(appended)),
+        Err(Refusal::Vend(VendError::AlreadySelected { same: true })) => {
+            // Selected before: the purchase as it stands now says how (the read `step` made may be older).
+            return Ok(selected_state(&load(app, by.tenant, txn_ref).await?));
         }
         Err(Refusal::Money(MoneyError::InsufficientFunds { .. })) => DeclineReason::InsufficientFunds,
         Err(Refusal::Money(_)) => DeclineReason::AccountUnavailable,
-        Err(Refusal::Vend(error)) => return Ok(Selected::Refused(error)),
+        Err(Refusal::Vend(error)) => return Ok(Selected::Refused(error.clone())),
         Err(other) => {
             tracing::error!(?other, "a selection was refused by an aggregate it does not touch");
             return Ok(Selected::Refused(VendError::Stale));
         }
     };
     let decline = |_: &Vend| Some(VendCommand::Decline { selection: Some(selection.clone()), reason, message: None });
-    step(app, by, txn_ref, decline).await?;
-    Ok(selected_state(&load(app, by.tenant, txn_ref).await?))
+    match step(app, by, txn_ref, decline).await? {
+        Some(Stepped { result: Ok(appended), .. }) => Ok(selected_by(&appended)),
+        _ => Ok(selected_state(&load(app, by.tenant, txn_ref).await?)),
+    }
+}
+
+/// How a selection's own events answer it.
+fn selected_by(appended: &[Envelope]) -> Selected {
+    let mut selected = Selected::Refused(VendError::Ended { same: false });
+    for envelope in appended {
+        selected = match envelope.event() {
+            Ok(Event::VendSelected(_)) => Selected::Charging,
+            Ok(Event::VendApproved(_)) => Selected::Approved,
+            Ok(Event::VendDeclined(declined)) => Selected::Declined(declined.reason),
+            _ => continue,
+        };
+    }
+    selected
 }
 
 /// How the purchase as it stands answers a selection.

@@ -183,6 +183,13 @@ fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D:
     }
 }
 
+/// An id given by the caller (an account number, a reference id): 1 to 64 letters, digits, `_` or `-`.
+fn identifier(text: &str, name: &str) -> Result<String, ApiError> {
+    crate::domain::ids::ContactCode::parse(text)
+        .map(|id| id.as_str().to_owned())
+        .ok_or_else(|| ApiError::invalid(format!("{name} must be 1 to 64 letters, digits, _ or -")))
+}
+
 /// A required text of 1 to [`MAX_TEXT`] characters, not all blank.
 fn required_text(text: &str, name: &str) -> Result<(), ApiError> {
     if text.trim().is_empty() || text.chars().count() > MAX_TEXT {

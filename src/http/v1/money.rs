@@ -16,10 +16,7 @@ use crate::{
     app::App,
     auth::Principal,
     commands::Stream,
-    domain::{
-        ids::ContactCode,
-        money::{MoneyAggregate, MoneyCommand},
-    },
+    domain::money::{MoneyAggregate, MoneyCommand},
     http::{ingress::Incoming, Shared},
     queries,
 };
@@ -160,10 +157,7 @@ impl From<MoneyAccountView> for MoneyAccountBody {
 async fn open(State(app): State<Shared>, incoming: Incoming) -> Response {
     let plan = async move |app: &App, principal: &Principal, new: NewMoneyAccount| {
         let account_id = match &new.account_id {
-            Some(id) => ContactCode::parse(id)
-                .ok_or_else(|| ApiError::invalid("account_id must be 1 to 64 letters, digits, _ or -"))?
-                .as_str()
-                .to_owned(),
+            Some(id) => super::identifier(id, "account_id")?,
             // Random, not time-ordered: a credit note's serial is all a bearer needs to redeem it.
             None => format!("M{}", &Uuid::new_v4().simple().to_string()[..16].to_uppercase()),
         };
@@ -285,9 +279,8 @@ async fn payment<T: DeserializeOwned>(
     command: fn(T) -> MoneyCommand,
 ) -> Response {
     let plan = async move |_: &App, _: &Principal, request: T| {
-        let account_id = ContactCode::parse(&path.account_id)
-            .ok_or_else(|| ApiError::invalid("account_id must be 1 to 64 letters, digits, _ or -"))?;
-        Ok(MoneyAggregate::target((path.account_type, account_id.as_str().to_owned()), command(request)))
+        let account_id = super::identifier(&path.account_id, "account_id")?;
+        Ok(MoneyAggregate::target((path.account_type, account_id), command(request)))
     };
     write(app, incoming, plan, |envelopes| (StatusCode::CREATED, Written::of(envelopes))).await
 }

@@ -14,10 +14,7 @@ use crate::{
     app::App,
     auth::Principal,
     commands::Stream,
-    domain::{
-        ids::ContactCode,
-        money::{MoneyAggregate, MoneyCommand},
-    },
+    domain::money::{MoneyAggregate, MoneyCommand},
     http::{ingress::Incoming, Shared},
     queries,
     vending::{self, valid_vm_id, NewPurchase, StartError},
@@ -128,12 +125,10 @@ async fn start(State(app): State<Shared>, incoming: Incoming) -> Response {
         if !valid_vm_id(&body.vm_id) {
             return Err(ApiError::invalid("vm_id must be 1 to 64 visible characters without /"));
         }
-        let account_id = ContactCode::parse(&body.account_id)
-            .ok_or_else(|| ApiError::invalid("account_id must be 1 to 64 letters, digits, _ or -"))?;
         let new = NewPurchase {
+            account_id: super::identifier(&body.account_id, "account_id")?,
             vm_id: body.vm_id,
             account_type: body.account_type,
-            account_id: account_id.as_str().to_owned(),
             payment_reference: body.payment_reference,
         };
         let (_, target) = vending::start(app, &principal.tenant, new).await?.map_err(start_error)?;
@@ -271,18 +266,14 @@ async fn store_reference(
     incoming: Incoming,
 ) -> Response {
     let plan = async move |_: &App, _: &Principal, body: NewPaymentReference| {
-        let account_id = ContactCode::parse(&path.account_id)
-            .ok_or_else(|| ApiError::invalid("account_id must be 1 to 64 letters, digits, _ or -"))?;
+        let account_id = super::identifier(&path.account_id, "account_id")?;
         let reference_id = match &body.reference_id {
-            Some(id) => ContactCode::parse(id)
-                .ok_or_else(|| ApiError::invalid("reference_id must be 1 to 64 letters, digits, _ or -"))?
-                .as_str()
-                .to_owned(),
+            Some(id) => super::identifier(id, "reference_id")?,
             None => format!("R{}", &Uuid::new_v4().simple().to_string()[..16].to_uppercase()),
         };
         super::required_text(&body.token, "token")?;
         let command = MoneyCommand::StorePaymentReference { reference_id, token: body.token, label: body.label };
-        Ok(MoneyAggregate::target((path.account_type, account_id.as_str().to_owned()), command))
+        Ok(MoneyAggregate::target((path.account_type, account_id), command))
     };
     write(&app, incoming, plan, |envelopes| {
         let reference_id = envelopes

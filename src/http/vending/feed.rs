@@ -220,8 +220,8 @@ fn problem<T: Report>(report: &T) -> Option<&'static str> {
 }
 
 /// Records a report on its machine's stream, keyed so that a repeat is recorded once.
-async fn record<T: Report>(app: Shared, mut incoming: Incoming, path: &str) -> Response {
-    let admitted = match admit(&app, &mut incoming).await {
+async fn record<T: Report>(app: Shared, incoming: Incoming, path: &str) -> Response {
+    let admitted = match admit(&app, &incoming).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };

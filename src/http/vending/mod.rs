@@ -9,11 +9,10 @@ mod feed;
 
 use axum::{
     extract::State,
-    http::{header::AUTHORIZATION, HeaderValue, Method, StatusCode},
+    http::{Method, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
-use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::{de::DeserializeOwned, Deserialize, Deserializer, Serialize};
 use tally_events::Role;
 use utoipa::ToSchema;
@@ -78,17 +77,14 @@ impl Responder for Vending {
         let (status, _, message) = wording::fault(fault);
         json_stored(status, &Answer::no(message))
     }
+
+    fn takes_api_key(&self) -> bool {
+        true
+    }
 }
 
-/// The body and principal of a callback, with `X-API-Key` read as Basic credentials; a staff client only.
-async fn admit(app: &App, incoming: &mut Incoming) -> Result<Admitted, Response> {
-    if !incoming.headers.contains_key(AUTHORIZATION) {
-        if let Some(key) = incoming.headers.get("x-api-key").and_then(|k| k.to_str().ok()) {
-            if let Ok(basic) = HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(key))) {
-                incoming.headers.insert(AUTHORIZATION, basic);
-            }
-        }
-    }
+/// The body and principal of a callback (with `X-API-Key` or Basic credentials); a staff client only.
+async fn admit(app: &App, incoming: &Incoming) -> Result<Admitted, Response> {
     let admitted = incoming.admit(app, &Vending, KeyPolicy::Optional).await?;
     // The platform speaks for the merchant: a customer's credentials (role `client`) could otherwise report a vend
     // that never happened, or unlock one that did.
@@ -183,7 +179,7 @@ fn store_failure(error: StoreError) -> Response {
 /// The purchase the platform's reference names, in the caller's merchant.
 async fn find(app: &App, tenant: &str, txn_ref: &str) -> Result<String, Response> {
     let found = crate::queries::vend_by_platform_ref(&app.db, tenant, txn_ref).await.map_err(store_failure)?;
-    found.map(|vend| vend.txn_ref).ok_or_else(|| Answer::no("unknown txn_ref").into_response())
+    found.ok_or_else(|| Answer::no("unknown txn_ref").into_response())
 }
 
 /// A callback about a purchase: its body names the purchase by the platform's reference.
@@ -209,8 +205,8 @@ impl<T> Callback<T> {
 }
 
 /// Admits a callback, reads its body and finds its purchase; or the answer saying why not.
-async fn callback<T: AboutPurchase>(app: &App, mut incoming: Incoming) -> Result<Callback<T>, Response> {
-    let admitted = admit(app, &mut incoming).await?;
+async fn callback<T: AboutPurchase>(app: &App, incoming: Incoming) -> Result<Callback<T>, Response> {
+    let admitted = admit(app, &incoming).await?;
     let request: T = parse(&admitted.body).map_err(IntoResponse::into_response)?;
     if !(1..=MAX_REF).contains(&request.txn_ref().len()) {
         return Err(Invalid(format!("txn_ref must be 1 to {MAX_REF} characters")).into_response());
