@@ -7,13 +7,14 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::{
-    auth::Authenticator,
+    auth::{tokens::TokenSettings, Authenticator},
     billing::Billing,
     commands::Executor,
     kafka::{relay, KafkaSettings},
     queries::ReadCache,
     store::{Db, StoreError},
     subscriber,
+    vault::Vault,
     vending::{self, Vending, VendingSettings},
 };
 
@@ -26,6 +27,8 @@ pub struct Settings {
     pub kafka: Option<KafkaSettings>,
     /// The vending platform and payment gateway (vending is off without a platform).
     pub vending: VendingSettings,
+    /// How long access and refresh tokens live.
+    pub tokens: TokenSettings,
 }
 
 /// The running core.
@@ -36,6 +39,8 @@ pub struct App {
     pub reads: ReadCache,
     pub billing: Billing,
     pub vending: Vending,
+    pub tokens: TokenSettings,
+    pub vault: Vault,
     pub metrics: PrometheusHandle,
 }
 
@@ -57,6 +62,8 @@ impl App {
             reads: ReadCache::default(),
             billing: Billing::default(),
             vending: Vending::new(&settings.vending),
+            tokens: settings.tokens,
+            vault: Vault::default(),
             metrics,
         });
         if settings.vending.platform.is_some() {

@@ -20,7 +20,10 @@ use crate::{
         promotion::{BusinessAggregate, PromotionAggregate, PromotionCommand},
     },
     jobs::system,
-    store::merchants::{self, Merchant},
+    store::{
+        merchants::{self, Merchant},
+        staff::{self, SignIn},
+    },
 };
 
 /// The demo merchant's well-known credentials, printed on the first embedded start so the README's examples work.
@@ -29,6 +32,9 @@ pub const DEMO_CLIENTS: [(&str, &str, Role); 3] = [
     ("demo-cashier", "demo-cashier-secret", Role::CcOperator),
     ("demo-customer", "demo-customer-secret", Role::Client),
 ];
+
+/// The demo merchant's staff member who signs in to Footprints: username, password and PIN.
+pub const DEMO_HOSTESS: (&str, &str, &str) = ("demo-hostess", "demo-hostess-secret", "1234567890");
 
 /// On a first embedded start (no merchant yet): a demo merchant, its clients, and a few cards and contacts.
 pub async fn seed(app: &App) -> anyhow::Result<()> {
@@ -45,6 +51,9 @@ pub async fn seed(app: &App) -> anyhow::Result<()> {
     for (client_id, secret, role) in DEMO_CLIENTS {
         merchants::create_client(&app.db.write, client_id, secret, &demo.tenant, role).await?;
     }
+    let (username, password, pin) = DEMO_HOSTESS;
+    let sign_in = SignIn { username: Some(username), password: Some(password), pin: Some(pin) };
+    staff::create(&app.db.write, &demo.tenant, "Test Hostess", Role::Marketer, sign_in).await?;
     let run = |target| async {
         match app.executor.execute(Command::new("demo", system("demo-seed"), target)).await? {
             Outcome::Executed { result: Ok(_), .. } => Ok(()),
@@ -143,5 +152,7 @@ pub async fn seed(app: &App) -> anyhow::Result<()> {
     println!("Demo cards 7000000000001..05 are New; 7000000000010 is Active for Anna (+79990000001, code DEMO-1).");
     println!("Anna has a deposit account DEP-DEMO-1 holding GBP 100.");
     println!("Demo business CB-1001 has promotion ITEM-77 (cap 500); wallet item W-9001 is a clip of it.");
+    let (username, password, pin) = DEMO_HOSTESS;
+    println!("Footprints: staff member Test Hostess signs in as {username}:{password} or with PIN {pin}.");
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! ledger, `outbound` calls the systems outside Tally (the vending platform, the payment gateway), and `simulator`
 //! stands in for the vending platform in the demo, the tests and the benchmark.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod bench;
@@ -15,6 +16,7 @@ pub mod domain;
 pub mod http;
 pub mod jobs;
 pub mod kafka;
+pub mod leads;
 pub mod outbound;
 pub mod queries;
 pub mod scans;
@@ -22,4 +24,5 @@ pub mod server;
 pub mod simulator;
 pub mod store;
 pub mod subscriber;
+pub mod vault;
 pub mod vending;

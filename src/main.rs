@@ -6,6 +6,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use tally::{
     app::{self, App},
+    auth::tokens::TokenSettings,
     jobs,
     kafka::{consume, follow, KafkaSettings},
     server::{self, Settings},
@@ -80,6 +81,16 @@ enum Verb {
         #[command(subcommand)]
         action: ClientAction,
     },
+    /// Staff members who sign in to the merchant's applications (Footprints).
+    Staff {
+        #[command(subcommand)]
+        action: tally::admin::StaffAction,
+    },
+    /// Lead reports.
+    Leads {
+        #[command(subcommand)]
+        action: tally::admin::LeadAction,
+    },
     /// Finance reports, replayed from the ledger.
     Report {
         #[command(subcommand)]
@@ -130,6 +141,12 @@ struct ServeArgs {
     /// Seconds between runs of the bonus expiry job.
     #[arg(long, env = "TALLY_EXPIRY_INTERVAL_SECS", default_value_t = 60)]
     expiry_interval_secs: u64,
+    /// Seconds an access token of `/api/token` lives.
+    #[arg(long, env = "TALLY_TOKEN_TTL_SECS", default_value_t = 86_400)]
+    token_ttl_secs: u64,
+    /// Seconds a refresh token lives.
+    #[arg(long, env = "TALLY_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 86_400)]
+    refresh_token_ttl_secs: u64,
     #[command(flatten)]
     vending: VendingArgs,
 }
@@ -276,7 +293,15 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or_else(serve_default) {
         Verb::Serve(args) => {
             server::serve(Settings {
-                app: app::Settings { database_url: url, kafka: kafka.settings(), vending: args.vending.settings() },
+                app: app::Settings {
+                    database_url: url,
+                    kafka: kafka.settings(),
+                    vending: args.vending.settings(),
+                    tokens: TokenSettings {
+                        access_ttl: Duration::from_secs(args.token_ttl_secs.max(1)),
+                        refresh_ttl: Duration::from_secs(args.refresh_token_ttl_secs.max(1)),
+                    },
+                },
                 listen: args.listen,
                 log_requests: args.log_requests,
                 expiry_interval: Duration::from_secs(args.expiry_interval_secs.max(1)),
@@ -300,6 +325,8 @@ async fn main() -> anyhow::Result<()> {
         Verb::Clients { action: ClientAction::Create { merchant, role } } => {
             create_client(&url, &merchant, &role).await
         }
+        Verb::Staff { action } => tally::admin::staff(&url, action).await,
+        Verb::Leads { action } => tally::admin::leads(&url, action).await,
         Verb::Report { action: ReportAction::Daily { date, merchant } } => {
             let db = Db::connect(&url).await?;
             let rows = tally_projections::tally::replay(&db.read, date, merchant.as_deref()).await?;

@@ -255,6 +255,23 @@ async fn vending(app: &TestApp) {
     assert_eq!(reply.body["success"], true, "{:?}", reply.body);
 }
 
+/// A lead taken, worked on and lost through Footprints, so that the leads topic and views take part.
+async fn leads(app: &TestApp) {
+    let token = app.app_token("marketer").await;
+    let lead = app
+        .add_lead(
+            &token,
+            "userFirstName=Kafka&userEmail=kafka@example.com&userPhone=0700000009&locationId=K1&offerId=O1",
+        )
+        .await;
+    let action = format!("leadId={lead}&leadActionTypeId=000000000000000000000001&date=2026-05-01 10:00:00");
+    let reply = app.footprints(&token, reqwest::Method::POST, "/api/lead/action", Some(&action)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let path = format!("/api/lead/{lead}/leadLost");
+    let reply = app.footprints(&token, reqwest::Method::PUT, &path, Some("reasonLost=need")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+}
+
 #[tokio::test]
 async fn every_event_arrives_once_in_stream_order_and_replays_to_the_live_projection() {
     let (_broker, settings, app) = served().await;
@@ -262,6 +279,7 @@ async fn every_event_arrives_once_in_stream_order_and_replays_to_the_live_projec
     app.bound_card("7100000000001", "+79991009999", true).await;
     scans(&app).await;
     money(&app).await;
+    leads(&app).await;
     let commands = load_for(&app, &contacts, 16, Duration::from_secs(3)).await;
     assert!(commands > 100, "the load ran ({commands} commands)");
     wait_published(&app.app.db, Duration::from_secs(30)).await;

@@ -8,9 +8,11 @@ mod account;
 mod card;
 mod contact;
 mod envelope;
+mod lead;
 mod money;
 mod promotion;
 pub mod schema;
+mod sealed;
 pub mod stream;
 mod vending;
 
@@ -18,8 +20,10 @@ pub use account::*;
 pub use card::*;
 pub use contact::*;
 pub use envelope::{Actor, Envelope, Role};
+pub use lead::*;
 pub use money::*;
 pub use promotion::*;
+pub use sealed::Sealed;
 pub use vending::*;
 
 use serde::{Deserialize, Serialize};
@@ -139,6 +143,13 @@ event_catalogue! {
     MachineRefilled(MachineRefilled) = 1, "vending";
     MachineAlerted(MachineAlerted) = 1, "vending";
     MachineButtonPressed(MachineButtonPressed) = 1, "vending";
+    LeadAdded(LeadAdded) = 1, "leads";
+    LeadUpdated(LeadUpdated) = 1, "leads";
+    LeadStatusChanged(LeadStatusChanged) = 1, "leads";
+    LeadLost(LeadLost) = 1, "leads";
+    LeadNpsRecorded(LeadNpsRecorded) = 1, "leads";
+    LeadActionAdded(LeadActionAdded) = 1, "leads";
+    LeadActionUpdated(LeadActionUpdated) = 1, "leads";
 }
 
 /// Why a stored event could not be decoded.

@@ -4,7 +4,9 @@
 mod accounts;
 mod cards;
 mod contacts;
+mod leads;
 mod money;
+pub mod pipeline;
 mod promotions;
 pub mod rebuild;
 mod registry;
@@ -15,6 +17,9 @@ mod vending;
 pub use accounts::{AccountView, BonusBucket, BucketStatus, LotView};
 pub use cards::CardView;
 pub use contacts::{postcode_key, search_form, ContactView};
+pub use leads::{
+    customer_of_identity, lead_actions, list_leads, load_lead, load_lead_action, LeadActionView, LeadView,
+};
 pub use money::{MoneyAccountView, PaymentReferenceView};
 pub use promotions::{BusinessView, PromotionState, PromotionView, WalletItemView};
 pub use registry::{apply_batch, Views};
@@ -34,6 +39,8 @@ use tally_events::Event;
 pub struct Source<'a> {
     pub tenant: &'a str,
     pub stream_id: &'a str,
+    /// When the event happened (the envelope's `occurred_at`).
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Splits `items` into chunks whose sizes are powers of two, at most `max` (a power of two): multi-row statements

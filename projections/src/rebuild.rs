@@ -30,18 +30,19 @@ pub enum RebuildError {
     Decode { position: i64, source: tally_events::DecodeError },
 }
 
-/// One stored event as the rebuild reads it: position, tenant, stream id, type, schema version, payload.
-type StoredEvent = (i64, String, String, String, u32, Box<serde_json::value::RawValue>);
+/// One stored event as the rebuild reads it: position, tenant, stream id, occurred at, type, schema version,
+/// payload.
+type StoredEvent = (i64, String, String, String, String, u32, Box<serde_json::value::RawValue>);
 
 /// The events with positions in `(after, up_to]`, in order. The page comes back as one JSON array aggregated by the
 /// database: one row per page instead of one per event, because the driver's per-row cost dominates a rebuild.
 async fn read_range(conn: &mut AnyConnection, after: i64, up_to: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let sql = if conn.backend_name() == "PostgreSQL" {
-        "SELECT CAST(COALESCE(json_agg(json_build_array(global_position, tenant, stream_id, event_type, schema_version, \
+        "SELECT CAST(COALESCE(json_agg(json_build_array(global_position, tenant, stream_id, occurred_at, event_type, schema_version, \
          CAST(payload AS json)) ORDER BY global_position), '[]') AS TEXT) FROM events \
          WHERE global_position > $1 AND global_position <= $2"
     } else {
-        "SELECT json_group_array(json_array(global_position, tenant, stream_id, event_type, schema_version, \
+        "SELECT json_group_array(json_array(global_position, tenant, stream_id, occurred_at, event_type, schema_version, \
          json(payload)) ORDER BY global_position) FROM events WHERE global_position > $1 AND global_position <= $2"
     };
     let (page,): (String,) = sqlx::query_as(sql).bind(after).bind(up_to).fetch_one(&mut *conn).await?;
@@ -54,10 +55,11 @@ async fn read_range_from(pool: AnyPool, after: i64, up_to: i64) -> Result<Vec<St
 
 /// Folds a page of events, in order; returns how many.
 fn fold(views: &mut Views, page: &[StoredEvent]) -> Result<u64, RebuildError> {
-    for (position, tenant, stream_id, event_type, schema_version, payload) in page {
+    for (position, tenant, stream_id, occurred_at, event_type, schema_version, payload) in page {
         let event = decode_str(event_type, *schema_version, payload.get())
             .map_err(|source| RebuildError::Decode { position: *position, source })?;
-        views.apply(&Source { tenant, stream_id }, &event);
+        let occurred_at = crate::sql::parse_time(occurred_at)?;
+        views.apply(&Source { tenant, stream_id, occurred_at }, &event);
     }
     Ok(page.len() as u64)
 }

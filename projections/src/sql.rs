@@ -136,6 +136,13 @@ impl SqlView for crate::tally::TallyRow {
     }
 }
 
+/// A stored timestamp (RFC 3339 text).
+pub(crate) fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, sqlx::Error> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&chrono::Utc))
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
 /// Keys per bulk load.
 const KEYS_PER_LOAD: usize = 128;
 /// Rows per bulk upsert.

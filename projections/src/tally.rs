@@ -91,7 +91,7 @@ pub async fn replay(
     tenant: Option<&str>,
 ) -> Result<Vec<TallyRow>, crate::rebuild::RebuildError> {
     let rows = sqlx::query(&format!(
-        "SELECT global_position, tenant, stream_id, event_type, schema_version, payload FROM events \
+        "SELECT global_position, tenant, stream_id, event_type, schema_version, payload, occurred_at FROM events \
          WHERE event_type IN {TALLIED} ORDER BY global_position"
     ))
     .fetch_all(pool)
@@ -107,7 +107,8 @@ pub async fn replay(
         let event = decode_str(row.try_get(3)?, schema_version as u32, row.try_get(5)?)
             .map_err(|source| crate::rebuild::RebuildError::Decode { position, source })?;
         if day_of(&event) == Some(day) {
-            crate::sql::fold_into(&mut tally, &Source { tenant: row_tenant, stream_id }, &event);
+            let occurred_at = crate::sql::parse_time(row.try_get::<&str, _>(6)?)?;
+            crate::sql::fold_into(&mut tally, &Source { tenant: row_tenant, stream_id, occurred_at }, &event);
         }
     }
     Ok(sorted(tally.into_values().collect()))

@@ -55,7 +55,7 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
     let (tally_addr, sim_addr) = (tally_listener.local_addr()?, sim_listener.local_addr()?);
     let platform = PlatformSettings { url: format!("http://{sim_addr}"), key: "bench-platform-key".into() };
     let vending = VendingSettings { platform: Some(platform), ..Default::default() };
-    let app = App::start(&app::Settings { database_url: url, kafka: None, vending }).await?;
+    let app = App::start(&app::Settings { database_url: url, kafka: None, vending, ..Default::default() }).await?;
     serve::merchant(&app.db, &tenant, (&client.0, &client.1), &[]).await?;
     let machines = args.machines.max(1);
     let members: Vec<String> = (0..machines).map(|i| format!("MEMBER-{i:04}")).collect();

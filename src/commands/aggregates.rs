@@ -9,6 +9,7 @@ use crate::domain::{
     account::AccountAggregate,
     card::{CardAggregate, CardError},
     contact::{ContactAggregate, ContactError},
+    lead::LeadAggregate,
     machine::MachineAggregate,
     money::MoneyAggregate,
     promotion::{BillingAggregate, BusinessAggregate, PromotionAggregate},
@@ -104,5 +105,14 @@ impl Stream for MachineAggregate {
 
     fn stream_id(tenant: &str, vm_id: &String) -> String {
         stream::machine(tenant, vm_id)
+    }
+}
+
+impl Stream for LeadAggregate {
+    /// The lead id (24 hexadecimal digits).
+    type Key = String;
+
+    fn stream_id(tenant: &str, lead_id: &String) -> String {
+        stream::lead(tenant, lead_id)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::{collections::HashMap, sync::Arc, time::Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::{Acquire, Any, AnyConnection, Transaction};
 use tally_events::{Envelope, Event};
 use tally_projections::{apply_batch, Source};
@@ -70,7 +70,8 @@ impl Writer {
     /// database error there (a race with another instance, a view constraint, an idempotency key committed
     /// meanwhile) rolls the group back and replays it on the careful path, one savepoint per command.
     async fn commit_batch(&mut self, jobs: Vec<Job>) {
-        let now = Utc::now();
+        // The ledger keeps microseconds: the inline views see the times a rebuild will read back.
+        let now = Utc::now().trunc_subsecs(6);
         let outcomes = match self.fast_batch(&jobs, now).await {
             Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
             Err(error) => {
@@ -300,7 +301,7 @@ impl Writer {
                 correlation_id: command.correlation_id,
                 causation_id: command.causation_id,
                 idempotency_key: command.idempotency.as_ref().map(|k| k.key.clone()),
-                occurred_at: command.occurred_at.unwrap_or(now),
+                occurred_at: command.occurred_at.map(|at| at.trunc_subsecs(6)).unwrap_or(now),
                 recorded_at: now,
             })
             .collect();
@@ -313,8 +314,12 @@ impl Writer {
             }
         }
         let appended = ledger::append_batch(tx, &items).await?;
-        let sources: Vec<(Source<'_>, &[Event])> =
-            items.iter().map(|a| (Source { tenant: &a.meta.tenant, stream_id: a.stream_id }, a.events)).collect();
+        let sources: Vec<(Source<'_>, &[Event])> = items
+            .iter()
+            .map(|a| {
+                (Source { tenant: &a.meta.tenant, stream_id: a.stream_id, occurred_at: a.meta.occurred_at }, a.events)
+            })
+            .collect();
         apply_batch(tx, &sources).await?;
         let mut per_command = vec![Vec::new(); decided.len()];
         for (index, envelopes) in owners.into_iter().zip(appended) {

@@ -11,6 +11,7 @@ pub mod contact;
 #[cfg(test)]
 mod given;
 pub mod ids;
+pub mod lead;
 pub mod machine;
 pub mod money;
 pub mod promotion;
@@ -26,6 +27,7 @@ use tally_events::{Actor, Event};
 use account::AccountError;
 use card::CardError;
 use contact::ContactError;
+use lead::LeadError;
 use money::MoneyError;
 use promotion::{BusinessError, PromotionError};
 use vend::VendError;
@@ -47,6 +49,7 @@ pub enum Refusal {
     Promotion(PromotionError),
     Business(BusinessError),
     Vend(VendError),
+    Lead(LeadError),
 }
 
 macro_rules! refusal_from {
@@ -59,7 +62,7 @@ macro_rules! refusal_from {
     };
 }
 refusal_from!(CardError => Card, ContactError => Contact, AccountError => Account, MoneyError => Money,
-    PromotionError => Promotion, BusinessError => Business, VendError => Vend);
+    PromotionError => Promotion, BusinessError => Business, VendError => Vend, LeadError => Lead);
 
 /// For aggregates that never refuse.
 impl From<Infallible> for Refusal {
@@ -79,6 +82,7 @@ impl Refusal {
             Refusal::Promotion(error) => error.code(),
             Refusal::Business(BusinessError::AlreadyRegistered) => "BusinessAlreadyRegistered",
             Refusal::Vend(error) => error.code(),
+            Refusal::Lead(error) => error.code(),
         }
     }
 }

@@ -37,8 +37,10 @@ pub enum Fault {
     BodyUnreadable(String),
     /// No credentials, or not in the dialect's scheme.
     Unauthenticated,
-    /// Unknown client or wrong secret.
+    /// Unknown client or wrong secret, or an unknown access token.
     BadCredentials,
+    /// The access token has expired (refresh it).
+    TokenExpired,
     /// A path or query parameter that cannot be read.
     InvalidParameter(String),
     /// The `Idempotency-Key` header is empty, too long or not text.
@@ -64,11 +66,21 @@ pub trait Responder: Send + Sync + 'static {
         stored(&self.fault(fault), false)
     }
 
-    /// Whether the dialect's writes also take the credentials as `X-API-Key: <client_id>:<secret>` (a vendor that
-    /// sends one key rather than HTTP Basic).
-    fn takes_api_key(&self) -> bool {
-        false
+    /// How the dialect's callers authenticate.
+    fn scheme(&self) -> Scheme {
+        Scheme::Basic
     }
+}
+
+/// How a dialect's callers present their credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// HTTP Basic: an API client's id and secret.
+    Basic,
+    /// HTTP Basic, or `X-API-Key: <client_id>:<secret>` (a vendor that sends one key).
+    BasicOrApiKey,
+    /// An access token from the token endpoint, as `Authorization: Bearer <token>` or `?access_token=<token>`.
+    Bearer,
 }
 
 /// Logs a store failure once, with its cause, and gives the fault the caller is answered with.
@@ -82,13 +94,56 @@ pub async fn authenticate(app: &App, headers: &HeaderMap, surface: &'static str)
     verify(app, basic_credentials(headers), surface).await
 }
 
+/// The principal of the request's credentials in the dialect's `scheme`.
+pub async fn identify(
+    app: &App,
+    headers: &HeaderMap,
+    uri: &Uri,
+    scheme: Scheme,
+    surface: &'static str,
+) -> Result<Principal, Fault> {
+    match scheme {
+        Scheme::Basic => verify(app, basic_credentials(headers), surface).await,
+        Scheme::BasicOrApiKey => {
+            verify(app, basic_credentials(headers).or_else(|| api_key_credentials(headers)), surface).await
+        }
+        Scheme::Bearer => {
+            let token = bearer_token(headers).or_else(|| query_token(uri)).ok_or(Fault::Unauthenticated)?;
+            app.auth.verify_token(&app.db, &token).await.map_err(|error| credential_fault(error, surface))
+        }
+    }
+}
+
+fn credential_fault(error: AuthError, surface: &'static str) -> Fault {
+    match error {
+        AuthError::Invalid => Fault::BadCredentials,
+        AuthError::Expired => Fault::TokenExpired,
+        AuthError::Store(error) => outage(&error, surface),
+    }
+}
+
 /// The principal of `credentials` (client id and secret).
 async fn verify(app: &App, credentials: Option<(String, String)>, surface: &'static str) -> Result<Principal, Fault> {
     let (client_id, secret) = credentials.ok_or(Fault::Unauthenticated)?;
-    app.auth.verify(&app.db, &client_id, &secret).await.map_err(|error| match error {
-        AuthError::Invalid => Fault::BadCredentials,
-        AuthError::Store(error) => outage(&error, surface),
-    })
+    app.auth.verify(&app.db, &client_id, &secret).await.map_err(|error| credential_fault(error, surface))
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|token| !token.is_empty())
+}
+
+/// The `access_token` query parameter, as Footprints' clients send it.
+fn query_token(uri: &Uri) -> Option<String> {
+    let query = uri.query()?;
+    form_urlencoded_value(query, "access_token").filter(|token| !token.is_empty())
+}
+
+/// The first value of `name` in a URL-encoded query.
+fn form_urlencoded_value(query: &str, name: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+    pairs.into_iter().find(|(key, _)| key == name).map(|(_, value)| value)
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
@@ -151,29 +206,27 @@ impl Incoming {
 
     /// The body, the principal and the idempotency key, in that order; the first fault is answered by `responder`.
     pub async fn admit(&self, app: &App, responder: &impl Responder, policy: KeyPolicy) -> Result<Admitted, Response> {
-        let (surface, api_key) = (responder.surface(), responder.takes_api_key());
-        self.admission(app, surface, api_key, policy).await.map_err(|fault| responder.respond(&fault))
+        let (surface, scheme) = (responder.surface(), responder.scheme());
+        self.admission(app, surface, scheme, policy).await.map_err(|fault| responder.respond(&fault))
     }
 
     /// [`Incoming::admit`], for dialects that answer (or log) the fault themselves.
     pub async fn admitted(&self, app: &App, surface: &'static str, policy: KeyPolicy) -> Result<Admitted, Fault> {
-        self.admission(app, surface, false, policy).await
+        self.admission(app, surface, Scheme::Basic, policy).await
     }
 
     async fn admission(
         &self,
         app: &App,
         surface: &'static str,
-        api_key: bool,
+        scheme: Scheme,
         policy: KeyPolicy,
     ) -> Result<Admitted, Fault> {
         let body = self.body.as_ref().map_err(|rejection| match rejection.status() {
             StatusCode::PAYLOAD_TOO_LARGE => Fault::BodyTooLarge,
             _ => Fault::BodyUnreadable(rejection.body_text()),
         })?;
-        let basic = basic_credentials(&self.headers);
-        let credentials = basic.or_else(|| api_key.then(|| api_key_credentials(&self.headers)).flatten());
-        let principal = verify(app, credentials, surface).await?;
+        let principal = identify(app, &self.headers, &self.uri, scheme, surface).await?;
         let key = self.idempotency_key(&principal, body)?;
         if key.is_none() && policy == KeyPolicy::Required {
             return Err(Fault::IdempotencyKeyRequired);
@@ -231,7 +284,7 @@ impl<R: Responder + Default> FromRequestParts<Shared> for Caller<R> {
 
     async fn from_request_parts(parts: &mut Parts, surface: &Shared) -> Result<Self, Response> {
         let responder = R::default();
-        match authenticate(surface, &parts.headers, responder.surface()).await {
+        match identify(surface, &parts.headers, &parts.uri, responder.scheme(), responder.surface()).await {
             Ok(principal) => Ok(Caller(principal, PhantomData)),
             Err(fault) => Err(responder.respond(&fault)),
         }
@@ -257,7 +310,8 @@ macro_rules! enveloped {
                     Ok($inner(value)) => Ok($name(value, PhantomData)),
                     Err(rejection) => {
                         let responder = R::default();
-                        let fault = match authenticate(state, &parts.headers, responder.surface()).await {
+                        let scheme = responder.scheme();
+                        let fault = match identify(state, &parts.headers, &parts.uri, scheme, responder.surface()).await {
                             Ok(_) => Fault::InvalidParameter(rejection.body_text()),
                             Err(fault) => fault,
                         };

@@ -5,6 +5,7 @@
 
 pub mod cashdesk;
 pub mod enactor;
+pub mod footprints;
 pub mod ingress;
 pub(crate) mod openapi;
 mod ops;
@@ -56,6 +57,7 @@ pub fn router(app: Arc<App>, log_requests: bool) -> Router {
     let (enactor, enactor_doc) = enactor::routes().split_for_parts();
     let (enactor_soap, enactor_soap_doc) = enactor::soap_routes().split_for_parts();
     let (vending, vending_doc) = vending::routes().split_for_parts();
+    let (footprints, footprints_doc) = footprints::routes().split_for_parts();
     let (ops, ops_doc) = ops::routes().split_for_parts();
     let parts = OpenApi::default()
         .nest("/api/card", cashdesk_doc)
@@ -64,6 +66,7 @@ pub fn router(app: Arc<App>, log_requests: bool) -> Router {
         .merge_from(enactor_soap_doc)
         .merge_from(scantrack_doc)
         .nest("/vending", vending_doc)
+        .merge_from(footprints_doc)
         .merge_from(ops_doc);
     let document = openapi::document(parts).to_string();
     Router::new()
@@ -73,6 +76,7 @@ pub fn router(app: Arc<App>, log_requests: bool) -> Router {
         .nest("/WebRestApi/rest", enactor.method_not_allowed_fallback(enactor::method_not_allowed))
         .merge(enactor_soap.method_not_allowed_fallback(enactor::soap_method_not_allowed))
         .nest("/vending", vending.method_not_allowed_fallback(vending::method_not_allowed))
+        .merge(footprints.method_not_allowed_fallback(footprints::method_not_allowed))
         .merge(ops)
         .merge(ops::document(document))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

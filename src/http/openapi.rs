@@ -29,18 +29,18 @@ struct Dialect {
     key: Option<bool>,
     /// Headers every operation of the dialect reads besides the credentials: name and description.
     headers: &'static [(&'static str, &'static str)],
-    /// Whether the dialect takes an `X-API-Key` as well as Basic credentials.
-    api_key: bool,
+    /// The security schemes the dialect takes (any one of them).
+    security: &'static [&'static str],
 }
 
-const DIALECTS: [Dialect; 6] = [
+const DIALECTS: [Dialect; 8] = [
     Dialect {
         tag: "v1",
         error: Some("ErrorBody"),
         content_types: &["application/json"],
         key: Some(true),
         headers: &[],
-        api_key: false,
+        security: &["basic"],
     },
     Dialect {
         tag: "cashdesk",
@@ -48,7 +48,7 @@ const DIALECTS: [Dialect; 6] = [
         content_types: &["application/json"],
         key: Some(false),
         headers: &[],
-        api_key: false,
+        security: &["basic"],
     },
     Dialect {
         tag: "enactor-soap",
@@ -56,7 +56,7 @@ const DIALECTS: [Dialect; 6] = [
         content_types: &["text/xml", "application/soap+xml"],
         key: None,
         headers: &[("subject", "A customer number: the call sees that customer's accounts only")],
-        api_key: false,
+        security: &["basic"],
     },
     Dialect {
         tag: "enactor",
@@ -69,7 +69,7 @@ const DIALECTS: [Dialect; 6] = [
             ("enactor-location-id", "The till's location, e.g. 0001 (for information)"),
             ("enactor-user-id", "The operator (for information, not for authorisation)"),
         ],
-        api_key: false,
+        security: &["basic"],
     },
     Dialect {
         tag: "scantrack",
@@ -77,7 +77,7 @@ const DIALECTS: [Dialect; 6] = [
         content_types: &["application/xml", "application/json"],
         key: Some(false),
         headers: &[],
-        api_key: false,
+        security: &["basic"],
     },
     Dialect {
         tag: "vending",
@@ -85,7 +85,23 @@ const DIALECTS: [Dialect; 6] = [
         content_types: &["application/json"],
         key: None,
         headers: &[],
-        api_key: true,
+        security: &["basic", "apiKey"],
+    },
+    Dialect {
+        tag: "footprints",
+        error: Some("footprints.Error"),
+        content_types: &["application/json"],
+        key: Some(false),
+        headers: &[],
+        security: &["bearer", "accessToken"],
+    },
+    Dialect {
+        tag: "footprints-token",
+        error: Some("footprints.Error"),
+        content_types: &["application/json"],
+        key: None,
+        headers: &[],
+        security: &["basic"],
     },
 ];
 
@@ -96,13 +112,18 @@ pub fn document(parts: OpenApi) -> Value {
         "title": "Tally",
         "version": env!("CARGO_PKG_VERSION"),
         "description": "Event-sourced ledger for loyalty cards, bonuses and coupons: the native /v1 API and the \
-            CashDesk, ScanTrack and Enactor dialects, and the Vending on Track callbacks under /vending. Every operation but the operational ones takes HTTP Basic credentials \
-            of an API client.",
+            CashDesk, ScanTrack and Enactor dialects, the Vending on Track callbacks under /vending, and Footprints \
+            under /api (leads, with bearer tokens from /api/token). Every other operation but the operational ones \
+            takes HTTP Basic credentials of an API client.",
     });
     document["components"]["securitySchemes"] = json!({
         "basic": {"type": "http", "scheme": "basic"},
         "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
             "description": "An API client's id and secret joined by a colon (the Vending on Track callbacks)"},
+        "bearer": {"type": "http", "scheme": "bearer",
+            "description": "An access token from POST /api/token (Footprints)"},
+        "accessToken": {"type": "apiKey", "in": "query", "name": "access_token",
+            "description": "An access token from POST /api/token, as Footprints' clients send it"},
     });
     document["paths"]["/openapi.json"] = json!({"get": {
         "tags": ["ops"],
@@ -136,8 +157,7 @@ fn capitalized(text: &str) -> String {
 
 impl Dialect {
     fn apply(&self, method: &str, operation: &mut Value) {
-        operation["security"] =
-            if self.api_key { json!([{"basic": []}, {"apiKey": []}]) } else { json!([{"basic": []}]) };
+        operation["security"] = self.security.iter().map(|scheme| json!({ *scheme: [] })).collect();
         let has_parameters = operation["parameters"].as_array().is_some_and(|p| !p.is_empty());
         let keyed = self.key.filter(|_| method != "get");
         let parameters = operation.as_object_mut().expect("an operation is an object").entry("parameters");

@@ -10,6 +10,7 @@ use crate::{
         account::{AccountError, AmountProblem, ReservationStatus, MAX_AMOUNT, MAX_SCALE},
         card::{CardAction, CardError},
         contact::ContactError,
+        lead::LeadError,
         money::{MoneyError, MONEY_SCALE},
         promotion::{BusinessError, PriceField, PromotionError, TermsProblem, MAX_CAP},
         roles,
@@ -19,6 +20,18 @@ use crate::{
     },
     scans::ScanError,
 };
+
+fn lead(error: &LeadError) -> String {
+    match error {
+        LeadError::AlreadyExists => "a lead with this id exists already".into(),
+        LeadError::NotFound => "no lead with this id".into(),
+        LeadError::AlreadyCustomer => "the lead became a customer: its status no longer changes".into(),
+        LeadError::AlreadyLost { reason } => format!("the lead was lost already, for the reason {}", reason.as_str()),
+        LeadError::ContractWithoutCustomer => "contract details go with the status customer only".into(),
+        LeadError::ActionNotFound => "the lead has no action with this id".into(),
+        LeadError::ActionExists => "the lead has an action with this id already".into(),
+    }
+}
 
 /// A sentence saying why the command was refused.
 pub fn message(refusal: &Refusal) -> String {
@@ -30,6 +43,7 @@ pub fn message(refusal: &Refusal) -> String {
         Refusal::Promotion(error) => promotion(error),
         Refusal::Business(BusinessError::AlreadyRegistered) => "this business id is registered already".into(),
         Refusal::Vend(error) => vend(error).into(),
+        Refusal::Lead(error) => lead(error),
     }
 }
 
@@ -42,7 +56,8 @@ pub fn status(refusal: &Refusal) -> StatusCode {
         | Refusal::Account(AccountError::NothingToReverse { .. })
         | Refusal::Money(MoneyError::NotFound)
         | Refusal::Promotion(PromotionError::NotFound)
-        | Refusal::Vend(VendError::NotFound) => StatusCode::NOT_FOUND,
+        | Refusal::Vend(VendError::NotFound)
+        | Refusal::Lead(LeadError::NotFound | LeadError::ActionNotFound) => StatusCode::NOT_FOUND,
         Refusal::Card(
             CardError::BlockReasonNotAllowed { .. }
             | CardError::UnblockReasonNotAllowed { .. }
@@ -53,7 +68,8 @@ pub fn status(refusal: &Refusal) -> StatusCode {
         Refusal::Account(AccountError::InvalidAmount(_) | AccountError::ExpiryNotAfterActivation)
         | Refusal::Money(MoneyError::InvalidAmount(_) | MoneyError::InvalidTerms | MoneyError::CardNumberNotAllowed)
         | Refusal::Vend(VendError::InvalidPrice)
-        | Refusal::Promotion(PromotionError::InvalidTerms(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+        | Refusal::Promotion(PromotionError::InvalidTerms(_))
+        | Refusal::Lead(LeadError::ContractWithoutCustomer) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::CONFLICT,
     }
 }
@@ -298,6 +314,11 @@ pub fn fault(fault: &Fault) -> (StatusCode, &'static str, String) {
             "missing or malformed Authorization header: use Basic base64(client_id:secret)".into(),
         ),
         Fault::BadCredentials => (StatusCode::UNAUTHORIZED, "Unauthorized", "unknown client or wrong secret".into()),
+        Fault::TokenExpired => (
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "the access token has expired: refresh it or ask for another".into(),
+        ),
         Fault::InvalidParameter(detail) => (StatusCode::BAD_REQUEST, "InvalidParameter", detail.clone()),
         Fault::InvalidIdempotencyKey => (
             StatusCode::UNPROCESSABLE_ENTITY,

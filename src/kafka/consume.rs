@@ -135,7 +135,9 @@ pub async fn replay(settings: &KafkaSettings) -> Result<(Views, u64, u64), Consu
         if seen.insert(envelope.event_id) {
             let event =
                 envelope.event().map_err(|source| ConsumeError::Decode { event_id: envelope.event_id, source })?;
-            views.apply(&Source { tenant: &envelope.tenant, stream_id: &envelope.stream_id }, &event);
+            let source =
+                Source { tenant: &envelope.tenant, stream_id: &envelope.stream_id, occurred_at: envelope.occurred_at };
+            views.apply(&source, &event);
         }
         Ok(())
     })

@@ -128,7 +128,11 @@ async fn apply(db: &Db, batch: &[Received]) -> Result<bool, FollowError> {
     let sources: Vec<(Source<'_>, &[Event])> = events
         .iter()
         .map(|(envelope, event)| {
-            (Source { tenant: &envelope.tenant, stream_id: &envelope.stream_id }, std::slice::from_ref(event))
+            let occurred_at = envelope.occurred_at;
+            (
+                Source { tenant: &envelope.tenant, stream_id: &envelope.stream_id, occurred_at },
+                std::slice::from_ref(event),
+            )
         })
         .collect();
     apply_batch(&mut tx, &sources).await?;

@@ -46,13 +46,13 @@ pub async fn get(pool: &AnyPool, tenant: &str) -> Result<Option<Merchant>, Store
     .transpose()
 }
 
-/// Creates the merchant unless it exists; returns whether it was created.
 /// Whether any merchant exists.
 pub async fn any(pool: &AnyPool) -> Result<bool, StoreError> {
     let row: Option<(String,)> = sqlx::query_as("SELECT tenant FROM merchants LIMIT 1").fetch_optional(pool).await?;
     Ok(row.is_some())
 }
 
+/// Creates the merchant unless it exists; returns whether it was created.
 pub async fn create(pool: &AnyPool, merchant: &Merchant) -> Result<bool, StoreError> {
     let result = sqlx::query(
         "INSERT INTO merchants (tenant, name, time_zone, required_contact_fields, created_at) \
@@ -102,11 +102,7 @@ pub async fn create_client(
     tenant: &str,
     role: Role,
 ) -> Result<(), StoreError> {
-    let salt = SaltString::generate(&mut OsRng);
-    let secret_hash = Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
-        .map_err(|e| sqlx::Error::Protocol(format!("hashing failed: {e}")))?
-        .to_string();
+    let secret_hash = hash_secret(secret)?;
     sqlx::query(
         "INSERT INTO api_clients (client_id, tenant, role, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -118,6 +114,15 @@ pub async fn create_client(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// A secret's argon2 hash with a fresh salt, as stored.
+pub fn hash_secret(secret: &str) -> Result<String, StoreError> {
+    let salt = SaltString::generate(&mut OsRng);
+    let hash = Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map_err(|e| sqlx::Error::Protocol(format!("hashing failed: {e}")))?;
+    Ok(hash.to_string())
 }
 
 /// A fresh client id and secret (the secret has 244 random bits).

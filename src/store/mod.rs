@@ -5,7 +5,9 @@ pub mod follow;
 pub mod idempotency;
 pub mod ledger;
 pub mod merchants;
+pub mod staff;
 pub mod subscriptions;
+pub mod tokens;
 
 use std::{path::Path, sync::Arc, time::Duration};
 
@@ -159,6 +161,13 @@ impl Db {
     pub fn exclusive_writer(&self) -> bool {
         self.dialect == Dialect::Sqlite
     }
+}
+
+/// A fresh id of 24 hexadecimal digits, as Footprints' ids are: the milliseconds since the epoch (so that ids sort
+/// in creation order) and 48 random bits.
+pub fn object_id() -> String {
+    let uuid = uuid::Uuid::now_v7().simple().to_string();
+    format!("{}{}", &uuid[..12], &uuid[20..])
 }
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC text (microseconds, `Z`), which sorts in time order on both

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod enactor;
+pub mod footprints;
 pub mod vending;
 
 use std::{

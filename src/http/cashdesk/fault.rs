@@ -172,7 +172,9 @@ impl From<IngressFault> for Fault {
             IngressFault::BodyUnreadable(detail) | IngressFault::InvalidParameter(detail) => {
                 Fault::InvalidRequestFormat(detail)
             }
-            IngressFault::Unauthenticated | IngressFault::BadCredentials => Fault::Unauthorized,
+            IngressFault::Unauthenticated | IngressFault::BadCredentials | IngressFault::TokenExpired => {
+                Fault::Unauthorized
+            }
             IngressFault::InvalidIdempotencyKey | IngressFault::IdempotencyKeyRequired => Fault::InvalidIdempotencyKey,
             IngressFault::IdempotencyKeyReused => Fault::IdempotencyKeyReused,
             IngressFault::Unavailable => Fault::ServiceUnavailable,

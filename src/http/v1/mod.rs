@@ -6,6 +6,7 @@
 mod accounts;
 mod cards;
 mod contacts;
+mod leads;
 mod money;
 mod promotions;
 mod vending;
@@ -44,6 +45,7 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .merge(money::routes())
         .merge(promotions::routes())
         .merge(vending::routes())
+        .merge(leads::routes())
 }
 
 /// The answer to a method the path does not serve: 405, in the native envelope (axum adds `Allow`).

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    ingress::{outage, Admitted, Fault, Incoming, KeyPolicy, Responder},
+    ingress::{outage, Admitted, Fault, Incoming, KeyPolicy, Responder, Scheme},
     json_stored, wording, Shared,
 };
 use crate::{
@@ -78,8 +78,8 @@ impl Responder for Vending {
         json_stored(status, &Answer::no(message))
     }
 
-    fn takes_api_key(&self) -> bool {
-        true
+    fn scheme(&self) -> Scheme {
+        Scheme::BasicOrApiKey
     }
 }
 

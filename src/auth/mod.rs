@@ -1,6 +1,10 @@
 //! Authentication of API clients by id and secret, whatever carries them (each dialect's ingress reads them from
-//! its own header). Secrets are stored as argon2 hashes; a secret that verified once is remembered as a keyed digest
-//! so that later requests are checked in constant time without paying argon2 again.
+//! its own header), and of the bearer tokens granted to them ([`tokens`]). Secrets are stored as argon2 hashes; a
+//! secret that verified once is remembered as a keyed digest so that later requests are checked in constant time
+//! without paying argon2 again.
+
+pub mod throttle;
+pub mod tokens;
 
 use std::{collections::HashMap, sync::RwLock};
 
@@ -10,17 +14,24 @@ use tally_events::{Actor, Role};
 
 use crate::store::{merchants, Db, StoreError};
 
-/// The authenticated caller: an API client of one merchant, with one role.
+/// The authenticated caller: an API client of one merchant, with one role, or a staff member of the merchant
+/// signed in through the client (with a token), with the staff member's role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub client_id: String,
     pub tenant: String,
     pub role: Role,
+    pub staff_id: Option<String>,
 }
 
 impl Principal {
+    /// Who the ledger records as the cause: the staff member when one signed in (`staff:<id>`), else the client.
     pub fn actor(&self) -> Actor {
-        Actor { principal: self.client_id.clone(), role: self.role }
+        let principal = match &self.staff_id {
+            Some(staff_id) => format!("staff:{staff_id}"),
+            None => self.client_id.clone(),
+        };
+        Actor { principal, role: self.role }
     }
 }
 
@@ -28,6 +39,8 @@ impl Principal {
 pub enum AuthError {
     #[error("unknown client or wrong secret")]
     Invalid,
+    #[error("the access token has expired")]
+    Expired,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -36,6 +49,10 @@ pub enum AuthError {
 #[derive(Default)]
 pub struct Authenticator {
     verified: RwLock<HashMap<String, ([u8; 64], Principal)>>,
+    /// Access tokens seen before, by digest, with their principal and expiry (see [`tokens`]).
+    tokens: tokens::TokenCache,
+    /// Wrong PINs and passwords, counted per PIN pad and per username.
+    throttle: throttle::Throttle,
     /// One argon2 check at a time per client: requests arriving together wait for the first one's verdict instead
     /// of each spending tens of milliseconds of CPU on the same check.
     in_flight: std::sync::Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
@@ -76,7 +93,8 @@ impl Authenticator {
         if !valid {
             return Err(AuthError::Invalid);
         }
-        let principal = Principal { client_id: client.client_id, tenant: client.tenant, role: client.role };
+        let principal =
+            Principal { client_id: client.client_id, tenant: client.tenant, role: client.role, staff_id: None };
         self.verified.write().expect("lock").insert(client_id.to_owned(), (presented, principal.clone()));
         Ok(principal)
     }

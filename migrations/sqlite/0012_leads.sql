@@ -1,0 +1,49 @@
+-- Leads: the vault of personal data keys (one per customer and merchant; a NULL key is an erased customer's
+-- tombstone) and the merchants' lookup keys for identity digests, then the lead views. The lead view's columns are
+-- what the pipeline figures and the Footprints listing query: times are seconds since the epoch as fixed-width text.
+CREATE TABLE subject_keys (
+    tenant     TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    key        TEXT,
+    created_at TEXT NOT NULL,
+    erased_at  TEXT,
+    PRIMARY KEY (tenant, subject_id)
+);
+
+CREATE TABLE lookup_keys (
+    tenant     TEXT PRIMARY KEY,
+    key        TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE lead_view (
+    tenant          TEXT NOT NULL,
+    lead_id         TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    location_id     TEXT,
+    consultant_id   TEXT,
+    channel_id      TEXT,
+    offer_id        TEXT,
+    status_since    TEXT NOT NULL,
+    action_required TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    listed          TEXT NOT NULL,
+    lost_reason     TEXT,
+    identity        TEXT,
+    doc             TEXT NOT NULL,
+    PRIMARY KEY (tenant, lead_id)
+);
+-- Covers every pipeline query: counts, ages and actions due per status, by any of the four dimensions.
+CREATE INDEX lead_view_pipeline
+    ON lead_view (tenant, status, location_id, consultant_id, channel_id, offer_id, status_since, action_required);
+CREATE INDEX lead_view_created ON lead_view (tenant, created_at);
+CREATE INDEX lead_view_identity ON lead_view (tenant, identity) WHERE identity IS NOT NULL;
+
+CREATE TABLE lead_action_view (
+    tenant    TEXT NOT NULL,
+    action_id TEXT NOT NULL,
+    lead_id   TEXT NOT NULL,
+    doc       TEXT NOT NULL,
+    PRIMARY KEY (tenant, action_id)
+);
+CREATE INDEX lead_action_view_lead ON lead_action_view (tenant, lead_id);

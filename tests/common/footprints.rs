@@ -1,0 +1,80 @@
+//! Footprints as a client sees it: tokens from `/api/token`, form bodies, answers as JSON.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tally::store::staff::{self, SignIn};
+use tally_events::Role;
+
+use super::{credentials, Reply, TestApp, TENANT};
+
+/// The `acme` staff member's username, password and PIN (see [`with_staff`]).
+pub const HOSTESS: (&str, &str, &str) = ("hostess", "hostess-password", "4242");
+
+/// A running Tally with a staff member of `acme` who signs in by password or PIN.
+pub async fn with_staff() -> TestApp {
+    let app = super::spawn_app().await;
+    let (username, password, pin) = HOSTESS;
+    let sign_in = SignIn { username: Some(username), password: Some(password), pin: Some(pin) };
+    staff::create(&app.app.db.write, TENANT, "Ana Hostess", Role::Marketer, sign_in).await.expect("staff");
+    app
+}
+
+impl TestApp {
+    /// `POST /api/token` as the `acme` client with `role`, with a form body.
+    pub async fn token_request(&self, role: &str, form: &str) -> Reply {
+        let (id, secret) = credentials(role);
+        self.token_request_as(&id, &secret, form).await
+    }
+
+    pub async fn token_request_as(&self, id: &str, secret: &str, form: &str) -> Reply {
+        let request = self
+            .http
+            .post(format!("{}/api/token", self.base))
+            .basic_auth(id, Some(secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.to_owned());
+        reply(request).await
+    }
+
+    /// An access token of the `acme` client with `role`, signed in as the staff member.
+    pub async fn staff_token(&self, role: &str) -> String {
+        let (username, password, _) = HOSTESS;
+        let reply =
+            self.token_request(role, &format!("grant_type=password&username={username}&password={password}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        reply.body["access_token"].as_str().expect("a token").to_owned()
+    }
+
+    /// An access token of the `acme` client with `role`, for the application alone.
+    pub async fn app_token(&self, role: &str) -> String {
+        let reply = self.token_request(role, "grant_type=client_credentials").await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        reply.body["access_token"].as_str().expect("a token").to_owned()
+    }
+
+    /// A Footprints call with the token as `?access_token=`, and a form body when given.
+    pub async fn footprints(&self, token: &str, method: Method, path: &str, form: Option<&str>) -> Reply {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let url = format!("{}{path}{separator}access_token={token}", self.base);
+        let mut request = self.http.request(method, url);
+        if let Some(form) = form {
+            request = request.header("content-type", "application/x-www-form-urlencoded").body(form.to_owned());
+        }
+        reply(request).await
+    }
+
+    /// Adds a lead from a form and returns its id.
+    pub async fn add_lead(&self, token: &str, form: &str) -> String {
+        let reply = self.footprints(token, Method::POST, "/api/lead", Some(form)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        reply.body["_id"].as_str().expect("the lead's id").to_owned()
+    }
+}
+
+async fn reply(request: reqwest::RequestBuilder) -> Reply {
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), headers }
+}
