@@ -10,6 +10,7 @@ use crate::{
     auth::{tokens::TokenSettings, Authenticator},
     billing::Billing,
     commands::Executor,
+    erasure,
     kafka::{relay, KafkaSettings},
     queries::ReadCache,
     store::{Db, StoreError},
@@ -45,8 +46,8 @@ pub struct App {
 }
 
 impl App {
-    /// Connects, migrates and starts the writer (and the Kafka relay when brokers are configured, and the vending
-    /// calls and timers when a platform is).
+    /// Connects, migrates and starts the writer and the erasures subscriber (and the Kafka relay when brokers are
+    /// configured, and the vending calls and timers when a platform is).
     pub async fn start(settings: &Settings) -> Result<Arc<App>, StoreError> {
         let metrics = metrics_handle();
         let db = Db::connect(&settings.database_url).await?;
@@ -66,6 +67,8 @@ impl App {
             vault: Vault::default(),
             metrics,
         });
+        let erasures = erasure::Erasures(app.clone());
+        tokio::spawn(subscriber::run(app.db.clone(), erasures, subscriber::Options::default()));
         if settings.vending.platform.is_some() {
             let calls = vending::calls::VendingCalls::new(app.clone());
             let options = subscriber::Options {

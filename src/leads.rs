@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use tally_events::{LeadStatus, Sealed};
 use tally_projections::{
     pipeline::{self, Dimension, Filter, Period, Stage},
-    LeadActionView, LeadView,
+    CustomerView, LeadActionView, LeadView,
 };
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -57,10 +57,26 @@ pub async fn customer_for(
     let (Some(email), Some(phone)) = (email, phone_digits) else {
         return Ok((Uuid::now_v7(), None));
     };
-    let email = email.trim().to_lowercase();
-    let identity = app.vault.identity(&app.db, tenant, &["email+phone", &email, phone]).await?;
-    let known = tally_projections::customer_of_identity(&mut *app.db.read.acquire().await?, tenant, &identity).await?;
+    let identity = contact_identity(app, tenant, email, phone).await?;
+    let known = customer(&app.db, tenant, &identity).await?.map(|customer| customer.customer_id);
     Ok((known.unwrap_or_else(Uuid::now_v7), Some(identity)))
+}
+
+/// The identity digest of an e-mail address (in any case) with a phone number's digits.
+pub async fn contact_identity(app: &App, tenant: &str, email: &str, phone_digits: &str) -> Result<String, StoreError> {
+    let email = email.trim().to_lowercase();
+    app.vault.identity(&app.db, tenant, &["email+phone", &email, phone_digits]).await
+}
+
+/// The identity digest of a national id (letters in capitals, without blanks).
+pub async fn national_identity(app: &App, tenant: &str, national_id: &str) -> Result<String, StoreError> {
+    let national_id: String = national_id.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect();
+    app.vault.identity(&app.db, tenant, &["national-id", &national_id]).await
+}
+
+/// The customer an identity finds, unless they were erased.
+pub async fn customer(db: &Db, tenant: &str, identity: &str) -> Result<Option<CustomerView>, StoreError> {
+    Ok(tally_projections::find_customer(&mut *db.read.acquire().await?, tenant, identity).await?)
 }
 
 /// Seals a person's data (nothing when there is none) with the customer's key.

@@ -13,6 +13,7 @@ pub mod billing;
 pub mod commands;
 mod demo;
 pub mod domain;
+pub mod erasure;
 pub mod http;
 pub mod jobs;
 pub mod kafka;

@@ -114,6 +114,23 @@ impl Vault {
         Ok(keys)
     }
 
+    /// Destroys the key of `subject` for good, leaving a tombstone so that nothing is sealed for them again.
+    pub async fn erase(&self, db: &Db, tenant: &str, subject: Uuid) -> Result<(), StoreError> {
+        let now = timestamp(chrono::Utc::now());
+        sqlx::query(
+            "INSERT INTO subject_keys (tenant, subject_id, key, created_at, erased_at) VALUES ($1, $2, NULL, $3, $3) \
+             ON CONFLICT (tenant, subject_id) DO UPDATE SET key = NULL, \
+             erased_at = COALESCE(subject_keys.erased_at, excluded.erased_at)",
+        )
+        .bind(tenant)
+        .bind(subject.to_string())
+        .bind(now)
+        .execute(&db.write)
+        .await?;
+        self.sealing.write().expect("lock").remove(&(tenant.to_owned(), subject));
+        Ok(())
+    }
+
     /// Opens sealed values, each to its JSON value, or to `None` when its customer was erased (or it does not open).
     pub async fn open_all(
         &self,

@@ -268,8 +268,43 @@ async fn leads(app: &TestApp) {
     let reply = app.footprints(&token, reqwest::Method::POST, "/api/lead/action", Some(&action)).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     let path = format!("/api/lead/{lead}/leadLost");
-    let reply = app.footprints(&token, reqwest::Method::PUT, &path, Some("reasonLost=need")).await;
+    let reply = app.footprints(&token, reqwest::Method::PUT, &path, Some("reasonLost=need&comment=Kafka+moved")).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    // The person asks to be forgotten.
+    let reply = app
+        .footprints(
+            &token,
+            reqwest::Method::DELETE,
+            "/api/client?userEmail=kafka@example.com&userPhone=0700000009",
+            None,
+        )
+        .await;
+    assert_eq!(reply.body["status"], "success", "{:?}", reply.body);
+}
+
+/// After the erasure, the topics hold nothing of the person that can be read: no field in the clear, and every
+/// sealed value of theirs fails to open.
+async fn assert_forgotten_on_kafka(app: &TestApp, settings: &KafkaSettings) {
+    fn sealed_values(value: &serde_json::Value, found: &mut Vec<tally_events::Sealed>) {
+        match value {
+            serde_json::Value::Object(map) if map.contains_key("sealed") => {
+                found.push(serde_json::from_value(value.clone()).expect("a sealed value"))
+            }
+            serde_json::Value::Object(map) => map.values().for_each(|v| sealed_values(v, found)),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| sealed_values(v, found)),
+            _ => {}
+        }
+    }
+    let mut sealed = Vec::new();
+    for message in published(settings).await {
+        let text = message.envelope.payload.to_string();
+        assert!(!text.contains("kafka@example.com") && !text.contains("Kafka"), "in the clear on Kafka: {text}");
+        sealed_values(&message.envelope.payload, &mut sealed);
+    }
+    assert!(sealed.len() >= 3, "the lead, the action and the comment were sealed ({})", sealed.len());
+    let refs: Vec<&tally_events::Sealed> = sealed.iter().collect();
+    let opened = app.app.vault.open_all(&app.app.db, common::TENANT, &refs).await.unwrap();
+    assert!(opened.iter().all(Option::is_none), "an erased customer's data opens no more");
 }
 
 #[tokio::test]
@@ -292,6 +327,7 @@ async fn every_event_arrives_once_in_stream_order_and_replays_to_the_live_projec
     assert_eq!(from_kafka, from_ledger, "replay from Kafka equals replay from the ledger");
     assert_eq!(from_kafka, live, "and both equal the live projection");
     assert!(from_kafka.compare(&live).iter().all(|(_, rows, equal)| *rows > 0 && *equal), "every view has rows");
+    assert_forgotten_on_kafka(&app, &settings).await;
 
     // `tally tail` prints the published envelopes of the families asked for.
     let tail = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))

@@ -7,6 +7,7 @@
 mod account;
 mod card;
 mod contact;
+mod customer;
 mod envelope;
 mod lead;
 mod money;
@@ -19,6 +20,7 @@ mod vending;
 pub use account::*;
 pub use card::*;
 pub use contact::*;
+pub use customer::*;
 pub use envelope::{Actor, Envelope, Role};
 pub use lead::*;
 pub use money::*;
@@ -150,6 +152,9 @@ event_catalogue! {
     LeadNpsRecorded(LeadNpsRecorded) = 1, "leads";
     LeadActionAdded(LeadActionAdded) = 1, "leads";
     LeadActionUpdated(LeadActionUpdated) = 1, "leads";
+    CustomerIdentified(CustomerIdentified) = 1, "customers";
+    CustomerProfileUpdated(CustomerProfileUpdated) = 1, "customers";
+    CustomerErased(CustomerErased) = 1, "customers";
 }
 
 /// Why a stored event could not be decoded.

@@ -1,7 +1,8 @@
 //! Stream ids, part of the published contract (every envelope carries one; Kafka messages are keyed by it):
 //! `card/{tenant}/{number}`, `contact/{tenant}/{contact_id}`, `account/{tenant}/{contact_id}`, `business/{id}`,
 //! `promotion/{business_id}/{promotion_id}`, `billing/{tenant}`, `money/{tenant}/{account_type}/{account_id}`, `vend/{tenant}/{txn_ref}`,
-//! `machine/{tenant}/{vm_id}`, `lead/{tenant}/{lead_id}`.
+//! `machine/{tenant}/{vm_id}`, `lead/{tenant}/{lead_id}`,
+//! `customer/{tenant}/{customer_id}`.
 //! Tenant ids never contain `/` (they are validated as `[a-z0-9_-]`), so the parts split unambiguously.
 
 use uuid::Uuid;
@@ -12,6 +13,11 @@ pub fn card(tenant: &str, number: &str) -> String {
 
 pub fn contact(tenant: &str, contact_id: Uuid) -> String {
     format!("contact/{tenant}/{contact_id}")
+}
+
+/// A Footprints customer: the data subject whose key seals their personal data.
+pub fn customer(tenant: &str, customer_id: Uuid) -> String {
+    format!("customer/{tenant}/{customer_id}")
 }
 
 /// A lead: `lead_id` is 24 hexadecimal digits.

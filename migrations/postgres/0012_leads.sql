@@ -1,4 +1,4 @@
--- Leads: the vault of personal data keys (one per customer and merchant; a NULL key is an erased customer's
+-- Leads and their customers: the vault of personal data keys (one per customer and merchant; a NULL key is an erased customer's
 -- tombstone) and the merchants' lookup keys for identity digests, then the lead views. The lead view's columns are
 -- what the pipeline figures and the Footprints listing query: times are seconds since the epoch as fixed-width text.
 CREATE TABLE subject_keys (
@@ -29,7 +29,6 @@ CREATE TABLE lead_view (
     created_at      TEXT NOT NULL,
     listed          TEXT NOT NULL,
     lost_reason     TEXT,
-    identity        TEXT,
     doc             TEXT NOT NULL,
     PRIMARY KEY (tenant, lead_id)
 );
@@ -37,7 +36,6 @@ CREATE TABLE lead_view (
 CREATE INDEX lead_view_pipeline
     ON lead_view (tenant, status, location_id, consultant_id, channel_id, offer_id, status_since, action_required);
 CREATE INDEX lead_view_created ON lead_view (tenant, created_at);
-CREATE INDEX lead_view_identity ON lead_view (tenant, identity) WHERE identity IS NOT NULL;
 
 CREATE TABLE lead_action_view (
     tenant    TEXT NOT NULL,
@@ -47,3 +45,20 @@ CREATE TABLE lead_action_view (
     PRIMARY KEY (tenant, action_id)
 );
 CREATE INDEX lead_action_view_lead ON lead_action_view (tenant, lead_id);
+
+-- Footprints' customers, and the identities (keyed digests) they are found by.
+CREATE TABLE customer_view (
+    tenant      TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    erased      TEXT NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (tenant, customer_id)
+);
+
+CREATE TABLE customer_identity_view (
+    tenant      TEXT NOT NULL,
+    identity    TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (tenant, identity)
+);

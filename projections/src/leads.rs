@@ -20,7 +20,6 @@ pub struct LeadView {
     pub tenant: String,
     pub lead_id: String,
     pub customer_id: Uuid,
-    pub identity: Option<String>,
     pub status: LeadStatus,
     pub placement: LeadPlacement,
     /// The personal data as added, then each update's changes, in order: opened and laid over each other.
@@ -70,7 +69,6 @@ impl View for LeadView {
                 tenant: source.tenant.to_owned(),
                 lead_id: stream::entity_id(source.stream_id, "lead")?.to_owned(),
                 customer_id: e.customer_id,
-                identity: e.identity.clone(),
                 status: e.status,
                 placement: e.placement.clone(),
                 personal: e.personal.iter().cloned().collect(),
@@ -142,7 +140,6 @@ impl SqlView for LeadView {
         "created_at",
         "listed",
         "lost_reason",
-        "identity",
         "doc",
     ];
     const KEY_LEN: usize = 2;
@@ -166,7 +163,6 @@ impl SqlView for LeadView {
             Some(epoch(self.created_at)),
             Some(if listed { "1" } else { "0" }.to_owned()),
             self.lost_reason.map(|reason| reason.as_str().to_owned()),
-            self.identity.clone(),
             Some(self.doc()),
         ]
     }
@@ -256,21 +252,6 @@ pub async fn lead_actions(
     let mut actions: Vec<LeadActionView> = docs(&rows)?;
     actions.sort_by(|a, b| (a.date, &a.action_id).cmp(&(b.date, &b.action_id)));
     Ok(actions)
-}
-
-/// The customer of the leads with this identity digest, if any lead has it.
-pub async fn customer_of_identity(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    identity: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    let rows = sqlx::query("SELECT doc FROM lead_view WHERE tenant = $1 AND identity = $2 LIMIT 1")
-        .bind(tenant)
-        .bind(identity)
-        .fetch_all(&mut *conn)
-        .await?;
-    let leads: Vec<LeadView> = docs(&rows)?;
-    Ok(leads.first().map(|lead| lead.customer_id))
 }
 
 /// The listed leads (see [`LeadView`]'s `listed` column) created in `[from, to)`, newest first, a page at a time;

@@ -4,6 +4,7 @@
 mod accounts;
 mod cards;
 mod contacts;
+mod customers;
 mod leads;
 mod money;
 pub mod pipeline;
@@ -17,9 +18,8 @@ mod vending;
 pub use accounts::{AccountView, BonusBucket, BucketStatus, LotView};
 pub use cards::CardView;
 pub use contacts::{postcode_key, search_form, ContactView};
-pub use leads::{
-    customer_of_identity, lead_actions, list_leads, load_lead, load_lead_action, LeadActionView, LeadView,
-};
+pub use customers::{find_customer, load_customer, CustomerIdentityView, CustomerView};
+pub use leads::{lead_actions, list_leads, load_lead, load_lead_action, LeadActionView, LeadView};
 pub use money::{MoneyAccountView, PaymentReferenceView};
 pub use promotions::{BusinessView, PromotionState, PromotionView, WalletItemView};
 pub use registry::{apply_batch, Views};

@@ -10,8 +10,8 @@ use tally_events::Event;
 use crate::{
     sql::{apply_view, fold_into, load_all, upsert_many},
     tally::TallyRow,
-    AccountView, BusinessView, CardView, ContactView, LeadActionView, LeadView, MachineView, MoneyAccountView,
-    PromotionView, Source, SqlView, VendRefView, VendView, WalletItemView,
+    AccountView, BusinessView, CardView, ContactView, CustomerIdentityView, CustomerView, LeadActionView, LeadView,
+    MachineView, MoneyAccountView, PromotionView, Source, SqlView, VendRefView, VendView, WalletItemView,
 };
 
 macro_rules! views {
@@ -78,4 +78,6 @@ views! {
     machines: MachineView,
     leads: LeadView,
     lead_actions: LeadActionView,
+    customers: CustomerView,
+    customer_identities: CustomerIdentityView,
 }

@@ -9,6 +9,7 @@ use crate::domain::{
     account::AccountAggregate,
     card::{CardAggregate, CardError},
     contact::{ContactAggregate, ContactError},
+    customer::CustomerAggregate,
     lead::LeadAggregate,
     machine::MachineAggregate,
     money::MoneyAggregate,
@@ -114,5 +115,13 @@ impl Stream for LeadAggregate {
 
     fn stream_id(tenant: &str, lead_id: &String) -> String {
         stream::lead(tenant, lead_id)
+    }
+}
+
+impl Stream for CustomerAggregate {
+    type Key = Uuid;
+
+    fn stream_id(tenant: &str, customer_id: &Uuid) -> String {
+        stream::customer(tenant, *customer_id)
     }
 }

@@ -8,6 +8,7 @@
 pub mod account;
 pub mod card;
 pub mod contact;
+pub mod customer;
 #[cfg(test)]
 mod given;
 pub mod ids;
@@ -27,6 +28,7 @@ use tally_events::{Actor, Event};
 use account::AccountError;
 use card::CardError;
 use contact::ContactError;
+use customer::CustomerError;
 use lead::LeadError;
 use money::MoneyError;
 use promotion::{BusinessError, PromotionError};
@@ -50,6 +52,7 @@ pub enum Refusal {
     Business(BusinessError),
     Vend(VendError),
     Lead(LeadError),
+    Customer(CustomerError),
 }
 
 macro_rules! refusal_from {
@@ -62,7 +65,8 @@ macro_rules! refusal_from {
     };
 }
 refusal_from!(CardError => Card, ContactError => Contact, AccountError => Account, MoneyError => Money,
-    PromotionError => Promotion, BusinessError => Business, VendError => Vend, LeadError => Lead);
+    PromotionError => Promotion, BusinessError => Business, VendError => Vend, LeadError => Lead,
+    CustomerError => Customer);
 
 /// For aggregates that never refuse.
 impl From<Infallible> for Refusal {
@@ -83,6 +87,7 @@ impl Refusal {
             Refusal::Business(BusinessError::AlreadyRegistered) => "BusinessAlreadyRegistered",
             Refusal::Vend(error) => error.code(),
             Refusal::Lead(error) => error.code(),
+            Refusal::Customer(error) => error.code(),
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::{
         account::{AccountError, AmountProblem, ReservationStatus, MAX_AMOUNT, MAX_SCALE},
         card::{CardAction, CardError},
         contact::ContactError,
+        customer::CustomerError,
         lead::LeadError,
         money::{MoneyError, MONEY_SCALE},
         promotion::{BusinessError, PriceField, PromotionError, TermsProblem, MAX_CAP},
@@ -44,6 +45,7 @@ pub fn message(refusal: &Refusal) -> String {
         Refusal::Business(BusinessError::AlreadyRegistered) => "this business id is registered already".into(),
         Refusal::Vend(error) => vend(error).into(),
         Refusal::Lead(error) => lead(error),
+        Refusal::Customer(CustomerError::Erased) => "the customer was erased: nothing is kept of them".into(),
     }
 }
 
@@ -58,6 +60,7 @@ pub fn status(refusal: &Refusal) -> StatusCode {
         | Refusal::Promotion(PromotionError::NotFound)
         | Refusal::Vend(VendError::NotFound)
         | Refusal::Lead(LeadError::NotFound | LeadError::ActionNotFound) => StatusCode::NOT_FOUND,
+        Refusal::Customer(CustomerError::Erased) => StatusCode::GONE,
         Refusal::Card(
             CardError::BlockReasonNotAllowed { .. }
             | CardError::UnblockReasonNotAllowed { .. }

@@ -15,6 +15,10 @@ enum Kind {
     Email,
     Phone,
     OneOf(&'static [&'static str]),
+    /// A list of short texts (interests, preferences).
+    Texts,
+    /// A list of ages (`kidsAge`).
+    Ages,
     Count,
     Date,
     Flag,
@@ -52,6 +56,9 @@ const PERSONAL: &[(&str, Kind)] = &[
     ("hasKids", Kind::Flag),
     ("noOfKids", Kind::Count),
     ("customDetails", Kind::Free),
+    ("interests", Kind::Texts),
+    ("preferences", Kind::Texts),
+    ("kidsAge", Kind::Ages),
     // A prospect's (`POST /api/prospect`).
     ("avandorUserId", Kind::Text(100)),
     ("avandorSession", Kind::Free),
@@ -108,6 +115,16 @@ fn field(fields: &Fields, name: &str, kind: Kind) -> Result<Option<Value>, Refus
         },
         Kind::OneOf(accepted) => fields.one_of(name, accepted)?.map(Value::String),
         Kind::Count => fields.whole(name, 0, 50)?.map(Value::from),
+        Kind::Texts => fields.list(name, 50, 64)?.map(Value::from),
+        Kind::Ages => match fields.list(name, 20, 3)? {
+            None => None,
+            Some(ages) => {
+                let ages: Option<Vec<u8>> = ages.iter().map(|age| age.parse().ok().filter(|age| *age <= 30)).collect();
+                let ages =
+                    ages.ok_or_else(|| Refused::invalid(format!("{name} must be a list of ages from 0 to 30")))?;
+                Some(Value::from(ages))
+            }
+        },
         Kind::Date => fields.date(name)?.map(|date| Value::String(date.to_string())),
         Kind::Flag => fields.flag(name)?.map(Value::Bool),
         Kind::Free => fields.raw(name).cloned(),
