@@ -200,8 +200,6 @@ pub struct StageReport {
     pub leads: i64,
     /// The average time the leads have spent in the status so far.
     pub average_age_seconds: i64,
-    /// When the longest-waiting lead entered the status.
-    pub oldest_since: DateTime<Utc>,
     /// Open leads nothing was done about since they entered the status.
     pub actions_due: i64,
 }
@@ -238,7 +236,6 @@ impl PipelineReport {
                 status: stage.status,
                 leads: stage.leads,
                 average_age_seconds: stage.average_age_seconds(as_of),
-                oldest_since: stage.oldest,
                 actions_due: stage.actions_due,
             })
             .collect();

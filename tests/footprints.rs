@@ -12,6 +12,12 @@ const LEAD: &str = "userFirstName=Ana&userLastName=Pop&userEmail=ana@example.com
     &marketingChannels[0][channel]=sms&marketingChannels[0][type]=owner&marketingChannels[0][agreed]=true\
     &customDetails[offerDetails]=Lorem&agreeTandc=true&userFamilyDetalis=married&nps=7";
 
+/// The pipeline's stages without their ages (which grow by the second): status, leads, actions due.
+fn stage_counts(pipeline: &Value) -> Vec<(Value, Value, Value)> {
+    let stages = pipeline["stages"].as_array().unwrap().iter();
+    stages.map(|s| (s["status"].clone(), s["leads"].clone(), s["actions_due"].clone())).collect()
+}
+
 #[tokio::test]
 async fn an_application_and_its_staff_get_tokens_and_refresh_them() {
     let app = with_staff().await;
@@ -382,7 +388,8 @@ async fn personal_data_is_sealed_in_the_ledger_and_a_person_is_one_customer() {
             .await
             .unwrap();
     for (text,) in &rows {
-        for personal in ["Ana", "ana@example.com", "0700", "married", "Lorem", "moved"] {
+        // Texts that cannot turn up in base64 or hex by chance (a blank, an @, or five letters or more).
+        for personal in ["ana@example.com", "0700 000", "married", "Lorem", "moved"] {
             assert!(!text.contains(personal), "{personal:?} in the clear: {text}");
         }
     }
@@ -447,6 +454,23 @@ async fn the_pipeline_counts_ages_and_conversions_and_rebuilds_equal() {
     let live = Views::load_live(&mut conn).await.unwrap();
     let (rebuilt, _, _) = fold_ledger(&app.app.db.read).await.unwrap();
     assert_eq!(rebuilt.compare(&live).iter().filter(|(_, _, equal)| !equal).count(), 0, "{:?}", rebuilt.compare(&live));
+
+    // The running totals the stages come from equal the totals of the rebuilt rows.
+    let totals = async || {
+        let rows: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT status, location_id, offer_id, leads, entered_sum, actions_due FROM lead_stage_totals \
+             WHERE leads <> 0 ORDER BY status, location_id, offer_id",
+        )
+        .fetch_all(&app.app.db.read)
+        .await
+        .unwrap();
+        rows
+    };
+    let incremental = totals().await;
+    assert!(incremental.len() >= 4, "{incremental:?}");
+    app.app.db.rebuild_views().await.unwrap();
+    assert_eq!(totals().await, incremental);
+    assert_eq!(stage_counts(&app.get("marketer", "/v1/leads/pipeline").await.body), stage_counts(&pipeline.body));
 }
 
 #[tokio::test]
@@ -502,7 +526,7 @@ async fn a_deleted_customer_is_erased_everywhere_and_the_counts_stay_exact() {
     }
     let actions = app.footprints(&token, Method::GET, &format!("/api/lead/actions/{ana}"), None).await.body;
     assert_eq!(actions["data"][0]["actionDetail"], Value::Null);
-    assert_eq!(app.get("marketer", "/v1/leads/pipeline").await.body["stages"], before["stages"]);
+    assert_eq!(stage_counts(&app.get("marketer", "/v1/leads/pipeline").await.body), stage_counts(&before));
     let (key,): (Option<String>,) = sqlx::query_as("SELECT key FROM subject_keys WHERE erased_at IS NOT NULL")
         .fetch_one(&app.app.db.read)
         .await

@@ -261,14 +261,15 @@ async fn leads(app: &TestApp) {
     let lead = app
         .add_lead(
             &token,
-            "userFirstName=Kafka&userEmail=kafka@example.com&userPhone=0700000009&locationId=K1&offerId=O1",
+            "userFirstName=Forgettable&userEmail=kafka@example.com&userPhone=0700000009&locationId=K1&offerId=O1",
         )
         .await;
     let action = format!("leadId={lead}&leadActionTypeId=000000000000000000000001&date=2026-05-01 10:00:00");
     let reply = app.footprints(&token, reqwest::Method::POST, "/api/lead/action", Some(&action)).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     let path = format!("/api/lead/{lead}/leadLost");
-    let reply = app.footprints(&token, reqwest::Method::PUT, &path, Some("reasonLost=need&comment=Kafka+moved")).await;
+    let reply =
+        app.footprints(&token, reqwest::Method::PUT, &path, Some("reasonLost=need&comment=Forgettable+moved")).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     // The person asks to be forgotten.
     let reply = app
@@ -298,10 +299,10 @@ async fn assert_forgotten_on_kafka(app: &TestApp, settings: &KafkaSettings) {
     let mut sealed = Vec::new();
     for message in published(settings).await {
         let text = message.envelope.payload.to_string();
-        assert!(!text.contains("kafka@example.com") && !text.contains("Kafka"), "in the clear on Kafka: {text}");
+        assert!(!text.contains("kafka@example.com") && !text.contains("Forgettable"), "in the clear on Kafka: {text}");
         sealed_values(&message.envelope.payload, &mut sealed);
     }
-    assert!(sealed.len() >= 3, "the lead, the action and the comment were sealed ({})", sealed.len());
+    assert!(sealed.len() >= 2, "the lead and the comment were sealed ({})", sealed.len());
     let refs: Vec<&tally_events::Sealed> = sealed.iter().collect();
     let opened = app.app.vault.open_all(&app.app.db, common::TENANT, &refs).await.unwrap();
     assert!(opened.iter().all(Option::is_none), "an erased customer's data opens no more");

@@ -32,10 +32,27 @@ CREATE TABLE lead_view (
     doc             TEXT NOT NULL,
     PRIMARY KEY (tenant, lead_id)
 );
--- Covers every pipeline query: counts, ages and actions due per status, by any of the four dimensions.
-CREATE INDEX lead_view_pipeline
-    ON lead_view (tenant, status, location_id, consultant_id, channel_id, offer_id, status_since, action_required);
-CREATE INDEX lead_view_created ON lead_view (tenant, created_at);
+-- The listing by creation time, and the pipeline's period figures (added, converted, lost) without reading a row.
+CREATE INDEX lead_view_created
+    ON lead_view (tenant, created_at, status, location_id, consultant_id, channel_id, offer_id, listed);
+CREATE INDEX lead_view_status
+    ON lead_view (tenant, status, status_since, lost_reason, location_id, consultant_id, channel_id, offer_id);
+
+-- The pipeline's running totals, moved with every change of a lead row in the same transaction: per status and
+-- placement ('' for an id a lead lacks), how many leads, the sum of the times they entered the status (seconds since
+-- the epoch) and how many need an action.
+CREATE TABLE lead_stage_totals (
+    tenant        TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    location_id   TEXT NOT NULL,
+    consultant_id TEXT NOT NULL,
+    channel_id    TEXT NOT NULL,
+    offer_id      TEXT NOT NULL,
+    leads         BIGINT NOT NULL,
+    entered_sum   BIGINT NOT NULL,
+    actions_due   BIGINT NOT NULL,
+    PRIMARY KEY (tenant, status, location_id, consultant_id, channel_id, offer_id)
+);
 
 CREATE TABLE lead_action_view (
     tenant    TEXT NOT NULL,
@@ -58,7 +75,6 @@ CREATE TABLE customer_view (
 CREATE TABLE customer_identity_view (
     tenant      TEXT NOT NULL,
     identity    TEXT NOT NULL,
-    customer_id TEXT NOT NULL,
     doc         TEXT NOT NULL,
     PRIMARY KEY (tenant, identity)
 );

@@ -1,5 +1,10 @@
 //! The customer views of Footprints: each customer (their sealed profile, their leads, whether they were erased)
-//! and the identities customers are found by.
+//! and the identities customers are found by. Both fold events of several streams (a customer's own and their
+//! leads'), so each is built to come out the same in any order of those streams (as a replay from Kafka's
+//! partitions delivers them): sets rather than lists, the earliest and latest times rather than the first and last
+//! seen.
+
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -7,10 +12,7 @@ use sqlx::AnyConnection;
 use tally_events::{stream, Event, Sealed};
 use uuid::Uuid;
 
-use crate::{
-    sql::{docs, load},
-    Source, SqlView, View,
-};
+use crate::{sql::load, Source, SqlView, View};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerView {
@@ -18,8 +20,8 @@ pub struct CustomerView {
     pub customer_id: Uuid,
     /// The profile changes, in order: opened and laid over the leads' data, each over the one before.
     pub profile: Vec<Sealed>,
-    /// The customer's leads, oldest first.
-    pub leads: Vec<String>,
+    /// The customer's leads, oldest first (lead ids sort in creation order).
+    pub leads: BTreeSet<String>,
     pub erased: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -50,16 +52,19 @@ impl View for CustomerView {
                     tenant: source.tenant.to_owned(),
                     customer_id,
                     profile: vec![],
-                    leads: vec![],
+                    leads: BTreeSet::new(),
                     erased: false,
                     created_at: at,
                     updated_at: at,
                 }
             }
         };
-        customer.updated_at = at;
+        customer.created_at = customer.created_at.min(at);
+        customer.updated_at = customer.updated_at.max(at);
         match event {
-            Event::LeadAdded(_) => customer.leads.push(stream::entity_id(source.stream_id, "lead")?.to_owned()),
+            Event::LeadAdded(_) => {
+                customer.leads.insert(stream::entity_id(source.stream_id, "lead")?.to_owned());
+            }
             Event::CustomerProfileUpdated(e) => customer.profile.push(e.personal.clone()),
             Event::CustomerErased(_) => {
                 // Nothing sealed for them opens any more; the view keeps no ciphertext either.
@@ -86,12 +91,13 @@ impl SqlView for CustomerView {
     }
 }
 
-/// An identity (a keyed digest) and the customer it finds: the latest one that took it.
+/// An identity (a keyed digest) and the customers who had it: the newest of them who is not erased is the one it
+/// finds (customer ids sort in creation order).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerIdentityView {
     pub tenant: String,
     pub identity: String,
-    pub customer_id: Uuid,
+    pub customers: BTreeSet<Uuid>,
 }
 
 impl View for CustomerIdentityView {
@@ -104,48 +110,49 @@ impl View for CustomerIdentityView {
         Some(vec![source.tenant.to_owned(), identity])
     }
 
-    fn apply(_: Option<Self>, source: &Source<'_>, event: &Event) -> Option<Self> {
+    fn apply(row: Option<Self>, source: &Source<'_>, event: &Event) -> Option<Self> {
         let (identity, customer_id) = match event {
             Event::LeadAdded(e) => (e.identity.clone()?, e.customer_id),
             Event::CustomerIdentified(e) => {
                 (e.identity.clone(), stream::entity_id(source.stream_id, "customer")?.parse().ok()?)
             }
-            _ => return None,
+            _ => return row,
         };
-        Some(CustomerIdentityView { tenant: source.tenant.to_owned(), identity, customer_id })
+        let mut row = row.unwrap_or(CustomerIdentityView {
+            tenant: source.tenant.to_owned(),
+            identity,
+            customers: BTreeSet::new(),
+        });
+        row.customers.insert(customer_id);
+        Some(row)
     }
 }
 
 impl SqlView for CustomerIdentityView {
     const TABLE: &'static str = "customer_identity_view";
-    const COLUMNS: &'static [&'static str] = &["tenant", "identity", "customer_id", "doc"];
+    const COLUMNS: &'static [&'static str] = &["tenant", "identity", "doc"];
     const KEY_LEN: usize = 2;
     fn columns(&self) -> Vec<Option<String>> {
-        vec![
-            Some(self.tenant.clone()),
-            Some(self.identity.clone()),
-            Some(self.customer_id.to_string()),
-            Some(self.doc()),
-        ]
+        vec![Some(self.tenant.clone()), Some(self.identity.clone()), Some(self.doc())]
     }
 }
 
-/// The customer an identity finds, unless they were erased.
+/// The customer an identity finds: the newest who had it and is not erased.
 pub async fn find_customer(
     conn: &mut AnyConnection,
     tenant: &str,
     identity: &str,
 ) -> Result<Option<CustomerView>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT c.doc FROM customer_identity_view i JOIN customer_view c \
-         ON c.tenant = i.tenant AND c.customer_id = i.customer_id \
-         WHERE i.tenant = $1 AND i.identity = $2 AND c.erased = '0'",
-    )
-    .bind(tenant)
-    .bind(identity)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(docs::<CustomerView>(&rows)?.pop())
+    let Some(known) = load::<CustomerIdentityView>(conn, vec![tenant.to_owned(), identity.to_owned()]).await? else {
+        return Ok(None);
+    };
+    for customer_id in known.customers.iter().rev() {
+        match load_customer(conn, tenant, *customer_id).await? {
+            Some(customer) if !customer.erased => return Ok(Some(customer)),
+            _ => {}
+        }
+    }
+    Ok(None)
 }
 
 /// A customer by id.

@@ -11,7 +11,7 @@ use tally_events::{
 use uuid::Uuid;
 
 use crate::{
-    sql::{docs, load},
+    sql::{docs, load, Totals},
     Source, SqlView, View,
 };
 
@@ -125,7 +125,32 @@ impl View for LeadView {
     }
 }
 
+/// The pipeline's running totals: per status and placement, how many leads, the sum of the times they entered the
+/// status (seconds since the epoch: their average age follows) and how many need an action.
+pub const STAGE_TOTALS: Totals = Totals {
+    table: "lead_stage_totals",
+    keys: &["tenant", "status", "location_id", "consultant_id", "channel_id", "offer_id"],
+    values: &["leads", "entered_sum", "actions_due"],
+};
+
 impl SqlView for LeadView {
+    const TOTALS: Option<&'static Totals> = Some(&STAGE_TOTALS);
+
+    /// A lead counts in its status and placement (`''` for an id it lacks).
+    fn totals_entry(&self) -> Option<(Vec<String>, Vec<i64>)> {
+        let p = &self.placement;
+        let part = |id: &Option<String>| id.clone().unwrap_or_default();
+        let group = vec![
+            self.tenant.clone(),
+            self.status.as_str().to_owned(),
+            part(&p.location_id),
+            part(&p.consultant_id),
+            part(&p.channel_id),
+            part(&p.offer_id),
+        ];
+        Some((group, vec![1, self.status_since.timestamp(), i64::from(self.action_required)]))
+    }
+
     const TABLE: &'static str = "lead_view";
     const COLUMNS: &'static [&'static str] = &[
         "tenant",

@@ -1,7 +1,8 @@
 //! The pipeline figures of a merchant's leads, queried from the lead view: per status, how many leads, how long
 //! they have been in it and how many need an action; over a period, how many were added, how many of those became
 //! customers, and why leads were lost. Every figure can be narrowed to a location, consultant, channel and offer,
-//! and split by one of them. The lead view's covering index serves the per-status query without reading a row.
+//! and split by one of them. The per-status figures come from the running totals kept with the lead view (a few rows
+//! whatever the number of leads); the period's from the lead view's covering indexes (the leads of the period).
 
 use std::collections::BTreeMap;
 
@@ -72,8 +73,6 @@ pub struct Stage {
     pub leads: i64,
     /// Sum over the leads of the seconds since the epoch when they entered the status: the average age follows.
     pub entered_sum: i64,
-    /// When the longest-waiting lead entered the status.
-    pub oldest: DateTime<Utc>,
     pub actions_due: i64,
 }
 
@@ -84,11 +83,6 @@ impl Stage {
     }
 }
 
-fn time_of(epoch_text: &str) -> Result<DateTime<Utc>, sqlx::Error> {
-    let seconds: i64 = epoch_text.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    DateTime::from_timestamp(seconds, 0).ok_or_else(|| sqlx::Error::Decode("a time out of range".into()))
-}
-
 async fn fetch(conn: &mut AnyConnection, sql: &str, binds: &[String]) -> Result<Vec<AnyRow>, sqlx::Error> {
     let mut query = sqlx::query(sql);
     for value in binds {
@@ -97,34 +91,37 @@ async fn fetch(conn: &mut AnyConnection, sql: &str, binds: &[String]) -> Result<
     query.fetch_all(conn).await
 }
 
-/// Figures per status (and group), statuses in pipeline order.
+/// Figures per status (and group), statuses in pipeline order, from the running totals: a few rows whatever the
+/// number of leads.
 pub async fn stages(
     conn: &mut AnyConnection,
     tenant: &str,
     filter: &Filter,
     split: Option<Dimension>,
 ) -> Result<Vec<Stage>, sqlx::Error> {
-    let group = split.map(Dimension::column).unwrap_or("NULL");
+    // PostgreSQL refuses a constant in GROUP BY: without a split the groups are the statuses alone.
+    let (group, grouped) = match split {
+        Some(dimension) => (dimension.column(), format!("{}, status", dimension.column())),
+        None => ("''", "status".to_owned()),
+    };
     let (clause, values) = filter.clause(2);
     let sql = format!(
-        "SELECT {group}, status, COUNT(*), CAST(SUM(CAST(status_since AS BIGINT)) AS BIGINT), MIN(status_since), \
-         CAST(SUM(CAST(action_required AS INTEGER)) AS BIGINT) FROM lead_view WHERE tenant = $1{clause} \
-         GROUP BY {group}, status"
+        "SELECT {group}, status, CAST(SUM(leads) AS BIGINT), CAST(SUM(entered_sum) AS BIGINT), \
+         CAST(SUM(actions_due) AS BIGINT) FROM lead_stage_totals WHERE tenant = $1{clause} \
+         GROUP BY {grouped} HAVING SUM(leads) > 0"
     );
     let mut binds = vec![tenant.to_owned()];
     binds.extend(values.into_iter().map(str::to_owned));
     let mut stages = Vec::new();
     for row in fetch(conn, &sql, &binds).await? {
-        let status: String = row.try_get(1)?;
-        let oldest: String = row.try_get(4)?;
+        let (group, status): (String, String) = (row.try_get(0)?, row.try_get(1)?);
         stages.push(Stage {
-            group: row.try_get(0)?,
+            group: Some(group).filter(|group| !group.is_empty()),
             status: LeadStatus::parse(&status)
                 .ok_or_else(|| sqlx::Error::Decode(format!("unknown lead status {status}").into()))?,
             leads: row.try_get(2)?,
             entered_sum: row.try_get(3)?,
-            oldest: time_of(&oldest)?,
-            actions_due: row.try_get(5)?,
+            actions_due: row.try_get(4)?,
         });
     }
     stages.sort_by(|a, b| (&a.group, a.status).cmp(&(&b.group, b.status)));

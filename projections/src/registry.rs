@@ -8,7 +8,7 @@ use sqlx::AnyConnection;
 use tally_events::Event;
 
 use crate::{
-    sql::{apply_view, fold_into, load_all, upsert_many},
+    sql::{apply_view, fold_into, load_all, rewrite_totals, upsert_many},
     tally::TallyRow,
     AccountView, BusinessView, CardView, ContactView, CustomerIdentityView, CustomerView, LeadActionView, LeadView,
     MachineView, MoneyAccountView, PromotionView, Source, SqlView, VendRefView, VendView, WalletItemView,
@@ -49,7 +49,11 @@ macro_rules! views {
 
             /// Writes every row (the tables are expected empty, or to be overwritten row by row).
             pub(crate) async fn write(&self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-                $(upsert_many(conn, &self.$field.values().collect::<Vec<_>>()).await?;)*
+                $(
+                    let rows = self.$field.values().collect::<Vec<_>>();
+                    upsert_many(conn, &rows).await?;
+                    rewrite_totals(conn, &rows).await?;
+                )*
                 Ok(())
             }
         }

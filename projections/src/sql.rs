@@ -10,8 +10,26 @@ use crate::{
     AccountView, BusinessView, CardView, ContactView, MoneyAccountView, PromotionView, Source, View, WalletItemView,
 };
 
+/// Running totals kept from a view's rows: sums per group, in a table of their own, moved by every row's change in
+/// the same transaction, so that a figure over millions of rows is read from a few. A row counts in one group
+/// ([`SqlView::totals_entry`]); when it changes, its old entry is taken away and its new one added.
+pub struct Totals {
+    pub table: &'static str,
+    /// The group's columns (text, never NULL), then the summed columns (integers).
+    pub keys: &'static [&'static str],
+    pub values: &'static [&'static str],
+}
+
 /// A view's table: its columns, key first, and the row's values for them.
 pub trait SqlView: View {
+    /// The totals kept from the rows, if any.
+    const TOTALS: Option<&'static Totals> = None;
+
+    /// The row's group in [`SqlView::TOTALS`] and what it adds to the sums there.
+    fn totals_entry(&self) -> Option<(Vec<String>, Vec<i64>)> {
+        None
+    }
+
     const TABLE: &'static str;
     /// Every column, the key columns first and `doc` last.
     const COLUMNS: &'static [&'static str];
@@ -268,11 +286,74 @@ pub(crate) async fn apply_view<V: SqlView>(
     keys.sort();
     keys.dedup();
     let mut rows = load_many::<V>(conn, &keys).await?;
+    let mut totals = TotalsDelta::default();
+    if V::TOTALS.is_some() {
+        keys.iter().filter_map(|key| rows.get(*key)?.totals_entry()).for_each(|entry| totals.add(entry, -1));
+    }
     for (key, source, event) in &touched {
         fold_keyed(&mut rows, key.clone(), source, event);
     }
     let touched_rows: Vec<&V> = keys.iter().filter_map(|key| rows.get(*key)).collect();
-    upsert_many(conn, &touched_rows).await
+    upsert_many(conn, &touched_rows).await?;
+    if let Some(table) = V::TOTALS {
+        touched_rows.iter().filter_map(|row| row.totals_entry()).for_each(|entry| totals.add(entry, 1));
+        totals.write(conn, table).await?;
+    }
+    Ok(())
+}
+
+/// Changes to running totals, per group.
+#[derive(Default)]
+pub(crate) struct TotalsDelta(HashMap<Vec<String>, Vec<i64>>);
+
+impl TotalsDelta {
+    /// Adds (`sign` 1) or takes away (-1) a row's entry.
+    pub(crate) fn add(&mut self, (group, values): (Vec<String>, Vec<i64>), sign: i64) {
+        let sums = self.0.entry(group).or_insert_with(|| vec![0; values.len()]);
+        sums.iter_mut().zip(values).for_each(|(sum, value)| *sum += sign * value);
+    }
+
+    /// Adds the changes to the totals table (groups whose changes cancel out are left alone).
+    pub(crate) async fn write(self, conn: &mut AnyConnection, totals: &Totals) -> Result<(), sqlx::Error> {
+        let changed: Vec<(Vec<String>, Vec<i64>)> =
+            self.0.into_iter().filter(|(_, values)| values.iter().any(|v| *v != 0)).collect();
+        let width = totals.keys.len() + totals.values.len();
+        let updates: Vec<String> =
+            totals.values.iter().map(|c| format!("{c} = {}.{c} + excluded.{c}", totals.table)).collect();
+        let marks = BindMarks::of(conn);
+        for chunk in crate::shaped_chunks(&changed, ROWS_PER_UPSERT) {
+            let rows: Vec<String> = (0..chunk.len()).map(|row| marks.row(row * width + 1, width)).collect();
+            let sql = format!(
+                "INSERT INTO {} ({}, {}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+                totals.table,
+                totals.keys.join(", "),
+                totals.values.join(", "),
+                rows.join(", "),
+                totals.keys.join(", "),
+                updates.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (group, values) in chunk {
+                for part in group {
+                    query = query.bind(part.as_str());
+                }
+                for value in values {
+                    query = query.bind(*value);
+                }
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Replaces a view's totals by those of `rows` (after a rebuild).
+pub(crate) async fn rewrite_totals<V: SqlView>(conn: &mut AnyConnection, rows: &[&V]) -> Result<(), sqlx::Error> {
+    let Some(table) = V::TOTALS else { return Ok(()) };
+    sqlx::query(&format!("DELETE FROM {}", table.table)).execute(&mut *conn).await?;
+    let mut totals = TotalsDelta::default();
+    rows.iter().filter_map(|row| row.totals_entry()).for_each(|entry| totals.add(entry, 1));
+    totals.write(conn, table).await
 }
 
 /// Runs a query selecting one `doc` column with text binds and decodes the row's view.

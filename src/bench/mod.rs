@@ -2,9 +2,11 @@
 //! commits, and the same load against a bare axum endpoint, printing throughput, p50/p99/p999 and the ratio; then
 //! rebuilds the projections from a ledger of generated events and prints the rate. `--scenario scans` runs the
 //! ScanTrack figures instead (see [`scans`]), `--scenario names` Enactor's customer name search (see [`names`]),
-//! `--scenario tills` Enactor's balance updates at the till (see [`tills`]).
+//! `--scenario tills` Enactor's balance updates at the till (see [`tills`]), `--scenario leads` Footprints' lead updates
+//! and the pipeline's query time (see [`leads`]).
 //! Figures only, no assertions.
 
+mod leads;
 mod names;
 mod open_loop;
 mod scans;
@@ -62,7 +64,8 @@ pub struct BenchArgs {
     pub rebuild_events: usize,
     /// `cards` (card and bonus commands, then the rebuild), `scans` (ScanTrack caps and mixed scans), `names`
     /// (Enactor's customer name search; run it with `--customers 100000`), `tills` (Enactor balance updates) or
-    /// `vending` (purchases at simulated vending machines).
+    /// `vending` (purchases at simulated vending machines) or `leads` (Footprints lead updates, then the pipeline's
+    /// query time).
     #[arg(long, default_value = "cards")]
     pub scenario: String,
     /// When `--database-url` names PostgreSQL (`cards`, `scans`, `tills`): how many `tally serve` processes share the
@@ -79,6 +82,9 @@ pub struct BenchArgs {
     /// For `vending`: how many simulated machines (one member buying at each).
     #[arg(long, default_value_t = 200)]
     pub machines: usize,
+    /// For `leads`: how many leads the pipeline's query time is measured over (0 skips it).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub pipeline_leads: usize,
 }
 
 const TENANT: &str = "bench";
@@ -103,7 +109,8 @@ pub async fn run(args: BenchArgs, database_url: &str, kafka: Option<KafkaSetting
         "names" => return names::run(&args).await,
         "tills" => return tills::run(&args, postgres).await,
         "vending" => return vending::run(&args).await,
-        other => anyhow::bail!("unknown scenario {other:?}: use cards, scans, names, tills or vending"),
+        "leads" => return leads::run(&args).await,
+        other => anyhow::bail!("unknown scenario {other:?}: use cards, scans, names, tills, vending or leads"),
     }
     let dir = std::env::temp_dir().join(format!("tally-bench-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;

@@ -109,10 +109,11 @@ impl From<Fault> for Refused {
             Fault::BadCredentials => ("invalid_token", "the access token is not known".into()),
             Fault::TokenExpired => ("invalid_token", message),
             Fault::BodyTooLarge => ("payload_too_large", message),
-            Fault::BodyUnreadable(_) | Fault::InvalidParameter(_) | Fault::IdempotencyKeyRequired => {
-                ("invalid_request", message)
-            }
-            Fault::InvalidIdempotencyKey | Fault::IdempotencyKeyReused => ("idempotency_key_reused", message),
+            Fault::BodyUnreadable(_)
+            | Fault::InvalidParameter(_)
+            | Fault::IdempotencyKeyRequired
+            | Fault::InvalidIdempotencyKey => ("invalid_request", message),
+            Fault::IdempotencyKeyReused => ("idempotency_key_reused", message),
             Fault::Unavailable => ("temporarily_unavailable", message),
             Fault::MethodNotAllowed(_) => ("method_not_allowed", message),
         };
