@@ -100,6 +100,8 @@ pub struct Opened {
     pub nps_comment: Option<Value>,
     pub lost_comment: Option<Value>,
     pub contract_description: Option<Value>,
+    /// The documents' file names, in the lead's order.
+    pub document_names: Vec<Option<Value>>,
 }
 
 /// Opens what a lead holds sealed.
@@ -108,6 +110,7 @@ pub async fn open(app: &App, lead: &LeadView) -> Result<Opened, StoreError> {
     let mut sealed: Vec<&Sealed> = lead.personal.iter().collect();
     let singles = [lead.nps_comment.as_ref(), lead.lost_comment.as_ref(), description];
     sealed.extend(singles.iter().flatten());
+    sealed.extend(lead.documents.iter().map(|document| &document.file_name));
     let mut opened = app.vault.open_all(&app.db, &lead.tenant, &sealed).await?.into_iter();
     let mut person = Map::new();
     for _ in &lead.personal {
@@ -116,12 +119,8 @@ pub async fn open(app: &App, lead: &LeadView) -> Result<Opened, StoreError> {
         }
     }
     let mut next = |present: Option<&Sealed>| present.and_then(|_| opened.next().flatten());
-    Ok(Opened {
-        person,
-        nps_comment: next(singles[0]),
-        lost_comment: next(singles[1]),
-        contract_description: next(singles[2]),
-    })
+    let (nps_comment, lost_comment, contract_description) = (next(singles[0]), next(singles[1]), next(singles[2]));
+    Ok(Opened { person, nps_comment, lost_comment, contract_description, document_names: opened.collect() })
 }
 
 /// A lead action's detail, opened.

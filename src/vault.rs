@@ -63,17 +63,41 @@ impl Vault {
         subject: Uuid,
         value: &serde_json::Value,
     ) -> Result<Sealed, VaultError> {
+        let plaintext = serde_json::to_vec(value).expect("values serialize");
+        let sealed = self.seal_bytes(db, tenant, subject, &plaintext).await?;
+        Ok(Sealed { subject, sealed: STANDARD.encode(sealed) })
+    }
+
+    /// Seals bytes (a document) with the key of `subject`: the nonce, then the ciphertext.
+    pub async fn seal_bytes(
+        &self,
+        db: &Db,
+        tenant: &str,
+        subject: Uuid,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, VaultError> {
         let key = self.sealing_key(db, tenant, subject).await?;
         let mut nonce = [0u8; 24];
         OsRng.fill_bytes(&mut nonce);
-        let plaintext = serde_json::to_vec(value).expect("values serialize");
         let aad = associated(tenant, subject);
         let ciphertext = XChaCha20Poly1305::new(&key.into())
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plaintext, aad: aad.as_bytes() })
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: aad.as_bytes() })
             .expect("encryption of a bounded value does not fail");
         let mut sealed = nonce.to_vec();
         sealed.extend_from_slice(&ciphertext);
-        Ok(Sealed { subject, sealed: STANDARD.encode(sealed) })
+        Ok(sealed)
+    }
+
+    /// Opens bytes sealed by [`Vault::seal_bytes`]; `None` once the customer was erased.
+    pub async fn open_bytes(
+        &self,
+        db: &Db,
+        tenant: &str,
+        subject: Uuid,
+        sealed: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let keys = self.keys(db, tenant, &[subject]).await?;
+        Ok(keys.get(&subject).and_then(|key| decrypt(key, tenant, subject, sealed)))
     }
 
     async fn sealing_key(&self, db: &Db, tenant: &str, subject: Uuid) -> Result<Key, VaultError> {
@@ -182,13 +206,17 @@ impl Vault {
 fn open(keys: &HashMap<Uuid, Key>, tenant: &str, sealed: &Sealed) -> Option<serde_json::Value> {
     let key = keys.get(&sealed.subject)?;
     let bytes = STANDARD.decode(&sealed.sealed).ok()?;
-    if bytes.len() < 24 {
+    serde_json::from_slice(&decrypt(key, tenant, sealed.subject, &bytes)?).ok()
+}
+
+/// The plaintext of a nonce and ciphertext, if the key opens it as the subject's.
+fn decrypt(key: &Key, tenant: &str, subject: Uuid, sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() < 24 {
         return None;
     }
-    let (nonce, ciphertext) = bytes.split_at(24);
-    let aad = associated(tenant, sealed.subject);
-    let plaintext = XChaCha20Poly1305::new(&(*key).into())
+    let (nonce, ciphertext) = sealed.split_at(24);
+    let aad = associated(tenant, subject);
+    XChaCha20Poly1305::new(&(*key).into())
         .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: aad.as_bytes() })
-        .ok()?;
-    serde_json::from_slice(&plaintext).ok()
+        .ok()
 }

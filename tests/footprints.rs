@@ -1,22 +1,12 @@
-//! Footprints: tokens, leads and their actions, as an integrator's client sees them, against a running Tally.
+//! Footprints: tokens, leads and their actions, and the pipeline, as an integrator's client sees them, against a
+//! running Tally.
 
 mod common;
 
-use common::footprints::{with_staff, HOSTESS};
+use common::footprints::{stage_counts, with_staff, HOSTESS, LEAD};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tally_projections::rebuild::{fold_ledger, Views};
-
-const LEAD: &str = "userFirstName=Ana&userLastName=Pop&userEmail=ana@example.com&userPhone=0700 000 001\
-    &locationId=L1&offerCategoryId=OC1&offerId=O1&consultantId=C1&channelId=CH1&tags[]=vip\
-    &marketingChannels[0][channel]=sms&marketingChannels[0][type]=owner&marketingChannels[0][agreed]=true\
-    &customDetails[offerDetails]=Lorem&agreeTandc=true&userFamilyDetalis=married&nps=7";
-
-/// The pipeline's stages without their ages (which grow by the second): status, leads, actions due.
-fn stage_counts(pipeline: &Value) -> Vec<(Value, Value, Value)> {
-    let stages = pipeline["stages"].as_array().unwrap().iter();
-    stages.map(|s| (s["status"].clone(), s["leads"].clone(), s["actions_due"].clone())).collect()
-}
 
 #[tokio::test]
 async fn an_application_and_its_staff_get_tokens_and_refresh_them() {
@@ -471,123 +461,4 @@ async fn the_pipeline_counts_ages_and_conversions_and_rebuilds_equal() {
     app.app.db.rebuild_views().await.unwrap();
     assert_eq!(totals().await, incremental);
     assert_eq!(stage_counts(&app.get("marketer", "/v1/leads/pipeline").await.body), stage_counts(&pipeline.body));
-}
-
-#[tokio::test]
-async fn a_deleted_customer_is_erased_everywhere_and_the_counts_stay_exact() {
-    let app = with_staff().await;
-    let token = app.staff_token("marketer").await;
-    let ana = app.add_lead(&token, LEAD).await;
-    let again = app.add_lead(&token, &LEAD.replace("userFirstName=Ana", "userFirstName=Anna")).await;
-    let bob = app.add_lead(&token, &LEAD.replace("ana@example.com", "bob@example.com").replace("Ana", "Bob")).await;
-    let action = format!(
-        "leadId={ana}&leadActionTypeId=000000000000000000000001&actionDetail=Ana+called&date=2026-05-01 10:00:00"
-    );
-    app.footprints(&token, Method::POST, "/api/lead/action", Some(&action)).await;
-    let by_contact = "userEmail=ANA@example.com&userPhone=%2B0700000001";
-    let found = app.footprints(&token, Method::GET, &format!("/api/client?{by_contact}"), None).await;
-    assert_eq!(found.status, StatusCode::OK, "{:?}", found.body);
-    assert_eq!(found.body["userFirstName"], "Anna", "the later lead's data lies over the earlier's");
-    assert_eq!(found.body["leads"].as_array().unwrap().len(), 2);
-    assert_eq!(found.body["leads"][0]["_id"], again.as_str(), "newest first");
-    assert_eq!(found.body["type"], "B2C");
-
-    let update = "userEmail=ana@example.com&userPhone=0700000001&nationalId=1900101123456&userCity=Cluj&interests[]=books&kidsAge[]=6";
-    let updated = app.footprints(&token, Method::PUT, "/api/client", Some(update)).await;
-    assert_eq!(updated.body, serde_json::json!({"status": "success"}), "{:?}", updated.body);
-    let by_national = app.footprints(&token, Method::GET, "/api/client?nationalId=1900101123456", None).await;
-    assert_eq!(by_national.body["userCity"], "Cluj");
-    assert_eq!(by_national.body["interests"], serde_json::json!(["books"]));
-    assert_eq!(by_national.body["kidsAge"], serde_json::json!([6]));
-    assert_eq!(by_national.body["_id"], found.body["_id"]);
-
-    let before = app.get("marketer", "/v1/leads/pipeline").await.body;
-    let erased = app.footprints(&token, Method::DELETE, "/api/client?nationalId=1900101123456", None).await;
-    assert_eq!(erased.body, serde_json::json!({"status": "success"}), "{:?}", erased.body);
-
-    // Nobody finds them; what is kept of them has no person in it; the counts are as they were.
-    for query in [by_contact.to_owned(), "nationalId=1900101123456".to_owned()] {
-        let reply = app.footprints(&token, Method::GET, &format!("/api/client?{query}"), None).await;
-        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{query}");
-    }
-    let twice = app.footprints(&token, Method::DELETE, &format!("/api/client?{by_contact}"), None).await;
-    assert_eq!(twice.status, StatusCode::NOT_FOUND);
-    let listed = app.footprints(&token, Method::GET, "/api/lead?pageSize=100", None).await.body;
-    let listed = listed.as_array().unwrap();
-    assert_eq!(listed.len(), 3, "the leads stay");
-    for lead in listed {
-        let text = lead.to_string();
-        if lead["_id"] == bob.as_str() {
-            assert_eq!(lead["userFirstName"], "Bob");
-        } else {
-            assert!(lead.get("userFirstName").is_none() && !text.contains("ana@") && !text.contains("Lorem"), "{text}");
-            assert_eq!(lead["status"], "lead");
-        }
-    }
-    let actions = app.footprints(&token, Method::GET, &format!("/api/lead/actions/{ana}"), None).await.body;
-    assert_eq!(actions["data"][0]["actionDetail"], Value::Null);
-    assert_eq!(stage_counts(&app.get("marketer", "/v1/leads/pipeline").await.body), stage_counts(&before));
-    let (key,): (Option<String>,) = sqlx::query_as("SELECT key FROM subject_keys WHERE erased_at IS NOT NULL")
-        .fetch_one(&app.app.db.read)
-        .await
-        .unwrap();
-    assert_eq!(key, None, "the key is destroyed");
-
-    // A lead of theirs still moves through the pipeline, but takes no personal data.
-    let status = app.footprints(&token, Method::PUT, &format!("/api/lead/{ana}"), Some("status=opportunity")).await;
-    assert_eq!(status.status, StatusCode::OK, "{:?}", status.body);
-    let personal = app.footprints(&token, Method::PUT, &format!("/api/lead/{ana}"), Some("userCity=Iasi")).await;
-    assert_eq!((personal.status, personal.body["error"].as_str()), (StatusCode::GONE, Some("customer_erased")));
-
-    // The person comes back: a new customer, with nothing of the old one.
-    let back = app.add_lead(&token, LEAD).await;
-    let found = app.footprints(&token, Method::GET, &format!("/api/client?{by_contact}"), None).await;
-    assert_eq!(found.body["leads"].as_array().unwrap().len(), 1);
-    assert_eq!(found.body["leads"][0]["_id"], back.as_str());
-    assert_ne!(found.body["_id"], by_national.body["_id"]);
-    assert!(found.body.get("userCity").is_none());
-
-    let mut conn = app.app.db.read.acquire().await.unwrap();
-    let live = Views::load_live(&mut conn).await.unwrap();
-    let (rebuilt, _, _) = fold_ledger(&app.app.db.read).await.unwrap();
-    assert_eq!(rebuilt.compare(&live).iter().filter(|(_, _, equal)| !equal).count(), 0, "{:?}", rebuilt.compare(&live));
-}
-
-#[tokio::test]
-async fn customer_calls_need_an_identity_and_the_staff() {
-    let app = with_staff().await;
-    let token = app.staff_token("marketer").await;
-    app.add_lead(&token, LEAD).await;
-    for query in ["", "userEmail=ana@example.com", "userPhone=0700000001", "userEmail=nope&userPhone=0700000001"] {
-        let reply = app.footprints(&token, Method::GET, &format!("/api/client?{query}"), None).await;
-        assert_eq!(
-            (reply.status, reply.body["error"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("invalid_request")),
-            "{query}"
-        );
-    }
-    let unknown =
-        app.footprints(&token, Method::GET, "/api/client?userEmail=x@example.com&userPhone=0700000009", None).await;
-    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
-    let bad = app
-        .footprints(
-            &token,
-            Method::PUT,
-            "/api/client",
-            Some("userEmail=ana@example.com&userPhone=0700000001&kidsAge[]=99"),
-        )
-        .await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{:?}", bad.body);
-    let customer = app.app_token("client").await;
-    let reply = app
-        .footprints(&customer, Method::DELETE, "/api/client?userEmail=ana@example.com&userPhone=0700000001", None)
-        .await;
-    assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    let stranger =
-        app.token_request_as("other-administrator", "secret-administrator", "grant_type=client_credentials").await;
-    let stranger = stranger.body["access_token"].as_str().unwrap().to_owned();
-    let theirs = app
-        .footprints(&stranger, Method::GET, "/api/client?userEmail=ana@example.com&userPhone=0700000001", None)
-        .await;
-    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "another merchant's customer is not found");
 }

@@ -253,3 +253,44 @@ pub struct LeadActionUpdated {
     pub detail: Option<Sealed>,
     pub date: Option<NaiveDateTime>,
 }
+
+/// The kinds of document a lead may carry (Footprints' `documentType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentType {
+    Contracts,
+    Offers,
+    Consents,
+}
+
+impl DocumentType {
+    pub const ALL: [DocumentType; 3] = [DocumentType::Contracts, DocumentType::Offers, DocumentType::Consents];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentType::Contracts => "contracts",
+            DocumentType::Offers => "offers",
+            DocumentType::Consents => "consents",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<DocumentType> {
+        DocumentType::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
+/// A PDF document was attached to a lead. Its content is kept outside the ledger, sealed with the customer's key;
+/// the event holds its digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LeadDocumentAttached {
+    /// 24 hexadecimal digits.
+    pub document_id: String,
+    pub document_type: DocumentType,
+    /// The file's name as uploaded.
+    pub file_name: Sealed,
+    /// SHA-256 of the content, in hexadecimal.
+    pub sha256: String,
+    pub size_bytes: u64,
+    /// The lead action the document belongs to, if any.
+    pub action_id: Option<String>,
+}

@@ -152,6 +152,7 @@ event_catalogue! {
     LeadNpsRecorded(LeadNpsRecorded) = 1, "leads";
     LeadActionAdded(LeadActionAdded) = 1, "leads";
     LeadActionUpdated(LeadActionUpdated) = 1, "leads";
+    LeadDocumentAttached(LeadDocumentAttached) = 1, "leads";
     CustomerIdentified(CustomerIdentified) = 1, "customers";
     CustomerProfileUpdated(CustomerProfileUpdated) = 1, "customers";
     CustomerErased(CustomerErased) = 1, "customers";

@@ -78,3 +78,14 @@ CREATE TABLE customer_identity_view (
     doc         TEXT NOT NULL,
     PRIMARY KEY (tenant, identity)
 );
+
+-- The contents of lead documents, outside the ledger (whose events hold their digests), each sealed with the key of
+-- the lead's customer: nonce and ciphertext.
+CREATE TABLE lead_documents (
+    tenant      TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    lead_id     TEXT NOT NULL,
+    content     BYTEA NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (tenant, document_id)
+);

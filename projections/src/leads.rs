@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 use tally_events::{
-    stream, Agreements, Contract, Event, LeadPlacement, LeadStatus, LostReason, MarketingChannel, Sealed,
+    stream, Agreements, Contract, DocumentType, Event, LeadPlacement, LeadStatus, LostReason, MarketingChannel, Sealed,
 };
 use uuid::Uuid;
 
@@ -39,6 +39,20 @@ pub struct LeadView {
     pub status_since: DateTime<Utc>,
     /// Open, and nothing was done about it since it entered its status (Footprints' `actionRequired`).
     pub action_required: bool,
+    /// The documents attached, in order.
+    pub documents: Vec<DocumentRef>,
+}
+
+/// A document attached to a lead (its content is kept outside the ledger, sealed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentRef {
+    pub document_id: String,
+    pub document_type: DocumentType,
+    pub file_name: Sealed,
+    pub size_bytes: u64,
+    pub sha256: String,
+    pub action_id: Option<String>,
+    pub attached_at: DateTime<Utc>,
 }
 
 /// Seconds since the epoch as fixed-width text: sorts as the times do, and sums as numbers.
@@ -58,6 +72,7 @@ impl View for LeadView {
                 | Event::LeadNpsRecorded(_)
                 | Event::LeadActionAdded(_)
                 | Event::LeadActionUpdated(_)
+                | Event::LeadDocumentAttached(_)
         )
         .then(|| vec![source.tenant.to_owned(), lead_id.to_owned()])
     }
@@ -85,6 +100,7 @@ impl View for LeadView {
                 updated_at: at,
                 status_since: at,
                 action_required: e.status.is_open(),
+                documents: vec![],
             });
         }
         let mut lead = row?;
@@ -119,6 +135,15 @@ impl View for LeadView {
                 lead.nps_comment = e.comment.clone();
             }
             Event::LeadActionAdded(_) | Event::LeadActionUpdated(_) => lead.action_required = false,
+            Event::LeadDocumentAttached(e) => lead.documents.push(DocumentRef {
+                document_id: e.document_id.clone(),
+                document_type: e.document_type,
+                file_name: e.file_name.clone(),
+                size_bytes: e.size_bytes,
+                sha256: e.sha256.clone(),
+                action_id: e.action_id.clone(),
+                attached_at: at,
+            }),
             _ => {}
         }
         Some(lead)

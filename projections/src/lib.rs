@@ -19,7 +19,7 @@ pub use accounts::{AccountView, BonusBucket, BucketStatus, LotView};
 pub use cards::CardView;
 pub use contacts::{postcode_key, search_form, ContactView};
 pub use customers::{find_customer, load_customer, CustomerIdentityView, CustomerView};
-pub use leads::{lead_actions, list_leads, load_lead, load_lead_action, LeadActionView, LeadView};
+pub use leads::{lead_actions, list_leads, load_lead, load_lead_action, DocumentRef, LeadActionView, LeadView};
 pub use money::{MoneyAccountView, PaymentReferenceView};
 pub use promotions::{BusinessView, PromotionState, PromotionView, WalletItemView};
 pub use registry::{apply_batch, Views};

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDateTime;
 use tally_events::{
-    Contract, Event, LeadActionAdded, LeadActionUpdated, LeadAdded, LeadLost, LeadNpsRecorded, LeadPlacement,
-    LeadStatus, LeadStatusChanged, LeadUpdated, LostReason, Sealed,
+    Contract, Event, LeadActionAdded, LeadActionUpdated, LeadAdded, LeadDocumentAttached, LeadLost, LeadNpsRecorded,
+    LeadPlacement, LeadStatus, LeadStatusChanged, LeadUpdated, LostReason, Sealed,
 };
 
 use super::{Aggregate, Context};
@@ -63,6 +63,8 @@ pub enum LeadCommand {
         detail: Option<Sealed>,
         date: Option<NaiveDateTime>,
     },
+    /// Attach documents (their contents stored already, outside the ledger).
+    AttachDocuments(Vec<LeadDocumentAttached>),
 }
 
 pub struct LeadAggregate;
@@ -134,6 +136,13 @@ impl Aggregate for LeadAggregate {
                     return Ok(vec![]);
                 }
                 Ok(vec![Event::LeadActionUpdated(LeadActionUpdated { action_id, action_type_id, detail, date })])
+            }
+            LeadCommand::AttachDocuments(documents) => {
+                let actions = documents.iter().filter_map(|document| document.action_id.as_ref());
+                if actions.into_iter().any(|id| !lead.actions.contains(id)) {
+                    return Err(LeadError::ActionNotFound);
+                }
+                Ok(documents.into_iter().map(Event::LeadDocumentAttached).collect())
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The store: the SQL ledger on SQLite (embedded default) or PostgreSQL (scale-out), chosen by the URL's scheme.
 //! Both run the same queries through `sqlx::Any`; only migrations and the append lock differ by dialect.
 
+pub mod documents;
 pub mod follow;
 pub mod idempotency;
 pub mod ledger;

@@ -7,6 +7,18 @@ use tally_events::Role;
 
 use super::{credentials, Reply, TestApp, TENANT};
 
+/// A lead as a form: the seed's fields, with a location, an offer category, an offer and a consultant.
+pub const LEAD: &str = "userFirstName=Ana&userLastName=Pop&userEmail=ana@example.com&userPhone=0700 000 001\
+    &locationId=L1&offerCategoryId=OC1&offerId=O1&consultantId=C1&channelId=CH1&tags[]=vip\
+    &marketingChannels[0][channel]=sms&marketingChannels[0][type]=owner&marketingChannels[0][agreed]=true\
+    &customDetails[offerDetails]=Lorem&agreeTandc=true&userFamilyDetalis=married&nps=7";
+
+/// The pipeline's stages without their ages (which grow by the second): status, leads, actions due.
+pub fn stage_counts(pipeline: &Value) -> Vec<(Value, Value, Value)> {
+    let stages = pipeline["stages"].as_array().unwrap().iter();
+    stages.map(|s| (s["status"].clone(), s["leads"].clone(), s["actions_due"].clone())).collect()
+}
+
 /// The `acme` staff member's username, password and PIN (see [`with_staff`]).
 pub const HOSTESS: (&str, &str, &str) = ("hostess", "hostess-password", "4242");
 

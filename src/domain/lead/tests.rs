@@ -137,6 +137,24 @@ fn an_update_records_only_what_changes() {
 }
 
 #[test]
+fn documents_attach_to_a_lead_and_to_its_actions_only() {
+    let document = |action: Option<&str>| tally_events::LeadDocumentAttached {
+        document_id: "d1".into(),
+        document_type: tally_events::DocumentType::Contracts,
+        file_name: Sealed { subject: Uuid::from_u128(7), sealed: "AAAA".into() },
+        sha256: "00".into(),
+        size_bytes: 10,
+        action_id: action.map(str::to_owned),
+    };
+    let attach = |action| LeadCommand::AttachDocuments(vec![document(action)]);
+    given::<LeadAggregate>(&[added(LeadStatus::Lead)])
+        .when(attach(None))
+        .then(&[Event::LeadDocumentAttached(document(None))]);
+    given::<LeadAggregate>(&[added(LeadStatus::Lead)]).when(attach(Some("a9"))).then_err(LeadError::ActionNotFound);
+    given::<LeadAggregate>(&[]).when(attach(None)).then_err(LeadError::NotFound);
+}
+
+#[test]
 fn actions_are_known_by_id() {
     let date = NaiveDate::from_ymd_opt(2026, 6, 2).unwrap().and_hms_opt(10, 0, 0).unwrap();
     let add = LeadCommand::AddAction { action_id: "a1".into(), action_type_id: "t1".into(), detail: None, date };

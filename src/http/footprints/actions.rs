@@ -14,9 +14,7 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    answer,
-    fields::{Fields, MAX_COMMENT},
-    staff, write, Allowed, ErrorBody, FpCaller, FpPath, Refused, Then,
+    answer, fields::Fields, leads::sealed_text, staff, write, Allowed, ErrorBody, FpCaller, FpPath, Refused, Then,
 };
 use crate::{
     app::App,
@@ -45,9 +43,9 @@ fn action_type(fields: &Fields) -> Result<Option<String>, Refused> {
     }
 }
 
-fn done(envelopes: &[tally_events::Envelope], action_id: &str) -> (StatusCode, Value) {
-    let _ = envelopes;
-    (StatusCode::OK, json!({"status": "success", "_id": action_id}))
+/// The seed's answer to a write on an action: its id.
+fn done(action_id: String) -> impl Fn(&[tally_events::Envelope]) -> (StatusCode, Value) + Send + Sync + 'static {
+    move |_| (StatusCode::OK, json!({"status": "success", "_id": action_id}))
 }
 
 /// Add a lead action.
@@ -70,12 +68,11 @@ async fn add_action(State(app): State<Shared>, incoming: Incoming) -> Response {
         let lead = leads::lead(&app.db, &principal.tenant, &lead_id)
             .await?
             .ok_or_else(|| Refused::not_found("no lead with this id"))?;
-        let detail = fields.text("actionDetail", MAX_COMMENT)?.map(Value::String).unwrap_or_default();
-        let detail = leads::seal(app, &principal.tenant, lead.customer_id, detail).await?;
+        let detail = sealed_text(app, &principal.tenant, lead.customer_id, &fields, "actionDetail").await?;
         let command = LeadCommand::AddAction { action_id: id, action_type_id, detail, date };
         Ok(LeadAggregate::target(lead.lead_id, command).into())
     };
-    write(&app, incoming, Allowed::Staff, plan, move |envelopes| done(envelopes, &action_id), Then::Rendered).await
+    write(&app, incoming, Allowed::Staff, plan, done(action_id), Then::Rendered).await
 }
 
 /// An action's path.
@@ -109,16 +106,15 @@ async fn update_action(
             return Err(Refused::invalid("leadId is not the action's lead"));
         }
         let lead = leads::lead(&app.db, &principal.tenant, &action.lead_id).await?.ok_or_else(not_found)?;
-        let detail = fields.text("actionDetail", MAX_COMMENT)?.map(Value::String).unwrap_or_default();
         let command = LeadCommand::UpdateAction {
             action_id: action.action_id,
             action_type_id: action_type(&fields)?,
             date: fields.datetime("date")?,
-            detail: leads::seal(app, &principal.tenant, lead.customer_id, detail).await?,
+            detail: sealed_text(app, &principal.tenant, lead.customer_id, &fields, "actionDetail").await?,
         };
         Ok(LeadAggregate::target(lead.lead_id, command).into())
     };
-    write(&app, incoming, Allowed::Staff, plan, move |envelopes| done(envelopes, &action_id), Then::Rendered).await
+    write(&app, incoming, Allowed::Staff, plan, done(action_id), Then::Rendered).await
 }
 
 /// A lead's path.

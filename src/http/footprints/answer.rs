@@ -83,6 +83,23 @@ pub fn lead(view: &LeadView, opened: Opened) -> Value {
             }
         }
     }
+    let documents: Vec<Value> = view
+        .documents
+        .iter()
+        .zip(opened.document_names)
+        .map(|(document, name)| {
+            json!({
+                "_id": document.document_id,
+                "documentType": document.document_type.as_str(),
+                "fileName": name,
+                "size": document.size_bytes,
+                "sha256": document.sha256,
+                "leadActionId": document.action_id,
+                "createdAt": time(document.attached_at),
+            })
+        })
+        .collect();
+    out.insert("documents".into(), Value::Array(documents));
     out.insert("actionRequired".into(), json!(view.action_required));
     out.insert("timestamp".into(), json!(time(view.updated_at)));
     out.insert("timestampStatusChange".into(), json!(time(view.status_since)));

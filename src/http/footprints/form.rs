@@ -33,8 +33,9 @@ pub fn form(pairs: Vec<(String, String)>) -> Result<Map<String, Value>, String> 
         let path = segments(&name)?;
         insert(&mut root, &path, Value::String(value)).map_err(|problem| format!("field {name}: {problem}"))?;
     }
-    let Value::Object(map) = arrays(root) else { unreachable!("the root is an object") };
-    Ok(map)
+    // The root stays an object whatever its names (`0=a&1=b` is two fields, not a list).
+    let Value::Object(map) = root else { unreachable!("the root is made an object above") };
+    Ok(map.into_iter().map(|(name, value)| (name, arrays(value))).collect())
 }
 
 /// `a[b][]` as `["a", "b", ""]`.
@@ -132,6 +133,12 @@ mod tests {
             assert!(read(None, body.as_bytes()).is_err(), "{body}");
         }
         assert!(read(None, &[0xff, 0xfe]).is_err());
+    }
+
+    #[test]
+    fn numbered_fields_at_the_top_stay_fields() {
+        assert_eq!(parsed("0=a&1=b"), json!({"0": "a", "1": "b"}));
+        assert_eq!(parsed("0[0]=a"), json!({"0": ["a"]}));
     }
 
     #[test]

@@ -7,12 +7,10 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
-use rust_decimal::Decimal;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use tally_events::{Agreements, Contract, LeadAdded, LeadPlacement, LeadStatus, LostReason, MarketingChannel};
+use tally_events::{Contract, LeadStatus, LostReason};
 use tally_projections::LeadView;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -20,8 +18,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     answer,
     fields::{Fields, MAX_COMMENT},
-    person::{self, phone_digits},
-    staff, write, Allowed, ErrorBody, FpCaller, FpPath, FpQuery, Planned, Refused, Then,
+    intake::{contract, in_zone, merchant_zone, placement, take, MAX_TAG, MAX_TAGS},
+    person, staff, write, Allowed, ErrorBody, FpCaller, FpPath, FpQuery, Planned, Refused, Then,
 };
 use crate::{
     app::App,
@@ -30,8 +28,6 @@ use crate::{
     domain::lead::{LeadAggregate, LeadChanges, LeadCommand, StatusChange},
     http::{ingress::Incoming, Shared},
     leads,
-    store::object_id,
-    vault::VaultError,
 };
 
 pub fn routes() -> OpenApiRouter<Shared> {
@@ -41,162 +37,6 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .routes(routes!(update_lead))
         .routes(routes!(record_nps))
         .routes(routes!(lead_lost))
-}
-
-/// Tags a lead may carry, and their length.
-const MAX_TAGS: usize = 50;
-const MAX_TAG: usize = 64;
-/// Marketing channels a lead may list.
-const MAX_CHANNELS: usize = 20;
-
-impl From<VaultError> for Refused {
-    fn from(error: VaultError) -> Refused {
-        match error {
-            VaultError::Erased => {
-                Refused::new(StatusCode::GONE, "customer_erased", "the customer was erased: nothing is kept of them")
-            }
-            VaultError::Store(error) => Refused::from(error),
-        }
-    }
-}
-
-/// The catalogue ids of a lead's placement.
-fn placement(fields: &Fields) -> Result<LeadPlacement, Refused> {
-    Ok(LeadPlacement {
-        offline_campaign_id: fields.id("offlineCampaignId")?,
-        offer_category_id: fields.id("offerCategoryId")?,
-        offer_id: fields.id("offerId")?,
-        location_id: fields.id("locationId")?,
-        consultant_id: fields.id("consultantId")?,
-        channel_id: fields.id("channelId")?,
-        sku_id: fields.id("skuId")?,
-        sku_external_id: fields.text("skuExternalId", 64)?,
-    })
-}
-
-const CHANNELS: [&str; 5] = ["sms", "email", "notification", "dm", "socialMedia"];
-const CHANNEL_TYPES: [&str; 3] = ["owner", "group", "partners"];
-
-fn marketing_channels(fields: &Fields) -> Result<Vec<MarketingChannel>, Refused> {
-    let items = match fields.raw("marketingChannels") {
-        None => return Ok(vec![]),
-        Some(Value::Array(items)) if items.len() <= MAX_CHANNELS => items,
-        Some(_) => {
-            return Err(Refused::invalid(format!(
-                "marketingChannels must be a list of at most {MAX_CHANNELS} objects with channel, type and agreed"
-            )))
-        }
-    };
-    items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let Value::Object(object) = item else {
-                return Err(Refused::invalid(format!("marketingChannels[{index}] must be an object")));
-            };
-            let item = Fields(object.clone());
-            let name = |field: &str| format!("marketingChannels[{index}][{field}]");
-            let channel = item.one_of("channel", &CHANNELS).map_err(|_| {
-                Refused::invalid(format!("{} must be one of: {}", name("channel"), CHANNELS.join(", ")))
-            })?;
-            let kind = item.one_of("type", &CHANNEL_TYPES).map_err(|_| {
-                Refused::invalid(format!("{} must be one of: {}", name("type"), CHANNEL_TYPES.join(", ")))
-            })?;
-            let agreed = item
-                .flag("agreed")
-                .map_err(|_| Refused::invalid(format!("{} must be \"true\" or \"false\"", name("agreed"))))?;
-            match (channel, kind, agreed) {
-                (Some(channel), Some(kind), Some(agreed)) => Ok(MarketingChannel { channel, kind, agreed }),
-                _ => Err(Refused::invalid(format!("marketingChannels[{index}] needs channel, type and agreed"))),
-            }
-        })
-        .collect()
-}
-
-fn agreements(fields: &Fields) -> Result<Agreements, Refused> {
-    Ok(Agreements {
-        terms_and_conditions: fields.flag("agreeTandc")?,
-        privacy_policy: fields.flag("agreePrivacy")?,
-        targeted_messages: fields.flag("agreedTargetedMessages")?,
-        is_adult: fields.flag("isAdult")?,
-    })
-}
-
-fn time_zone(fields: &Fields) -> Result<Option<Tz>, Refused> {
-    fields
-        .text("timezone", 64)?
-        .map(|zone| {
-            zone.parse::<Tz>().map_err(|_| Refused::invalid(format!("timezone {zone:?} is not an IANA time zone")))
-        })
-        .transpose()
-}
-
-/// The merchant's time zone (UTC when unknown).
-async fn merchant_zone(app: &App, tenant: &str) -> Result<Tz, Refused> {
-    let merchant = app.reads.merchant(&app.db, tenant).await?;
-    Ok(merchant.and_then(|m| m.time_zone.parse().ok()).unwrap_or(Tz::UTC))
-}
-
-/// A wall-clock time in `zone` as UTC (the earlier reading when a clock change makes it ambiguous).
-fn in_zone(local: NaiveDateTime, zone: Tz) -> Option<DateTime<Utc>> {
-    zone.from_local_datetime(&local).earliest().map(|at| at.with_timezone(&Utc))
-}
-
-/// `createdAt`, read in the lead's time zone (else the merchant's): not in the future.
-async fn created_at(
-    app: &App,
-    tenant: &str,
-    fields: &Fields,
-    zone: Option<Tz>,
-) -> Result<Option<DateTime<Utc>>, Refused> {
-    let Some(local) = fields.datetime("createdAt")? else { return Ok(None) };
-    let zone = match zone {
-        Some(zone) => zone,
-        None => merchant_zone(app, tenant).await?,
-    };
-    let at = in_zone(local, zone).ok_or_else(|| Refused::invalid("createdAt does not exist in its time zone"))?;
-    if at > Utc::now() + chrono::Duration::minutes(5) {
-        return Err(Refused::invalid("createdAt is in the future"));
-    }
-    Ok(Some(at))
-}
-
-/// Takes a lead (or a prospect) from a form.
-async fn take(app: &App, principal: &Principal, fields: Fields, status: LeadStatus) -> Result<Planned, Refused> {
-    let person = person::personal(&fields)?;
-    let reachable = ["userEmail", "userPhone", "companyName"].iter().any(|name| person.contains_key(*name));
-    if !reachable {
-        let needed = if status == LeadStatus::Prospect {
-            "userEmail, userPhone or companyName"
-        } else {
-            "userEmail or userPhone"
-        };
-        return Err(Refused::invalid(format!("a {} needs {needed}", status.as_str())));
-    }
-    let status = match fields.one_of("status", &["prospect", "lead", "sale_lead", "opportunity"])? {
-        Some(name) => LeadStatus::parse(&name).expect("an accepted status"),
-        None => status,
-    };
-    let zone = time_zone(&fields)?;
-    let occurred_at = created_at(app, &principal.tenant, &fields, zone).await?;
-    let email = person.get("userEmail").and_then(Value::as_str);
-    let phone = person.get("userPhone").and_then(Value::as_str).map(phone_digits);
-    let (customer_id, identity) = leads::customer_for(app, &principal.tenant, email, phone.as_deref()).await?;
-    let added = LeadAdded {
-        customer_id,
-        identity,
-        status,
-        placement: placement(&fields)?,
-        personal: None,
-        tags: fields.list("tags", MAX_TAGS, MAX_TAG)?.unwrap_or_default(),
-        marketing_channels: marketing_channels(&fields)?,
-        agreements: agreements(&fields)?,
-        nps: fields.whole("nps", 0, 10)?.map(|nps| nps as u8),
-        timezone: zone.map(|zone| zone.name().to_owned()),
-    };
-    let personal = leads::seal(app, &principal.tenant, customer_id, Value::Object(person)).await?;
-    let command = LeadCommand::Add(Box::new(LeadAdded { personal, ..added }));
-    Ok(Planned { target: LeadAggregate::target(object_id(), command), occurred_at })
 }
 
 /// The new lead's id, as the seed answers an add.
@@ -250,6 +90,28 @@ async fn lead_of(app: &App, principal: &Principal, lead_id: &str) -> Result<Lead
     leads::lead(&app.db, &principal.tenant, lead_id).await?.ok_or_else(|| Refused::not_found("no lead with this id"))
 }
 
+/// Runs a staff member's write on a lead, answered with the lead as it is now.
+async fn write_lead<P>(app: &App, incoming: Incoming, lead_id: &str, plan: P) -> Response
+where
+    P: AsyncFnOnce(&App, &Principal, Fields) -> Result<Planned, Refused>,
+{
+    let id = lead_id.to_owned();
+    let render = move |_: &[tally_events::Envelope]| (StatusCode::OK, json!({ "_id": id }));
+    write(app, incoming, Allowed::Staff, plan, render, Then::Lead(lead_id.to_owned())).await
+}
+
+/// A free text field (a comment, a detail), sealed with the customer's key; none when absent.
+pub(super) async fn sealed_text(
+    app: &App,
+    tenant: &str,
+    customer: uuid::Uuid,
+    fields: &Fields,
+    name: &str,
+) -> Result<Option<tally_events::Sealed>, Refused> {
+    let text = fields.text(name, MAX_COMMENT)?.map(Value::String).unwrap_or_default();
+    Ok(leads::seal(app, tenant, customer, text).await?)
+}
+
 /// Answers a write on a lead with the lead as it is now, when the write went through.
 pub(super) async fn with_lead(app: &App, tenant: &str, lead_id: &str, written: Response) -> Response {
     if written.status() != StatusCode::OK {
@@ -272,25 +134,6 @@ pub(super) async fn with_lead(app: &App, tenant: &str, lead_id: &str, written: R
         }
         Err(refused) => refused.into_response(),
     }
-}
-
-fn contract(fields: &Fields) -> Result<Option<(Contract, Option<String>)>, Refused> {
-    let number = fields.text("contractNumber", 64)?;
-    let value = fields
-        .text("contractValue", 32)?
-        .map(|text| {
-            text.parse::<Decimal>()
-                .ok()
-                .filter(|value| !value.is_sign_negative() && value.scale() <= 4)
-                .ok_or_else(|| Refused::invalid("contractValue must be an amount of at least 0, e.g. 1200.50"))
-        })
-        .transpose()?;
-    let date: Option<NaiveDate> = fields.date("contractDate")?;
-    let description = fields.text("contractDescription", MAX_COMMENT)?;
-    if number.is_none() && value.is_none() && date.is_none() && description.is_none() {
-        return Ok(None);
-    }
-    Ok(Some((Contract { number, value, date, description: None }, description)))
 }
 
 /// Update a lead.
@@ -340,9 +183,7 @@ async fn update_lead(
         }));
         Ok(LeadAggregate::target(lead.lead_id, command).into())
     };
-    let lead_id = path.lead_id.clone();
-    let render = move |_: &[tally_events::Envelope]| (StatusCode::OK, json!({"_id": lead_id}));
-    write(&app, incoming, Allowed::Staff, plan, render, Then::Lead(path.lead_id.clone())).await
+    write_lead(&app, incoming, &path.lead_id, plan).await
 }
 
 /// Mark a lead lost.
@@ -366,14 +207,11 @@ async fn lead_lost(
         let reasons = LostReason::ALL.map(LostReason::as_str);
         let reason =
             fields.one_of("reasonLost", &reasons)?.ok_or_else(|| Refused::invalid("reasonLost is required"))?;
-        let comment = fields.text("comment", MAX_COMMENT)?.map(Value::String).unwrap_or_default();
-        let comment = leads::seal(app, &principal.tenant, lead.customer_id, comment).await?;
+        let comment = sealed_text(app, &principal.tenant, lead.customer_id, &fields, "comment").await?;
         let reason = LostReason::parse(&reason).expect("an accepted reason");
         Ok(LeadAggregate::target(lead.lead_id, LeadCommand::MarkLost { reason, comment }).into())
     };
-    let lead_id = path.lead_id.clone();
-    let render = move |_: &[tally_events::Envelope]| (StatusCode::OK, json!({"_id": lead_id}));
-    write(&app, incoming, Allowed::Staff, plan, render, Then::Lead(path.lead_id.clone())).await
+    write_lead(&app, incoming, &path.lead_id, plan).await
 }
 
 /// Record a lead's NPS.
@@ -392,8 +230,7 @@ async fn record_nps(
     let plan = async |app: &App, principal: &Principal, fields: Fields| {
         let nps = fields.whole("nps", 1, 10)?.ok_or_else(|| Refused::invalid("nps is required"))?;
         let lead = lead_of(app, principal, &path.lead_id).await?;
-        let comment = fields.text("comment", MAX_COMMENT)?.map(Value::String).unwrap_or_default();
-        let comment = leads::seal(app, &principal.tenant, lead.customer_id, comment).await?;
+        let comment = sealed_text(app, &principal.tenant, lead.customer_id, &fields, "comment").await?;
         Ok(LeadAggregate::target(lead.lead_id, LeadCommand::RecordNps { nps: nps as u8, comment }).into())
     };
     write(&app, incoming, Allowed::Anyone, plan, |_| (StatusCode::OK, json!({"status": "success"})), Then::Rendered)

@@ -11,13 +11,16 @@
 mod actions;
 mod answer;
 mod customers;
+mod documents;
 mod fields;
 mod form;
+mod intake;
 mod leads;
 mod person;
 mod token;
 
 use axum::{
+    body::Bytes,
     http::{Method, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -37,6 +40,7 @@ use crate::{
     commands::{Command, Target},
     domain::{lead::LeadError, Refusal},
     store::{idempotency::StoredResponse, StoreError},
+    vault::VaultError,
 };
 use fields::Fields;
 
@@ -46,6 +50,7 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .merge(leads::routes())
         .merge(actions::routes())
         .merge(customers::routes())
+        .merge(documents::routes())
 }
 
 /// The answer to a method a path does not serve: 405 in Footprints' envelope (axum adds `Allow`).
@@ -145,6 +150,17 @@ impl From<Refusal> for Refused {
     }
 }
 
+impl From<VaultError> for Refused {
+    fn from(error: VaultError) -> Refused {
+        match error {
+            VaultError::Erased => {
+                Refused::new(StatusCode::GONE, "customer_erased", "the customer was erased: nothing is kept of them")
+            }
+            VaultError::Store(error) => Refused::from(error),
+        }
+    }
+}
+
 /// Footprints' responder: its envelope, and bearer tokens.
 #[derive(Default)]
 struct Footprints;
@@ -210,6 +226,25 @@ where
     P: AsyncFnOnce(&App, &Principal, Fields) -> Result<Planned, Refused>,
     R: Fn(&[Envelope]) -> (StatusCode, Value) + Send + Sync + 'static,
 {
+    let read =
+        |content_type: Option<&str>, body: &Bytes| form::read(content_type, body).map(Fields).map_err(Refused::invalid);
+    write_with(app, incoming, allowed, read, plan, render, then).await
+}
+
+/// [`write`], with the body read by `read` (from its content type and bytes) instead of as fields.
+async fn write_with<B, P, R>(
+    app: &App,
+    incoming: Incoming,
+    allowed: Allowed,
+    read: impl FnOnce(Option<&str>, &Bytes) -> Result<B, Refused>,
+    plan: P,
+    render: R,
+    then: Then,
+) -> Response
+where
+    P: AsyncFnOnce(&App, &Principal, B) -> Result<Planned, Refused>,
+    R: Fn(&[Envelope]) -> (StatusCode, Value) + Send + Sync + 'static,
+{
     let admitted = match incoming.admit(app, &Footprints, KeyPolicy::Optional).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
@@ -220,8 +255,8 @@ where
             staff(&principal)?;
         }
         let content_type = incoming.headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-        let fields = form::read(content_type, &admitted.body).map_err(Refused::invalid)?;
-        plan(app, &principal, Fields(fields)).await
+        let body = read(content_type, &admitted.body)?;
+        plan(app, &principal, body).await
     };
     let planned = match planned.await {
         Ok(planned) => planned,
@@ -253,6 +288,17 @@ where
             written
         }
         Then::Erase => written,
+        Then::Upload { stored, .. } if written.status() != StatusCode::OK => {
+            // Refused: what was stored for it goes.
+            let removed = crate::store::documents::remove(&app.db.write, &principal.tenant, &stored);
+            if let Err(error) = removed.await {
+                tracing::error!(%error, "the contents of a refused upload could not be removed");
+            }
+            written
+        }
+        Then::Upload { lead_id, stored } => {
+            documents::uploaded(app, &principal.tenant, &lead_id, &stored, written).await
+        }
     }
 }
 
@@ -264,4 +310,6 @@ enum Then {
     Lead(String),
     /// What its render made, once the erased customer's key is destroyed.
     Erase,
+    /// The documents uploaded to the lead, named; those stored for it are removed if it was refused.
+    Upload { lead_id: String, stored: Vec<String> },
 }
