@@ -1,7 +1,8 @@
 //! Two `tally serve` processes on one PostgreSQL database keep every invariant: concurrent redemptions through both
 //! never overdraw an account, concurrent payments never overspend an employee's allowance, two cards bound to one
 //! contact at once leave exactly one live card, and vending purchases started on both (the platform calling back one
-//! of them, either holding the calls' lease) charge each dispense exactly once. Needs
+//! of them, either holding the calls' lease) charge each dispense exactly once, and wrong PINs are counted across
+//! both. Needs
 //! `TALLY_TEST_DATABASE_URL` (a PostgreSQL server); `scripts/test.sh` runs it in its PostgreSQL phase.
 
 mod common;
@@ -235,4 +236,34 @@ async fn two_instances_run_vending_purchases_and_charge_each_dispense_exactly_on
     let balance: rust_decimal::Decimal = account["balance"].as_str().unwrap().parse().unwrap();
     let expected = rust_decimal::Decimal::new(10_000 - charged, 2);
     assert_eq!((balance, account["held"].as_str()), (expected, Some("0")), "{account}");
+}
+
+#[tokio::test]
+#[ignore = "needs TALLY_TEST_DATABASE_URL; scripts/test.sh runs it against PostgreSQL"]
+async fn wrong_pins_are_counted_across_instances() {
+    let (database_url, app) = setup().await;
+    let sign_in = tally::store::staff::SignIn { username: None, password: None, pin: Some("4242") };
+    tally::store::staff::create(&app.db.write, common::TENANT, "Pin Pad", tally_events::Role::Marketer, sign_in)
+        .await
+        .unwrap();
+    let (a, b) = (Instance::start(&database_url, &[]).await, Instance::start(&database_url, &[]).await);
+    let (id, secret) = common::credentials("marketer");
+    let token = async |base: &str, pin: &str| {
+        let response = reqwest::Client::new()
+            .post(format!("{base}/api/token"))
+            .basic_auth(&id, Some(&secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("grant_type=pin&pin={pin}"))
+            .send()
+            .await
+            .unwrap();
+        response.status()
+    };
+    for attempt in 0..5 {
+        let base = if attempt % 2 == 0 { &a.base } else { &b.base };
+        assert_eq!(token(base, "0000").await, StatusCode::BAD_REQUEST, "wrong PIN {attempt}");
+    }
+    // Five wrong PINs, three on one instance and two on the other: both refuse the right one now.
+    assert_eq!(token(&a.base, "4242").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(token(&b.base, "4242").await, StatusCode::TOO_MANY_REQUESTS);
 }

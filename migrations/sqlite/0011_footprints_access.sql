@@ -27,3 +27,11 @@ CREATE TABLE access_tokens (
     refresh_expires_at TEXT NOT NULL
 );
 CREATE INDEX access_tokens_refresh_expiry ON access_tokens (refresh_expires_at);
+
+-- Wrong PINs and passwords per key (an application's PIN pad, a merchant's username), shared by every instance: a
+-- key with five in its window of 15 minutes is refused until the window has passed.
+CREATE TABLE sign_in_failures (
+    throttle_key TEXT PRIMARY KEY,
+    failures     INTEGER NOT NULL,
+    window_start TEXT NOT NULL
+);

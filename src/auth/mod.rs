@@ -51,8 +51,6 @@ pub struct Authenticator {
     verified: RwLock<HashMap<String, ([u8; 64], Principal)>>,
     /// Access tokens seen before, by digest, with their principal and expiry (see [`tokens`]).
     tokens: tokens::TokenCache,
-    /// Wrong PINs and passwords, counted per PIN pad and per username.
-    throttle: throttle::Throttle,
     /// One argon2 check at a time per client: requests arriving together wait for the first one's verdict instead
     /// of each spending tens of milliseconds of CPU on the same check.
     in_flight: std::sync::Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,

@@ -4,15 +4,11 @@
 //! token causes. A refresh token is good for one new pair; the access token it came with stays valid until it
 //! expires (so an instance that remembers a token never has to ask whether another revoked it).
 
-use std::{
-    collections::HashMap,
-    sync::RwLock,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, sync::RwLock, time::Duration};
 
 use chrono::{DateTime, Utc};
 
-use super::{AuthError, Authenticator, Principal};
+use super::{throttle, AuthError, Authenticator, Principal};
 use crate::store::{
     merchants,
     staff::{self, StaffMember},
@@ -89,7 +85,7 @@ impl Authenticator {
             GrantRequest::ClientCredentials => (None, client.role),
             GrantRequest::Password { username, password } => {
                 let key = format!("password:{tenant}:{username}");
-                let found = self.guarded(&key, async move {
+                let found = self.guarded(db, &key, async move {
                     let Some((member, hash)) = staff::by_username(&db.read, tenant, &username).await? else {
                         return Ok(None);
                     };
@@ -101,7 +97,7 @@ impl Authenticator {
             }
             GrantRequest::Pin { pin } => {
                 let key = format!("pin:{}", client.client_id);
-                let found = self.guarded(&key, async move {
+                let found = self.guarded(db, &key, async move {
                     let tenant = tenant.clone();
                     let hash = tokio::task::spawn_blocking(move || staff::pin_hash(&tenant, &pin));
                     let hash = hash.await.map_err(|e| StoreError::Database(sqlx::Error::Protocol(e.to_string())))??;
@@ -137,19 +133,20 @@ impl Authenticator {
     /// throttled, counted when it finds nobody.
     async fn guarded(
         &self,
+        db: &Db,
         key: &str,
         check: impl std::future::Future<Output = Result<Option<StaffMember>, StoreError>>,
     ) -> Result<StaffMember, GrantError> {
-        if let Some(wait) = self.throttle.wait(key, Instant::now()) {
+        if let Some(wait) = throttle::wait(db, key, Utc::now()).await? {
             return Err(GrantError::Throttled(wait));
         }
         match check.await? {
             Some(member) => {
-                self.throttle.succeeded(key);
+                throttle::succeeded(db, key).await?;
                 Ok(member)
             }
             None => {
-                self.throttle.failed(key, Instant::now());
+                throttle::failed(db, key, Utc::now()).await?;
                 Err(GrantError::InvalidGrant)
             }
         }
