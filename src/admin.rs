@@ -6,8 +6,8 @@ use tally_events::Role;
 use tally_projections::pipeline::{Dimension, Filter};
 
 use crate::{
-    app::{self, App},
     leads::{self, PipelineReport},
+    queries::ReadCache,
     store::{
         merchants,
         staff::{self, SignIn, StaffError},
@@ -120,8 +120,9 @@ pub async fn leads(url: &str, action: LeadAction) -> anyhow::Result<()> {
                 .with_context(|| format!("--group-by {name:?}: location, consultant, channel or offer"))
         })
         .transpose()?;
-    let app = App::start(&app::Settings { database_url: url.to_owned(), ..Default::default() }).await?;
-    let report = leads::pipeline_report(&app, &merchant, &filter, split, (from, to)).await?;
+    // A report reads; it starts no writer and no subscriber.
+    let db = Db::connect(url).await?;
+    let report = leads::pipeline_report(&db, &ReadCache::default(), &merchant, &filter, split, (from, to)).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

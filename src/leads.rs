@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -19,6 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     app::App,
+    queries::{self, ReadCache},
     store::{Db, StoreError},
     vault::VaultError,
 };
@@ -267,25 +267,20 @@ pub const DEFAULT_PERIOD_DAYS: u64 = 30;
 /// The report of `tenant`'s pipeline: `days` (first and last, in the merchant's time zone; the last
 /// [`DEFAULT_PERIOD_DAYS`] by default), narrowed by `filter`, split by `split`.
 pub async fn pipeline_report(
-    app: &App,
+    db: &Db,
+    reads: &ReadCache,
     tenant: &str,
     filter: &Filter,
     split: Option<Dimension>,
     days: (Option<NaiveDate>, Option<NaiveDate>),
 ) -> Result<PipelineReport, StoreError> {
-    let merchant = app.reads.merchant(&app.db, tenant).await?;
-    let zone: Tz = merchant.and_then(|m| m.time_zone.parse().ok()).unwrap_or(Tz::UTC);
+    let zone = reads.time_zone(db, tenant).await?;
     let now = Utc::now();
     let today = now.with_timezone(&zone).date_naive();
     let last = days.1.unwrap_or(today);
     let first = days.0.unwrap_or_else(|| last - chrono::Days::new(DEFAULT_PERIOD_DAYS - 1));
-    let start = |day: NaiveDate| {
-        zone.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"))
-            .earliest()
-            .map(|at| at.with_timezone(&Utc))
-            .unwrap_or(now)
-    };
+    let start = |day: NaiveDate| queries::day_start(day, zone).unwrap_or(now);
     let end = last.succ_opt().map(start).unwrap_or(DateTime::<Utc>::MAX_UTC);
-    let figures = pipeline(&app.db, tenant, filter, split, (start(first), end)).await?;
+    let figures = pipeline(db, tenant, filter, split, (start(first), end)).await?;
     Ok(PipelineReport::new(tenant, figures, now, (first, last), split))
 }

@@ -6,7 +6,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use tally_projections::{
     find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_card, load_contact,
     load_money_account, money_accounts_of, postcode_key, search_contacts_by_name, search_contacts_by_postcode,
@@ -99,6 +100,17 @@ const SETTINGS_TTL: Duration = Duration::from_secs(10);
 /// Contacts remembered as existing at most; the set is emptied past this.
 const MAX_KNOWN_CONTACTS: usize = 1_000_000;
 
+/// A wall-clock time in `zone` as UTC (the earlier reading when a clock change makes it ambiguous); none for a time
+/// the clock skips.
+pub fn in_zone(local: NaiveDateTime, zone: Tz) -> Option<DateTime<Utc>> {
+    zone.from_local_datetime(&local).earliest().map(|at| at.with_timezone(&Utc))
+}
+
+/// When `day` begins in `zone`, as UTC.
+pub fn day_start(day: NaiveDate, zone: Tz) -> Option<DateTime<Utc>> {
+    in_zone(day.and_hms_opt(0, 0, 0).expect("midnight exists"), zone)
+}
+
 /// What request handlers would otherwise read from the database on every request: merchant settings (for a few
 /// seconds) and the fact that a contact exists (for good: contacts are never deleted).
 #[derive(Default)]
@@ -118,6 +130,12 @@ impl ReadCache {
         let merchant = merchants::get(&db.read, tenant).await?;
         self.merchants.write().expect("lock").insert(tenant.to_owned(), (Instant::now(), merchant.clone()));
         Ok(merchant)
+    }
+
+    /// The merchant's time zone, in which its days are cut (UTC when unknown).
+    pub async fn time_zone(&self, db: &Db, tenant: &str) -> Result<Tz, StoreError> {
+        let merchant = self.merchant(db, tenant).await?;
+        Ok(merchant.and_then(|m| m.time_zone.parse().ok()).unwrap_or(Tz::UTC))
     }
 
     /// Whether the contact has every field the merchant requires to activate a card.

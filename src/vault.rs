@@ -17,7 +17,7 @@ use sqlx::Row;
 use tally_events::Sealed;
 use uuid::Uuid;
 
-use crate::store::{timestamp, Db, StoreError};
+use crate::store::{hex, timestamp, Db, StoreError};
 
 type Key = [u8; 32];
 
@@ -122,14 +122,15 @@ impl Vault {
         Ok(key)
     }
 
-    /// The live keys of `subjects` (erased ones are missing), read from the database.
+    /// The live keys of `subjects` (erased ones are missing), read from the database through the read pool: on
+    /// SQLite the write pool is the command writer's one connection, which answers must not queue behind.
     async fn keys(&self, db: &Db, tenant: &str, subjects: &[Uuid]) -> Result<HashMap<Uuid, Key>, StoreError> {
         let mut keys = HashMap::new();
         for subject in subjects {
             let row = sqlx::query("SELECT key FROM subject_keys WHERE tenant = $1 AND subject_id = $2")
                 .bind(tenant)
                 .bind(subject.to_string())
-                .fetch_optional(&db.write)
+                .fetch_optional(&db.read)
                 .await?;
             if let Some(text) = row.map(|row| row.try_get::<Option<String>, _>(0)).transpose()?.flatten() {
                 keys.insert(*subject, key_of(&text)?);
@@ -177,7 +178,7 @@ impl Vault {
             mac.update(part.as_bytes());
             mac.update(&[0]);
         }
-        Ok(mac.finalize().into_bytes()[..32].iter().map(|b| format!("{b:02x}")).collect())
+        Ok(hex(&mac.finalize().into_bytes()[..32]))
     }
 
     async fn lookup_key(&self, db: &Db, tenant: &str) -> Result<Key, StoreError> {
@@ -194,7 +195,7 @@ impl Vault {
         .await?;
         let text: String = sqlx::query("SELECT key FROM lookup_keys WHERE tenant = $1")
             .bind(tenant)
-            .fetch_one(&db.write)
+            .fetch_one(&db.read)
             .await?
             .try_get(0)?;
         let key = key_of(&text)?;

@@ -8,7 +8,7 @@
 mod common;
 
 use common::Core as Shared;
-use common::{post_to as post, Instance};
+use common::{get_from, post_to as post, Instance};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -196,21 +196,11 @@ async fn two_instances_run_vending_purchases_and_charge_each_dispense_exactly_on
         assert_eq!(status, StatusCode::CREATED, "{body}");
         purchases.push(body["txn_ref"].as_str().unwrap().to_owned());
     }
-    let (id, secret) = common::credentials("administrator");
-    let http = reqwest::Client::new();
     let mut charged = 0;
     for txn_ref in &purchases {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let purchase = loop {
-            let purchase: serde_json::Value = http
-                .get(format!("{}/v1/vending/purchases/{txn_ref}", b.base))
-                .basic_auth(&id, Some(&secret))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let purchase = get_from(&b.base, &format!("/v1/vending/purchases/{txn_ref}")).await;
             if ["dispensed", "failed", "declined", "cancelled"].contains(&purchase["status"].as_str().unwrap()) {
                 break purchase;
             }
@@ -224,15 +214,7 @@ async fn two_instances_run_vending_purchases_and_charge_each_dispense_exactly_on
         }
     }
     assert!(charged > 0);
-    let account: serde_json::Value = http
-        .get(format!("{}/v1/money-accounts/deposit/V-1", a.base))
-        .basic_auth(&id, Some(&secret))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let account = get_from(&a.base, "/v1/money-accounts/deposit/V-1").await;
     let balance: rust_decimal::Decimal = account["balance"].as_str().unwrap().parse().unwrap();
     let expected = rust_decimal::Decimal::new(10_000 - charged, 2);
     assert_eq!((balance, account["held"].as_str()), (expected, Some("0")), "{account}");

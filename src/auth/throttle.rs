@@ -29,7 +29,7 @@ pub fn verdict(failures: i64, since: DateTime<Utc>, now: DateTime<Utc>) -> Optio
 pub async fn wait(db: &Db, key: &str, now: DateTime<Utc>) -> Result<Option<Duration>, StoreError> {
     let row = sqlx::query("SELECT failures, window_start FROM sign_in_failures WHERE throttle_key = $1")
         .bind(key)
-        .fetch_optional(&db.write)
+        .fetch_optional(&db.read)
         .await?;
     let Some(row) = row else { return Ok(None) };
     let since: String = row.try_get(1)?;

@@ -61,6 +61,15 @@ impl ContactCode {
     }
 }
 
+/// An e-mail address as Tally takes it: one `@` between two parts without blanks, at most 254 characters.
+pub fn is_email(text: &str) -> bool {
+    let blank_free = |part: &str| !part.is_empty() && !part.contains(char::is_whitespace);
+    text.chars().count() <= 254
+        && text
+            .split_once('@')
+            .is_some_and(|(local, domain)| blank_free(local) && blank_free(domain) && !domain.contains('@'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ impl IdempotencyKey {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part);
         }
-        let request_hash = hasher.finalize().iter().take(32).map(|b| format!("{b:02x}")).collect();
+        let request_hash = super::hex(&hasher.finalize()[..32]);
         IdempotencyKey { principal: principal.to_owned(), key: key.to_owned(), request_hash }
     }
 }

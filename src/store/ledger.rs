@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{any::AnyRow, AnyConnection, Row};
-use tally_events::{Actor, Envelope, Event, Role};
+use tally_events::{Actor, Envelope, Event};
 use uuid::Uuid;
 
 use super::{parse_timestamp, timestamp, StoreError};
@@ -156,10 +156,7 @@ fn envelope_from_row(row: &AnyRow) -> Result<Envelope, StoreError> {
         occurred_at: parse_timestamp(row.try_get("occurred_at")?)?,
         recorded_at: parse_timestamp(row.try_get("recorded_at")?)?,
         tenant: row.try_get("tenant")?,
-        actor: Actor {
-            principal: row.try_get("actor_principal")?,
-            role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
-        },
+        actor: Actor { principal: row.try_get("actor_principal")?, role: super::stored_role(&role)? },
         correlation_id: uuid(row.try_get("correlation_id")?)?,
         causation_id: row.try_get::<Option<String>, _>("causation_id")?.map(uuid).transpose()?,
         idempotency_key: row.try_get("idempotency_key")?,

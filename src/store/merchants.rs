@@ -87,7 +87,7 @@ pub async fn find_client(pool: &AnyPool, client_id: &str) -> Result<Option<ApiCl
         Ok(ApiClient {
             client_id: client_id.to_owned(),
             tenant: row.try_get(0)?,
-            role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
+            role: super::stored_role(&role)?,
             secret_hash: row.try_get(2)?,
         })
     })

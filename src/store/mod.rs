@@ -171,6 +171,16 @@ pub fn object_id() -> String {
     format!("{}{}", &uuid[..12], &uuid[20..])
 }
 
+/// A role as stored (its wire name).
+pub fn stored_role(name: &str) -> Result<tally_events::Role, sqlx::Error> {
+    tally_events::Role::parse(name).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {name}").into()))
+}
+
+/// Bytes as lowercase hexadecimal (digests, tokens, keys of records).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Timestamps are stored as fixed-width RFC 3339 UTC text (microseconds, `Z`), which sorts in time order on both
 /// databases.
 pub fn timestamp(at: DateTime<Utc>) -> String {
@@ -183,12 +193,14 @@ pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, sqlx::Error> {
 
 /// The named constraint a database error violated: PostgreSQL names it; SQLite names the columns.
 pub fn violated_constraint(error: &sqlx::Error) -> Option<&'static str> {
-    const KNOWN: [(&str, &str); 5] = [
+    const KNOWN: [(&str, &str); 7] = [
         ("events_stream_version", "events.stream_id, events.stream_version"),
         ("card_view_one_live_card", "card_view.tenant, card_view.live_contact_id"),
         ("contact_view_code", "contact_view.tenant, contact_view.code"),
         ("contact_view_mobile", "contact_view.tenant, contact_view.mobile_number"),
         ("idempotency_pkey", "idempotency.principal, idempotency.key"),
+        ("staff_members_username", "staff_members.tenant, staff_members.username"),
+        ("staff_members_pin", "staff_members.tenant, staff_members.pin_hash"),
     ];
     let db = error.as_database_error()?;
     let name = db.constraint();

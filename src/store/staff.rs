@@ -9,7 +9,7 @@ use blake2::{Blake2b512, Digest};
 use sqlx::{AnyPool, Row};
 use tally_events::Role;
 
-use super::{merchants, timestamp, StoreError};
+use super::{merchants, timestamp, violated_constraint, StoreError};
 
 /// A staff member as the token endpoint answers with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,16 +78,11 @@ pub async fn create(
     .await;
     match inserted {
         Ok(_) => Ok(StaffMember { tenant: tenant.to_owned(), staff_id, name: name.to_owned(), role }),
-        Err(error) => {
-            let message = error.as_database_error().map(|e| e.message().to_owned()).unwrap_or_default();
-            Err(if message.contains("username") {
-                StaffError::UsernameTaken
-            } else if message.contains("pin_hash") || message.contains("staff_members_pin") {
-                StaffError::PinTaken
-            } else {
-                StaffError::Store(error.into())
-            })
-        }
+        Err(error) => Err(match violated_constraint(&error) {
+            Some("staff_members_username") => StaffError::UsernameTaken,
+            Some("staff_members_pin") => StaffError::PinTaken,
+            _ => StaffError::Store(error.into()),
+        }),
     }
 }
 
@@ -99,7 +94,7 @@ fn member(tenant: &str, row: &sqlx::any::AnyRow) -> Result<StaffMember, StoreErr
         tenant: tenant.to_owned(),
         staff_id: row.try_get(0)?,
         name: row.try_get(1)?,
-        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
+        role: super::stored_role(&role)?,
     })
 }
 

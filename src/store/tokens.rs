@@ -32,13 +32,13 @@ pub fn digest(token: &str) -> String {
     let mut hasher = Blake2b512::new();
     hasher.update(b"tally token\0");
     hasher.update(token.as_bytes());
-    hasher.finalize()[..32].iter().map(|b| format!("{b:02x}")).collect()
+    super::hex(&hasher.finalize()[..32])
 }
 
 fn fresh_token() -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    super::hex(&bytes)
 }
 
 /// Stores a new pair of tokens for `grant`, valid for `access_ttl` and `refresh_ttl` from `now`, and forgets pairs
@@ -76,7 +76,7 @@ fn grant(row: &sqlx::any::AnyRow) -> Result<(Grant, DateTime<Utc>), StoreError> 
         client_id: row.try_get(0)?,
         tenant: row.try_get(1)?,
         staff_id: row.try_get(2)?,
-        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
+        role: super::stored_role(&role)?,
     };
     Ok((grant, parse_timestamp(&expires_at)?))
 }

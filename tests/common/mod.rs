@@ -279,6 +279,13 @@ pub async fn post_to(base: &str, path: &str, body: Value) -> (StatusCode, Value)
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A GET to `base` as the `acme` administrator: the JSON answer.
+pub async fn get_from(base: &str, path: &str) -> Value {
+    let (id, secret) = credentials("administrator");
+    let response = reqwest::Client::new().get(format!("{base}{path}")).basic_auth(id, Some(secret)).send().await;
+    response.expect("request").json().await.unwrap_or(Value::Null)
+}
+
 /// The `tansu` binary: `TALLY_TEST_TANSU`, else on PATH, else in ~/.cargo/bin.
 fn tansu() -> PathBuf {
     if let Some(path) = std::env::var_os("TALLY_TEST_TANSU") {

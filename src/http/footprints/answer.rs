@@ -16,6 +16,11 @@ pub fn local_time(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
 }
 
+/// Puts the fields that have a value.
+fn present<'a>(out: &mut Map<String, Value>, fields: impl IntoIterator<Item = (&'a str, Option<Value>)>) {
+    out.extend(fields.into_iter().filter_map(|(name, value)| Some((name.to_owned(), value?))));
+}
+
 /// A lead, with its opened personal data.
 pub fn lead(view: &LeadView, opened: Opened) -> Value {
     let mut out = Map::new();
@@ -32,11 +37,7 @@ pub fn lead(view: &LeadView, opened: Opened) -> Value {
         ("skuId", &p.sku_id),
         ("skuExternalId", &p.sku_external_id),
     ];
-    for (name, value) in placement {
-        if let Some(value) = value {
-            out.insert(name.into(), json!(value));
-        }
-    }
+    present(&mut out, placement.map(|(name, value)| (name, value.as_ref().map(|v| json!(v)))));
     out.insert("clientId".into(), json!(view.customer_id.simple().to_string()));
     out.insert("status".into(), json!(view.status.as_str()));
     out.insert("tags".into(), json!(view.tags));
@@ -53,11 +54,7 @@ pub fn lead(view: &LeadView, opened: Opened) -> Value {
         ("agreedTargetedMessages", a.targeted_messages),
         ("isAdult", a.is_adult),
     ];
-    for (name, value) in agreements {
-        if let Some(value) = value {
-            out.insert(name.into(), json!(value));
-        }
-    }
+    present(&mut out, agreements.map(|(name, value)| (name, value.map(Value::Bool))));
     let optional = [
         ("nps", view.nps.map(|nps| json!(nps))),
         ("npsComment", opened.nps_comment),
@@ -65,11 +62,7 @@ pub fn lead(view: &LeadView, opened: Opened) -> Value {
         ("reasonLost", view.lost_reason.map(|reason| json!(reason.as_str()))),
         ("comments", opened.lost_comment),
     ];
-    for (name, value) in optional {
-        if let Some(value) = value {
-            out.insert(name.into(), value);
-        }
-    }
+    present(&mut out, optional);
     if let Some(contract) = &view.contract {
         let fields = [
             ("contractNumber", contract.number.as_ref().map(|n| json!(n))),
@@ -77,11 +70,7 @@ pub fn lead(view: &LeadView, opened: Opened) -> Value {
             ("contractDate", contract.date.map(|d| json!(d.to_string()))),
             ("contractDescription", opened.contract_description),
         ];
-        for (name, value) in fields {
-            if let Some(value) = value {
-                out.insert(name.into(), value);
-            }
-        }
+        present(&mut out, fields);
     }
     let documents: Vec<Value> = view
         .documents

@@ -17,14 +17,17 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     answer,
     fields::Fields,
-    person::{self, phone_digits, valid_email, valid_phone},
+    person::{self, phone_digits, valid_phone},
     staff, write, Allowed, ErrorBody, FpCaller, FpQuery, Refused, Then,
 };
 use crate::{
     app::App,
     auth::Principal,
     commands::Stream,
-    domain::customer::{CustomerAggregate, CustomerCommand},
+    domain::{
+        customer::{CustomerAggregate, CustomerCommand},
+        ids::is_email,
+    },
     http::{ingress::Incoming, Shared},
     leads,
 };
@@ -48,7 +51,7 @@ async fn identities(app: &App, tenant: &str, fields: &Fields) -> Result<Vec<Stri
     }
     match (email, phone) {
         (Some(email), Some(phone)) => {
-            if !valid_email(&email) || !valid_phone(&phone) {
+            if !is_email(&email) || !valid_phone(&phone) {
                 return Err(Refused::invalid("userEmail must be an e-mail address and userPhone a phone number"));
             }
             found.push(leads::contact_identity(app, tenant, &email, &phone_digits(&phone)).await?);

@@ -24,7 +24,7 @@ use crate::{
     domain::lead::{LeadAggregate, LeadCommand},
     http::{ingress::Incoming, Shared},
     leads,
-    store::{documents, object_id},
+    store::{documents, hex, object_id},
 };
 
 /// Files per upload, as the seed says.
@@ -151,7 +151,7 @@ async fn upload(State(app): State<Shared>, FpPath { 0: path, .. }: FpPath<Upload
                 document_id: document_id.clone(),
                 document_type,
                 file_name,
-                sha256: Sha256::digest(&file.content).iter().map(|b| format!("{b:02x}")).collect(),
+                sha256: hex(&Sha256::digest(&file.content)),
                 size_bytes: file.content.len() as u64,
                 action_id: upload.action_id.clone(),
             });

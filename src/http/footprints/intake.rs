@@ -2,7 +2,7 @@
 //! zone and `createdAt`, the contract of a won lead; and taking a new lead (or prospect) with the person's data
 //! sealed for their customer.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -18,7 +18,7 @@ use crate::{
     auth::Principal,
     commands::Stream,
     domain::lead::{LeadAggregate, LeadCommand},
-    leads,
+    leads, queries,
     store::object_id,
 };
 
@@ -99,17 +99,6 @@ fn time_zone(fields: &Fields) -> Result<Option<Tz>, Refused> {
         .transpose()
 }
 
-/// The merchant's time zone (UTC when unknown).
-pub(super) async fn merchant_zone(app: &App, tenant: &str) -> Result<Tz, Refused> {
-    let merchant = app.reads.merchant(&app.db, tenant).await?;
-    Ok(merchant.and_then(|m| m.time_zone.parse().ok()).unwrap_or(Tz::UTC))
-}
-
-/// A wall-clock time in `zone` as UTC (the earlier reading when a clock change makes it ambiguous).
-pub(super) fn in_zone(local: NaiveDateTime, zone: Tz) -> Option<DateTime<Utc>> {
-    zone.from_local_datetime(&local).earliest().map(|at| at.with_timezone(&Utc))
-}
-
 /// `createdAt`, read in the lead's time zone (else the merchant's): not in the future.
 async fn created_at(
     app: &App,
@@ -120,9 +109,10 @@ async fn created_at(
     let Some(local) = fields.datetime("createdAt")? else { return Ok(None) };
     let zone = match zone {
         Some(zone) => zone,
-        None => merchant_zone(app, tenant).await?,
+        None => app.reads.time_zone(&app.db, tenant).await?,
     };
-    let at = in_zone(local, zone).ok_or_else(|| Refused::invalid("createdAt does not exist in its time zone"))?;
+    let at =
+        queries::in_zone(local, zone).ok_or_else(|| Refused::invalid("createdAt does not exist in its time zone"))?;
     if at > Utc::now() + chrono::Duration::minutes(5) {
         return Err(Refused::invalid("createdAt is in the future"));
     }

@@ -18,7 +18,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     answer,
     fields::{Fields, MAX_COMMENT},
-    intake::{contract, in_zone, merchant_zone, placement, take, MAX_TAG, MAX_TAGS},
+    intake::{contract, placement, take, MAX_TAG, MAX_TAGS},
     person, staff, write, Allowed, ErrorBody, FpCaller, FpPath, FpQuery, Planned, Refused, Then,
 };
 use crate::{
@@ -27,7 +27,7 @@ use crate::{
     commands::Stream,
     domain::lead::{LeadAggregate, LeadChanges, LeadCommand, StatusChange},
     http::{ingress::Incoming, Shared},
-    leads,
+    leads, queries,
 };
 
 pub fn routes() -> OpenApiRouter<Shared> {
@@ -281,8 +281,8 @@ async fn list(app: &App, principal: &Principal, query: LeadQuery) -> Result<Resp
         ("pageSize".to_owned(), json!(query.page_size)),
         ("page".to_owned(), json!(query.page)),
     ]));
-    let zone = merchant_zone(app, &principal.tenant).await?;
-    let day_start = |day: NaiveDate| in_zone(day.and_hms_opt(0, 0, 0).expect("midnight"), zone);
+    let zone = app.reads.time_zone(&app.db, &principal.tenant).await?;
+    let day_start = |day: NaiveDate| queries::day_start(day, zone);
     let from = match fields.date("startDate")? {
         Some(day) => day_start(day).unwrap_or(DateTime::<Utc>::MIN_UTC),
         None => DateTime::<Utc>::MIN_UTC,

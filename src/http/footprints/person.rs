@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::domain::ids::is_email;
+
 use super::{
     fields::{Fields, MAX_COMMENT, MAX_TEXT},
     Refused,
@@ -69,12 +71,6 @@ const PERSONAL: &[(&str, Kind)] = &[
     ("potentialScore", Kind::Text(32)),
 ];
 
-/// An e-mail address: one `@` between two parts without blanks.
-pub fn valid_email(text: &str) -> bool {
-    let blank_free = |part: &str| !part.is_empty() && !part.contains(char::is_whitespace);
-    text.split_once('@').is_some_and(|(local, domain)| blank_free(local) && blank_free(domain) && !domain.contains('@'))
-}
-
 /// A phone number as people write them: digits, with `+`, spaces, dashes, dots and brackets; 6 to 20 digits.
 pub fn valid_phone(text: &str) -> bool {
     let digits = text.chars().filter(char::is_ascii_digit).count();
@@ -102,7 +98,7 @@ fn field(fields: &Fields, name: &str, kind: Kind) -> Result<Option<Value>, Refus
     Ok(match kind {
         Kind::Text(max) => fields.text(name, max)?.map(Value::String),
         Kind::Email => match fields.text(name, 254)? {
-            Some(email) if !valid_email(&email) => {
+            Some(email) if !is_email(&email) => {
                 return Err(Refused::invalid(format!("{name} {email:?} is not an e-mail address")))
             }
             email => email.map(Value::String),

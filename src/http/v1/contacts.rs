@@ -16,7 +16,7 @@ use crate::{
     commands::Stream,
     domain::{
         contact::{ContactAggregate, ContactCommand},
-        ids::{ContactCode, MobileNumber},
+        ids::{is_email, ContactCode, MobileNumber},
     },
     http::{ingress::Incoming, Shared},
     queries,
@@ -122,15 +122,6 @@ impl NewContact {
     }
 }
 
-/// An e-mail address as the API takes it: one `@` between two parts without blanks, at most 254 characters.
-fn valid_email(text: &str) -> bool {
-    let blank_free = |part: &str| !part.is_empty() && !part.contains(char::is_whitespace);
-    text.chars().count() <= 254
-        && text
-            .split_once('@')
-            .is_some_and(|(local, domain)| blank_free(local) && blank_free(domain) && !domain.contains('@'))
-}
-
 impl ContactChanges {
     fn details(&self) -> Result<ContactDetails, ApiError> {
         let mobile_number = self
@@ -143,7 +134,7 @@ impl ContactChanges {
             })
             .transpose()?;
         if let Some(email) = &self.email {
-            if !valid_email(email) {
+            if !is_email(email) {
                 return Err(ApiError::invalid(format!("email {email:?} is not an e-mail address")));
             }
         }

@@ -81,6 +81,7 @@ async fn pipeline(
             return Err(ApiError::invalid("from must not be after to"));
         }
     }
-    let report = leads::pipeline_report(&app, &principal.tenant, &filter, split, (query.from, query.to)).await?;
+    let (db, reads, tenant) = (&app.db, &app.reads, &principal.tenant);
+    let report = leads::pipeline_report(db, reads, tenant, &filter, split, (query.from, query.to)).await?;
     Ok(Json(report))
 }

@@ -234,7 +234,7 @@ async fn record<T: Report>(app: Shared, incoming: Incoming, path: &str) -> Respo
     }
     let vm_id = report.vm_id().to_owned();
     let digest: [u8; 32] = Blake2s256::digest(&admitted.body).into();
-    let key = format!("feed/{path}:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let key = format!("feed/{path}:{}", crate::store::hex(&digest));
     let at = DateTime::<Utc>::from_timestamp(report.time(), 0).unwrap_or_default();
     let target = MachineAggregate::target(vm_id, report.report(at));
     let principal = &admitted.principal;

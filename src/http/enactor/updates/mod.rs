@@ -287,7 +287,7 @@ pub(super) async fn apply(
         update.original_transaction_id,
     ]);
     let digest = Blake2b512::digest(parts.to_string().as_bytes());
-    let till_key = format!("enactor-update:{}", digest.iter().take(24).map(|b| format!("{b:02x}")).collect::<String>());
+    let till_key = format!("enactor-update:{}", crate::store::hex(&digest[..24]));
     let mut command = Command::new(&principal.tenant, principal.actor(), target);
     command.occurred_at = update.date_time_updated.and_then(DateTime::from_timestamp_millis);
     command.idempotency = Some(incoming.scoped_key(principal, &till_key, &admitted.body));
