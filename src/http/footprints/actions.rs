@@ -57,6 +57,7 @@ fn done(action_id: String) -> impl Fn(&[tally_events::Envelope]) -> (StatusCode,
         (status = 400, description = "A field is missing or not an accepted value", body = ErrorBody),
         (status = 403, description = "Role client may not work on leads", body = ErrorBody),
         (status = 404, description = "No such lead", body = ErrorBody),
+        (status = 410, description = "The lead's customer was erased: the request carries personal data of theirs", body = ErrorBody),
     ))]
 async fn add_action(State(app): State<Shared>, incoming: Incoming) -> Response {
     let action_id = object_id();
@@ -92,6 +93,7 @@ pub struct ActionPath {
         (status = 400, description = "A field is not an accepted value", body = ErrorBody),
         (status = 403, description = "Role client may not work on leads", body = ErrorBody),
         (status = 404, description = "No such action", body = ErrorBody),
+        (status = 410, description = "The lead's customer was erased: the request carries personal data of theirs", body = ErrorBody),
     ))]
 async fn update_action(
     State(app): State<Shared>,

@@ -128,6 +128,7 @@ async fn read_upload(content_type: &str, body: Bytes) -> Result<Upload, Refused>
         (status = 403, description = "Role client may not work on leads", body = ErrorBody),
         (status = 404, description = "No such lead, or no such action of it", body = ErrorBody),
         (status = 410, description = "The lead's customer was erased", body = ErrorBody),
+        (status = 413, description = "A file larger than 10 MiB, or an upload larger than 20 MiB", body = ErrorBody),
     ))]
 async fn upload(State(app): State<Shared>, FpPath { 0: path, .. }: FpPath<UploadPath>, incoming: Incoming) -> Response {
     let document_ids: Vec<String> = (0..MAX_FILES).map(|_| object_id()).collect();

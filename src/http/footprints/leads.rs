@@ -147,6 +147,7 @@ pub(super) async fn with_lead(app: &App, tenant: &str, lead_id: &str, written: R
         (status = 403, description = "Role client may not change leads", body = ErrorBody),
         (status = 404, description = "No such lead", body = ErrorBody),
         (status = 409, description = "The lead became a customer: its status no longer changes", body = ErrorBody),
+        (status = 410, description = "The lead's customer was erased: the request carries personal data of theirs", body = ErrorBody),
     ))]
 async fn update_lead(
     State(app): State<Shared>,
@@ -196,6 +197,7 @@ async fn update_lead(
         (status = 403, description = "Role client may not change leads", body = ErrorBody),
         (status = 404, description = "No such lead", body = ErrorBody),
         (status = 409, description = "The lead is a customer, or was lost for another reason", body = ErrorBody),
+        (status = 410, description = "The lead's customer was erased: the request carries personal data of theirs", body = ErrorBody),
     ))]
 async fn lead_lost(
     State(app): State<Shared>,
@@ -221,6 +223,7 @@ async fn lead_lost(
         (status = 200, description = "{\"status\": \"success\"}"),
         (status = 400, description = "nps is missing or not 1 to 10", body = ErrorBody),
         (status = 404, description = "No such lead", body = ErrorBody),
+        (status = 410, description = "The lead's customer was erased: the request carries personal data of theirs", body = ErrorBody),
     ))]
 async fn record_nps(
     State(app): State<Shared>,
