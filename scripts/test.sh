@@ -31,7 +31,8 @@ echo "== tests on SQLite"
 cargo test --workspace
 
 echo "== conformance: a SOAP client on the Enactor WSDL, then schemathesis with every check on /openapi.json"
-cargo build --quiet
+# The binary the integration tests ran (built with the workspace's test features: a plain `cargo build` would build
+# every dependency a second time).
 bash scripts/conformance.sh target/debug/tally
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)

@@ -12,10 +12,11 @@ use uuid::Uuid;
 use crate::{
     app::App,
     commands::{Command, Outcome, Stream, Target},
+    contacts,
     domain::{
         account::{AccountAggregate, AccountCommand},
         card::{CardAggregate, CardCommand},
-        contact::{ContactAggregate, ContactCommand},
+        contact::ContactAggregate,
         money::{MoneyAggregate, MoneyCommand},
         promotion::{BusinessAggregate, PromotionAggregate, PromotionCommand},
     },
@@ -88,8 +89,8 @@ pub async fn seed(app: &App) -> anyhow::Result<()> {
             address: Some(address),
             ..Default::default()
         };
-        run(ContactAggregate::target(contact_id, ContactCommand::Register { contact_id, code: code.into(), details }))
-            .await?;
+        let register = contacts::register(app, &demo.tenant, contact_id, code.into(), &details).await?;
+        run(ContactAggregate::target(contact_id, register)).await?;
     }
     let card = |command| CardAggregate::target("7000000000010".into(), command);
     run(card(CardCommand::Issue)).await?;

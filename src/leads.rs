@@ -11,13 +11,14 @@ use serde_json::{Map, Value};
 use tally_events::{LeadStatus, Sealed};
 use tally_projections::{
     pipeline::{self, Dimension, Filter, Period, Stage},
-    CustomerView, LeadActionView, LeadView,
+    ContactView, CustomerView, LeadActionView, LeadView,
 };
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
     app::App,
+    domain::ids::MobileNumber,
     queries::{self, ReadCache},
     store::{Db, StoreError},
     vault::VaultError,
@@ -44,10 +45,12 @@ pub fn action_type(id: &str) -> Option<&'static str> {
 }
 
 /// The customer a new lead with this e-mail address and phone belongs to: the customer of an earlier lead with both
-/// the same, or a new one. Returns the customer and the identity digest to record (none without both).
+/// the same; else the CashDesk or Enactor contact who is this person ([`contact_of`]), whose id the customer takes
+/// (one person, one key); else a new one. Returns the customer and the identity digest to record (none without
+/// both).
 ///
-/// Two leads of a new person taken at the same moment may make two customers; the merge of such twins is the
-/// customers' part of Footprints (see the README).
+/// Two leads of a new person taken at the same moment may make two customers: they are answered and erased as one
+/// through their shared identity (see the README's merge rule).
 pub async fn customer_for(
     app: &App,
     tenant: &str,
@@ -58,8 +61,25 @@ pub async fn customer_for(
         return Ok((Uuid::now_v7(), None));
     };
     let identity = contact_identity(app, tenant, email, phone).await?;
-    let known = customer(&app.db, tenant, &identity).await?.map(|customer| customer.customer_id);
-    Ok((known.unwrap_or_else(Uuid::now_v7), Some(identity)))
+    let known = match customer(&app.db, tenant, &identity).await? {
+        Some(customer) => customer.customer_id,
+        None => contact_of(app, tenant, email, phone).await?.map_or_else(Uuid::now_v7, |contact| contact.contact_id),
+    };
+    Ok((known, Some(identity)))
+}
+
+/// The CashDesk or Enactor contact who is the person with this e-mail address and phone: the one whose mobile
+/// number is the phone and whose e-mail is the address (in any case). Both must match: a phone alone is often a
+/// household's.
+pub async fn contact_of(
+    app: &App,
+    tenant: &str,
+    email: &str,
+    phone_digits: &str,
+) -> Result<Option<ContactView>, StoreError> {
+    let Some(mobile) = MobileNumber::parse(&format!("+{phone_digits}")) else { return Ok(None) };
+    let contact = queries::contact_by_mobile(&app.db, tenant, mobile.as_str()).await?;
+    Ok(contact.filter(|contact| contact.details.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email))))
 }
 
 /// The identity digest of an e-mail address (in any case) with a phone number's digits.

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod bench;
 pub mod billing;
 pub mod commands;
+pub mod contacts;
 mod demo;
 pub mod domain;
 pub mod erasure;

@@ -14,6 +14,7 @@ use tally::{
         merchants::{self, Merchant, CONTACT_FIELDS},
         Db,
     },
+    vault::KeyRing,
     vending::{gateway::GatewaySettings, platform::PlatformSettings, Timings, VendingSettings},
 };
 use tally_events::Role;
@@ -207,6 +208,10 @@ enum ProjectionAction {
         /// The Kafka consumer group.
         #[arg(long, default_value = "tally-projections")]
         group: String,
+        /// The ledger's database, whose customer keys open the personal data the contact view keeps (read only);
+        /// without it, contacts are followed without their personal data.
+        #[arg(long, env = "TALLY_KEYS_DATABASE_URL")]
+        keys_database_url: Option<String>,
     },
 }
 
@@ -314,10 +319,14 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Verb::Projections { action: ProjectionAction::Rebuild } => rebuild(&url).await,
-        Verb::Projections { action: ProjectionAction::Follow { group } } => {
+        Verb::Projections { action: ProjectionAction::Follow { group, keys_database_url } } => {
             let db = Db::connect(&url).await?;
+            let keys = match keys_database_url {
+                Some(url) => Some(Db::connect(&url).await?),
+                None => None,
+            };
             tracing::info!(%group, "following the Kafka topics into this database's read models");
-            Ok(follow::follow(&db, &kafka.required()?, &group).await?)
+            Ok(follow::follow(&db, &kafka.required()?, &group, keys.as_ref()).await?)
         }
         Verb::Merchants { action: MerchantAction::Create { id, name, time_zone, required_fields } } => {
             create_merchant(&url, &id, name, time_zone, &required_fields).await
@@ -398,12 +407,14 @@ async fn create_client(url: &str, id: &str, role: &str) -> anyhow::Result<()> {
 async fn replay(url: &str, source: ReplaySource, kafka: &KafkaArgs) -> anyhow::Result<()> {
     let db = Db::connect(url).await?;
     let started = std::time::Instant::now();
+    // The keys of the customers not erased, to open what the views keep of them.
+    let keys = KeyRing::all(&mut *db.read.acquire().await?).await?;
     let (views, read, events) = match source {
         ReplaySource::Ledger => {
-            let (views, events, _) = tally_projections::rebuild::fold_ledger(&db.read).await?;
+            let (views, events, _) = tally_projections::rebuild::fold_ledger(&db.read, &keys).await?;
             (views, events, events)
         }
-        ReplaySource::Kafka => consume::replay(&kafka.required()?).await?,
+        ReplaySource::Kafka => consume::replay(&kafka.required()?, &keys).await?,
     };
     println!("replayed {events} events ({read} read) in {:.2}s", started.elapsed().as_secs_f64());
     let live = Views::load_live(&mut *db.read.acquire().await?).await?;

@@ -13,8 +13,9 @@ use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use blake2::{digest::Mac, Blake2bMac512};
 use chacha20poly1305::{aead::Aead, aead::Payload, KeyInit, XChaCha20Poly1305, XNonce};
-use sqlx::Row;
-use tally_events::Sealed;
+use sqlx::{AnyConnection, Row};
+use tally_events::{Event, Sealed};
+use tally_projections::{sealed_for_views, Keys};
 use uuid::Uuid;
 
 use crate::store::{hex, timestamp, Db, StoreError};
@@ -45,9 +46,9 @@ fn fresh_key() -> Key {
     key
 }
 
-fn key_of(text: &str) -> Result<Key, StoreError> {
+fn key_of(text: &str) -> Result<Key, sqlx::Error> {
     let bytes = STANDARD.decode(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    bytes.try_into().map_err(|_| StoreError::Database(sqlx::Error::Decode("a vault key is not 32 bytes".into())))
+    bytes.try_into().map_err(|_| sqlx::Error::Decode("a vault key is not 32 bytes".into()))
 }
 
 fn associated(tenant: &str, subject: Uuid) -> String {
@@ -204,8 +205,62 @@ impl Vault {
     }
 }
 
+/// The keys a fold of events needs to open what the views keep searchable (see [`Keys`]): read for the events about
+/// to be folded, or all of them for a replay of the whole ledger.
+#[derive(Default)]
+pub struct KeyRing(HashMap<(String, Uuid), Key>);
+
+impl KeyRing {
+    /// The live keys of the subjects whose sealed values `events` carry for the views (none, and no query, when they
+    /// carry none), read on `conn` (a writer reads them in its own transaction).
+    pub async fn for_events(conn: &mut AnyConnection, events: &[(&str, &Event)]) -> Result<KeyRing, sqlx::Error> {
+        let mut ring = KeyRing::default();
+        for (tenant, event) in events.iter().copied() {
+            let Some(sealed) = sealed_for_views(event) else { continue };
+            let id = (tenant.to_owned(), sealed.subject);
+            if ring.0.contains_key(&id) {
+                continue;
+            }
+            let row =
+                sqlx::query("SELECT key FROM subject_keys WHERE tenant = $1 AND subject_id = $2 AND key IS NOT NULL")
+                    .bind(tenant)
+                    .bind(sealed.subject.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if let Some(row) = row {
+                ring.0.insert(id, key_of(row.try_get(0)?)?);
+            }
+        }
+        Ok(ring)
+    }
+
+    /// Every live key, for a replay of the whole ledger.
+    pub async fn all(conn: &mut AnyConnection) -> Result<KeyRing, sqlx::Error> {
+        let rows = sqlx::query("SELECT tenant, subject_id, key FROM subject_keys WHERE key IS NOT NULL")
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut ring = KeyRing::default();
+        for row in rows {
+            let subject: &str = row.try_get(1)?;
+            let subject = subject.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            ring.0.insert((row.try_get(0)?, subject), key_of(row.try_get(2)?)?);
+        }
+        Ok(ring)
+    }
+}
+
+impl Keys for KeyRing {
+    fn open(&self, tenant: &str, sealed: &Sealed) -> Option<serde_json::Value> {
+        let key = self.0.get(&(tenant.to_owned(), sealed.subject))?;
+        open_with(key, tenant, sealed)
+    }
+}
+
 fn open(keys: &HashMap<Uuid, Key>, tenant: &str, sealed: &Sealed) -> Option<serde_json::Value> {
-    let key = keys.get(&sealed.subject)?;
+    open_with(keys.get(&sealed.subject)?, tenant, sealed)
+}
+
+fn open_with(key: &Key, tenant: &str, sealed: &Sealed) -> Option<serde_json::Value> {
     let bytes = STANDARD.decode(&sealed.sealed).ok()?;
     serde_json::from_slice(&decrypt(key, tenant, sealed.subject, &bytes)?).ok()
 }

@@ -6,7 +6,7 @@ mod common;
 use common::footprints::{stage_counts, with_staff, HOSTESS, LEAD};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use tally_projections::rebuild::{fold_ledger, Views};
+use tally_projections::rebuild::Views;
 
 #[tokio::test]
 async fn an_application_and_its_staff_get_tokens_and_refresh_them() {
@@ -442,7 +442,7 @@ async fn the_pipeline_counts_ages_and_conversions_and_rebuilds_equal() {
 
     let mut conn = app.app.db.read.acquire().await.unwrap();
     let live = Views::load_live(&mut conn).await.unwrap();
-    let (rebuilt, _, _) = fold_ledger(&app.app.db.read).await.unwrap();
+    let (rebuilt, _, _) = common::fold_ledger(&app.app.db).await;
     assert_eq!(rebuilt.compare(&live).iter().filter(|(_, _, equal)| !equal).count(), 0, "{:?}", rebuilt.compare(&live));
 
     // The running totals the stages come from equal the totals of the rebuilt rows.

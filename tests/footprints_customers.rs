@@ -5,7 +5,7 @@ mod common;
 use common::footprints::{stage_counts, with_staff, LEAD};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use tally_projections::rebuild::{fold_ledger, Views};
+use tally_projections::rebuild::Views;
 
 #[tokio::test]
 async fn a_deleted_customer_is_erased_everywhere_and_the_counts_stay_exact() {
@@ -83,7 +83,7 @@ async fn a_deleted_customer_is_erased_everywhere_and_the_counts_stay_exact() {
 
     let mut conn = app.app.db.read.acquire().await.unwrap();
     let live = Views::load_live(&mut conn).await.unwrap();
-    let (rebuilt, _, _) = fold_ledger(&app.app.db.read).await.unwrap();
+    let (rebuilt, _, _) = common::fold_ledger(&app.app.db).await;
     assert_eq!(rebuilt.compare(&live).iter().filter(|(_, _, equal)| !equal).count(), 0, "{:?}", rebuilt.compare(&live));
 }
 

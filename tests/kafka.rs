@@ -24,7 +24,7 @@ use tally::{
     store::{subscriptions, Db},
 };
 use tally_events::{Actor, CardCategory, CardType, Envelope, Role};
-use tally_projections::rebuild::{fold_ledger, Views};
+use tally_projections::rebuild::Views;
 
 /// A message as it came off a partition.
 struct Published {
@@ -283,9 +283,9 @@ async fn leads(app: &TestApp) {
     assert_eq!(reply.body["status"], "success", "{:?}", reply.body);
 }
 
-/// After the erasure, the topics hold nothing of the person that can be read: no field in the clear, and every
-/// sealed value of theirs fails to open.
-async fn assert_forgotten_on_kafka(app: &TestApp, settings: &KafkaSettings) {
+/// After the erasures (the Footprints customer's and `contact`'s), the topics hold nothing of those people that can
+/// be read: no field in the clear, and every sealed value of theirs fails to open.
+async fn assert_forgotten_on_kafka(app: &TestApp, settings: &KafkaSettings, contact: &str) {
     fn sealed_values(value: &serde_json::Value, found: &mut Vec<tally_events::Sealed>) {
         match value {
             serde_json::Value::Object(map) if map.contains_key("sealed") => {
@@ -296,13 +296,21 @@ async fn assert_forgotten_on_kafka(app: &TestApp, settings: &KafkaSettings) {
             _ => {}
         }
     }
+    let erased: Vec<(String,)> = sqlx::query_as("SELECT subject_id FROM subject_keys WHERE key IS NULL")
+        .fetch_all(&app.app.db.read)
+        .await
+        .unwrap();
+    let erased: Vec<uuid::Uuid> = erased.iter().map(|(id,)| id.parse().unwrap()).collect();
+    assert!(erased.contains(&contact.parse().unwrap()) && erased.len() == 2, "{erased:?}");
     let mut sealed = Vec::new();
     for message in published(settings).await {
         let text = message.envelope.payload.to_string();
         assert!(!text.contains("kafka@example.com") && !text.contains("Forgettable"), "in the clear on Kafka: {text}");
+        assert!(!text.contains("+7999100"), "a contact's number in the clear on Kafka: {text}");
         sealed_values(&message.envelope.payload, &mut sealed);
     }
-    assert!(sealed.len() >= 2, "the lead and the comment were sealed ({})", sealed.len());
+    sealed.retain(|value| erased.contains(&value.subject));
+    assert!(sealed.len() >= 3, "the lead, the comment and the contact were sealed ({})", sealed.len());
     let refs: Vec<&tally_events::Sealed> = sealed.iter().collect();
     let opened = app.app.vault.open_all(&app.app.db, common::TENANT, &refs).await.unwrap();
     assert!(opened.iter().all(Option::is_none), "an erased customer's data opens no more");
@@ -316,19 +324,24 @@ async fn every_event_arrives_once_in_stream_order_and_replays_to_the_live_projec
     scans(&app).await;
     money(&app).await;
     leads(&app).await;
+    // A contact asks to be forgotten too; their account goes on.
+    let path = format!("/v1/contacts/{}", contacts[0]);
+    let erased = app.send("administrator", reqwest::Method::DELETE, &path, None, Some("erase-kafka")).await;
+    assert_eq!(erased.status, StatusCode::OK, "{:?}", erased.body);
     let commands = load_for(&app, &contacts, 16, Duration::from_secs(3)).await;
     assert!(commands > 100, "the load ran ({commands} commands)");
     wait_published(&app.app.db, Duration::from_secs(30)).await;
     assert_exactly_the_ledger(&app.app.db, &settings).await;
 
-    let (from_kafka, _, events) = consume::replay(&settings).await.expect("replay from Kafka");
-    let (from_ledger, ledger_events, _) = fold_ledger(&app.app.db.read).await.unwrap();
+    let keys = tally::vault::KeyRing::all(&mut app.app.db.read.acquire().await.unwrap()).await.unwrap();
+    let (from_kafka, _, events) = consume::replay(&settings, &keys).await.expect("replay from Kafka");
+    let (from_ledger, ledger_events, _) = common::fold_ledger(&app.app.db).await;
     let live = Views::load_live(&mut app.app.db.read.acquire().await.unwrap()).await.unwrap();
     assert_eq!(events, ledger_events);
     assert_eq!(from_kafka, from_ledger, "replay from Kafka equals replay from the ledger");
     assert_eq!(from_kafka, live, "and both equal the live projection");
     assert!(from_kafka.compare(&live).iter().all(|(_, rows, equal)| *rows > 0 && *equal), "every view has rows");
-    assert_forgotten_on_kafka(&app, &settings).await;
+    assert_forgotten_on_kafka(&app, &settings, &contacts[0]).await;
 
     // `tally tail` prints the published envelopes of the families asked for.
     let tail = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
@@ -474,12 +487,13 @@ async fn a_projection_runner_follows_into_its_own_database_and_resumes_without_s
     scans(&app).await;
     let (follower_url, _dir) = common::fresh_database().await;
     let follower = Db::connect(&follower_url).await.unwrap();
-    let own_ledger = follow::follow(&app.app.db, &settings, "refused").await;
+    let own_ledger = follow::follow(&app.app.db, &settings, "refused", None).await;
     assert!(matches!(own_ledger, Err(follow::FollowError::HasLedger)), "{own_ledger:?}");
 
     let runner = tokio::spawn({
-        let (follower, settings) = (follower.clone(), settings.clone());
-        async move { follow::follow(&follower, &settings, "runner-a").await }
+        // The runner reads the customers' keys from the ledger's database, to open the contacts' personal data.
+        let (follower, settings, primary) = (follower.clone(), settings.clone(), app.app.db.clone());
+        async move { follow::follow(&follower, &settings, "runner-a", Some(&primary)).await }
     });
     load_for(&app, &contacts, 6, Duration::from_secs(2)).await;
     wait_published(&app.app.db, Duration::from_secs(30)).await;
@@ -491,8 +505,8 @@ async fn a_projection_runner_follows_into_its_own_database_and_resumes_without_s
     load_for(&app, &contacts, 6, Duration::from_secs(1)).await;
     wait_published(&app.app.db, Duration::from_secs(30)).await;
     let runner = tokio::spawn({
-        let (follower, settings) = (follower.clone(), settings.clone());
-        async move { follow::follow(&follower, &settings, "runner-b").await }
+        let (follower, settings, primary) = (follower.clone(), settings.clone(), app.app.db.clone());
+        async move { follow::follow(&follower, &settings, "runner-b", Some(&primary)).await }
     });
     wait_equal(&app.app.db, &follower, Duration::from_secs(60)).await;
     runner.abort();

@@ -16,10 +16,11 @@ use rust_decimal::Decimal;
 use sqlx::Row;
 use tally::{
     commands::{Command, Outcome, Stream, Target},
+    contacts,
     domain::{
         account::{Account, AccountAggregate, AccountCommand, Original, ReservationStatus},
         card::{CardAggregate, CardCommand},
-        contact::{ContactAggregate, ContactCommand, ContactError},
+        contact::{ContactAggregate, ContactError},
         roles::{BLOCK_REASONS, UNBLOCK_REASONS},
         Aggregate, Refusal,
     },
@@ -133,7 +134,7 @@ impl World {
         world.run(Role::System, Target::all(cards)).await;
         for (i, contact_id) in world.contacts.clone().into_iter().enumerate() {
             let details = ContactDetails { name: Some(format!("P{i}")), ..Default::default() };
-            let command = ContactCommand::Register { contact_id, code: format!("P{i}"), details };
+            let command = contacts::register(&world.app, TENANT, contact_id, format!("P{i}"), &details).await.unwrap();
             world.run(Role::System, ContactAggregate::target(contact_id, command)).await;
         }
         world
@@ -418,7 +419,7 @@ async fn concurrent_groups_keep_the_invariants_and_rebuild_equal() {
     for n in 0..2 {
         let contact_id = Uuid::now_v7();
         let details = ContactDetails { mobile_number: Some("+79995550000".into()), ..Default::default() };
-        let command = ContactCommand::Register { contact_id, code: format!("DUP{n}"), details };
+        let command = contacts::register(&world.app, TENANT, contact_id, format!("DUP{n}"), &details).await.unwrap();
         submit(
             &mut handles,
             Command::new(TENANT, actor(Role::CcOperator), ContactAggregate::target(contact_id, command)),

@@ -1,10 +1,13 @@
 //! Contact (customer) events. A contact is reached by mobile number, contact code, e-mail or external id; all are
-//! one customer in the ledger.
+//! one customer in the ledger. Since version 3 the contact's personal data is [`Sealed`] with the contact's key (the
+//! contact id is the data subject), so that erasing the customer shreds it.
 
 use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::Sealed;
 
 /// A contact's personal data. Every field is optional; a merchant decides which ones are "sufficient" to activate
 /// a card.
@@ -58,6 +61,32 @@ impl ContactDetails {
             address: changes.address.clone().or_else(|| self.address.clone()),
         }
     }
+
+    /// The fields of these changes that differ from `current`: what an update really changes (nothing, when it is
+    /// all the default).
+    pub fn changed_from(&self, current: &ContactDetails) -> ContactDetails {
+        fn differs<T: Clone + PartialEq>(new: &Option<T>, old: &Option<T>) -> Option<T> {
+            new.as_ref().filter(|value| old.as_ref() != Some(*value)).cloned()
+        }
+        ContactDetails {
+            name: differs(&self.name, &current.name),
+            mobile_number: differs(&self.mobile_number, &current.mobile_number),
+            email: differs(&self.email, &current.email),
+            birth_date: differs(&self.birth_date, &current.birth_date),
+            external_id: differs(&self.external_id, &current.external_id),
+            address: differs(&self.address, &current.address),
+        }
+    }
+}
+
+/// A contact's personal data as an event carries it: sealed (what Tally writes since version 3), or in the clear as
+/// versions 1 and 2 wrote it. Tally seals the clear ones in its own ledger when it starts; a Kafka topic keeps the
+/// clear copies it was sent before until its retention drops them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PersonalDetails {
+    Sealed(Sealed),
+    Clear(Box<ContactDetails>),
 }
 
 /// A contact was registered with a unique contact code.
@@ -65,12 +94,14 @@ impl ContactDetails {
 pub struct ContactRegistered {
     pub contact_id: Uuid,
     pub code: String,
-    pub details: ContactDetails,
+    /// The [`ContactDetails`] given.
+    pub details: PersonalDetails,
 }
 
 /// Some of a contact's details changed; fields absent here are unchanged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ContactUpdated {
     pub contact_id: Uuid,
-    pub changes: ContactDetails,
+    /// The [`ContactDetails`] that changed.
+    pub changes: PersonalDetails,
 }

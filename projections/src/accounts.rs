@@ -222,7 +222,8 @@ mod tests {
         let (lot_id, expires_at) = (Uuid::from_u128(1), Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
         let contact = Uuid::from_u128(9);
         let stream_id = stream::account("shop", contact);
-        let source = Source { tenant: "shop", stream_id: &stream_id, occurred_at: chrono::Utc::now() };
+        let source =
+            Source { tenant: "shop", stream_id: &stream_id, occurred_at: chrono::Utc::now(), keys: &crate::NoKeys };
         let amount = Decimal::new(1000, 2);
         let allocations = vec![LotAllocation { lot_id, amount, active_from: None, expires_at: Some(expires_at) }];
         let events = [

@@ -1,7 +1,9 @@
-//! The contact view: personal data and the identifiers a customer is found by (code, mobile number).
+//! The contact view: personal data and the identifiers a customer is found by (code, mobile number). The events
+//! carry the personal data sealed; this view keeps it opened, so that a till can search by name and postcode, and
+//! forgets it when the customer is erased (a replay after the erasure has no key to open it with).
 
 use serde::{Deserialize, Serialize};
-use tally_events::{ContactDetails, Event};
+use tally_events::{stream, ContactDetails, Event, PersonalDetails, Sealed};
 use uuid::Uuid;
 
 use crate::{Source, View};
@@ -71,14 +73,44 @@ pub fn name_keys(name: &str) -> (String, String) {
     (name, surname_first)
 }
 
+/// The sealed personal data of a contact event.
+pub(crate) fn sealed(event: &Event) -> Option<&Sealed> {
+    match event {
+        Event::ContactRegistered(e) => sealed_part(&e.details),
+        Event::ContactUpdated(e) => sealed_part(&e.changes),
+        _ => None,
+    }
+}
+
+fn sealed_part(personal: &PersonalDetails) -> Option<&Sealed> {
+    match personal {
+        PersonalDetails::Sealed(sealed) => Some(sealed),
+        PersonalDetails::Clear(_) => None,
+    }
+}
+
+/// The details carried, opened; none when the key is gone (the customer was erased).
+fn opened(source: &Source<'_>, personal: &PersonalDetails) -> ContactDetails {
+    match personal {
+        PersonalDetails::Clear(details) => details.as_ref().clone(),
+        PersonalDetails::Sealed(sealed) => source
+            .keys
+            .open(source.tenant, sealed)
+            .and_then(|value| serde_json::from_value(value).ok())
+            .unwrap_or_default(),
+    }
+}
+
 impl View for ContactView {
     fn key(source: &Source<'_>, event: &Event) -> Option<Vec<String>> {
         let contact_id = match event {
-            Event::ContactRegistered(e) => e.contact_id,
-            Event::ContactUpdated(e) => e.contact_id,
+            Event::ContactRegistered(e) => e.contact_id.to_string(),
+            Event::ContactUpdated(e) => e.contact_id.to_string(),
+            // A contact is a customer: erasing the customer with the contact's id erases the contact.
+            Event::CustomerErased(_) => stream::entity_id(source.stream_id, "customer")?.to_owned(),
             _ => return None,
         };
-        Some(vec![source.tenant.to_owned(), contact_id.to_string()])
+        Some(vec![source.tenant.to_owned(), contact_id])
     }
 
     fn apply(row: Option<Self>, source: &Source<'_>, event: &Event) -> Option<Self> {
@@ -87,10 +119,13 @@ impl View for ContactView {
                 tenant: source.tenant.to_owned(),
                 contact_id: e.contact_id,
                 code: e.code.clone(),
-                details: e.details.clone(),
+                details: opened(source, &e.details),
             }),
             (Some(contact), Event::ContactUpdated(e)) => {
-                Some(ContactView { details: contact.details.overlay(&e.changes), ..contact })
+                Some(ContactView { details: contact.details.overlay(&opened(source, &e.changes)), ..contact })
+            }
+            (Some(contact), Event::CustomerErased(_)) => {
+                Some(ContactView { details: ContactDetails::default(), ..contact })
             }
             (row, _) => row,
         }

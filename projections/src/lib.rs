@@ -32,15 +32,49 @@ pub use vending::{
     find_vend, load_machine, load_vend, vends_due, vends_of, AlertView, MachineView, VendRefView, VendStatus, VendView,
 };
 
-use tally_events::Event;
+use tally_events::{Event, Sealed};
 
 /// Where an event was recorded: all a view needs besides the event itself.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Source<'a> {
     pub tenant: &'a str,
     pub stream_id: &'a str,
     /// When the event happened (the envelope's `occurred_at`).
     pub occurred_at: chrono::DateTime<chrono::Utc>,
+    /// The keys that open the personal data the views keep searchable (see [`Keys`]).
+    pub keys: &'a dyn Keys,
+}
+
+impl std::fmt::Debug for Source<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("tenant", &self.tenant)
+            .field("stream_id", &self.stream_id)
+            .field("occurred_at", &self.occurred_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens sealed personal data while views fold. Only the contact view opens (a till searches contacts by name and
+/// postcode, which needs the words): whoever folds events hands in the keys of the subjects they carry, see
+/// [`sealed_for_views`]. An erased customer's key is gone, so their data folds to nothing, in any replay.
+pub trait Keys: Sync {
+    /// The value sealed, if the subject's key is here and opens it.
+    fn open(&self, tenant: &str, sealed: &Sealed) -> Option<serde_json::Value>;
+}
+
+/// No keys: for folds that keep no personal data (the tally, the tests of other views).
+pub struct NoKeys;
+
+impl Keys for NoKeys {
+    fn open(&self, _: &str, _: &Sealed) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+/// The sealed value of `event` that a view opens while folding, if any: whoever folds it needs its subject's key.
+pub fn sealed_for_views(event: &Event) -> Option<&Sealed> {
+    contacts::sealed(event)
 }
 
 /// Splits `items` into chunks whose sizes are powers of two, at most `max` (a power of two): multi-row statements

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, AnyPool};
 use tally_events::decode_str;
 
 pub use crate::registry::Views;
-use crate::{registry::TABLES, Source};
+use crate::{registry::TABLES, Keys, Source};
 
 /// Positions read per page.
 const PAGE: i64 = 20_000;
@@ -54,20 +54,20 @@ async fn read_range_from(pool: AnyPool, after: i64, up_to: i64) -> Result<Vec<St
 }
 
 /// Folds a page of events, in order; returns how many.
-fn fold(views: &mut Views, page: &[StoredEvent]) -> Result<u64, RebuildError> {
+fn fold(views: &mut Views, page: &[StoredEvent], keys: &dyn Keys) -> Result<u64, RebuildError> {
     for (position, tenant, stream_id, occurred_at, event_type, schema_version, payload) in page {
         let event = decode_str(event_type, *schema_version, payload.get())
             .map_err(|source| RebuildError::Decode { position: *position, source })?;
         let occurred_at = crate::sql::parse_time(occurred_at)?;
-        views.apply(&Source { tenant, stream_id, occurred_at }, &event);
+        views.apply(&Source { tenant, stream_id, occurred_at, keys }, &event);
     }
     Ok(page.len() as u64)
 }
 
 /// Reads the ledger up to its current end and folds it into fresh views; returns them, the number of events and
 /// the last position read. Position ranges are read by several connections at once (reading rows is the slow part)
-/// and folded strictly in global order.
-pub async fn fold_ledger(pool: &AnyPool) -> Result<(Views, u64, i64), RebuildError> {
+/// and folded strictly in global order. `keys` open the personal data the views keep.
+pub async fn fold_ledger(pool: &AnyPool, keys: &dyn Keys) -> Result<(Views, u64, i64), RebuildError> {
     let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(global_position) FROM events").fetch_one(pool).await?;
     let last = last.unwrap_or(0);
     let mut views = Views::default();
@@ -81,7 +81,7 @@ pub async fn fold_ledger(pool: &AnyPool) -> Result<(Views, u64, i64), RebuildErr
         }
         let Some(page) = reading.pop_front() else { break };
         let page = page.await.map_err(|e| sqlx::Error::Protocol(format!("a ledger reader failed: {e}")))??;
-        events += fold(&mut views, &page)?;
+        events += fold(&mut views, &page, keys)?;
     }
     Ok((views, events, last))
 }
@@ -90,12 +90,12 @@ pub async fn fold_ledger(pool: &AnyPool) -> Result<(Views, u64, i64), RebuildErr
 /// is folded from `read`, the caller's transaction `tx` must hold the ledger's write lock (the store takes
 /// PostgreSQL's append lock; SQLite's comes with the first delete): what was appended meanwhile is folded, and the
 /// views are replaced in that one transaction, so readers see either the old views or the new ones.
-pub async fn rebuild(read: &AnyPool, tx: &mut AnyConnection) -> Result<RebuildReport, RebuildError> {
-    let (mut views, mut events, last) = fold_ledger(read).await?;
+pub async fn rebuild(read: &AnyPool, tx: &mut AnyConnection, keys: &dyn Keys) -> Result<RebuildReport, RebuildError> {
+    let (mut views, mut events, last) = fold_ledger(read, keys).await?;
     for table in TABLES {
         sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
     }
-    events += fold(&mut views, &read_range(tx, last, i64::MAX).await?)?;
+    events += fold(&mut views, &read_range(tx, last, i64::MAX).await?, keys)?;
     views.write(tx).await?;
     Ok(RebuildReport { events, rows: views.rows() })
 }

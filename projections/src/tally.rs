@@ -108,7 +108,11 @@ pub async fn replay(
             .map_err(|source| crate::rebuild::RebuildError::Decode { position, source })?;
         if day_of(&event) == Some(day) {
             let occurred_at = crate::sql::parse_time(row.try_get::<&str, _>(6)?)?;
-            crate::sql::fold_into(&mut tally, &Source { tenant: row_tenant, stream_id, occurred_at }, &event);
+            crate::sql::fold_into(
+                &mut tally,
+                &Source { tenant: row_tenant, stream_id, occurred_at, keys: &crate::NoKeys },
+                &event,
+            );
         }
     }
     Ok(sorted(tally.into_values().collect()))

@@ -22,7 +22,7 @@ use tally_events::{
 use tally_projections::{
     apply_batch,
     pipeline::{Dimension, Filter},
-    Source,
+    NoKeys, Source,
 };
 use uuid::Uuid;
 
@@ -214,7 +214,9 @@ async fn pipeline(dir: &std::path::Path, count: usize) -> anyhow::Result<()> {
         ledger::append_batch(&mut tx, &items).await?;
         let sources: Vec<(Source<'_>, &[Event])> = items
             .iter()
-            .map(|a| (Source { tenant, stream_id: a.stream_id, occurred_at: a.meta.occurred_at }, a.events))
+            .map(|a| {
+                (Source { tenant, stream_id: a.stream_id, occurred_at: a.meta.occurred_at, keys: &NoKeys }, a.events)
+            })
             .collect();
         apply_batch(&mut tx, &sources).await?;
         tx.commit().await?;

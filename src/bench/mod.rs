@@ -35,10 +35,11 @@ use uuid::Uuid;
 use crate::{
     app::{self, App},
     commands::{Command, Outcome, Stream, Target},
+    contacts,
     domain::{
         account::{Account, AccountAggregate, AccountCommand},
         card::{CardAggregate, CardCommand},
-        contact::{ContactAggregate, ContactCommand},
+        contact::ContactAggregate,
         Aggregate, Context,
     },
     kafka::{relay, KafkaSettings},
@@ -295,7 +296,7 @@ async fn prepare(app: &App, tenant: &str, client: (&str, &str), count: usize) ->
     for (i, customer) in customers.iter().enumerate() {
         let contact_id = customer.contact_id;
         let details = ContactDetails { name: Some(format!("Customer {i}")), ..Default::default() };
-        let command = ContactCommand::Register { contact_id, code: format!("B{i}"), details };
+        let command = contacts::register(app, tenant, contact_id, format!("B{i}"), &details).await?;
         phase.push(setup(ContactAggregate::target(contact_id, command)));
     }
     run_phase(app, phase).await?;

@@ -15,7 +15,8 @@ use super::{
 use crate::{
     app::{self, App},
     commands::{Command, Stream},
-    domain::contact::{ContactAggregate, ContactCommand},
+    contacts,
+    domain::contact::ContactAggregate,
 };
 
 const GIVEN: [&str; 12] =
@@ -78,14 +79,15 @@ async fn register(app: &Arc<App>, count: usize) -> anyhow::Result<()> {
     super::serve::merchant(&app.db, TENANT, CLIENT, &[]).await?;
     let actor = Actor { principal: "bench-setup".into(), role: Role::System };
     for chunk in (0..count).collect::<Vec<_>>().chunks(10_000) {
-        let commands = chunk.iter().map(|&i| {
+        let mut commands = Vec::with_capacity(chunk.len());
+        for &i in chunk {
             let contact_id = Uuid::now_v7();
             let address = Address { postcode: Some(postcode(i)), ..Default::default() };
             let details = ContactDetails { name: Some(name(i)), address: Some(address), ..Default::default() };
-            let command = ContactCommand::Register { contact_id, code: format!("N{i}"), details };
-            Command::new(TENANT, actor.clone(), ContactAggregate::target(contact_id, command))
-        });
-        run_phase(app, commands.collect()).await?;
+            let command = contacts::register(app, TENANT, contact_id, format!("N{i}"), &details).await?;
+            commands.push(Command::new(TENANT, actor.clone(), ContactAggregate::target(contact_id, command)));
+        }
+        run_phase(app, commands).await?;
     }
     Ok(())
 }

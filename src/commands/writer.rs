@@ -19,6 +19,7 @@ use crate::{
         ledger::{self, Append, CommandMeta},
         violated_constraint, Db, StoreError,
     },
+    vault::KeyRing,
 };
 
 /// Stream states by stream id, with the version each is at.
@@ -314,10 +315,14 @@ impl Writer {
             }
         }
         let appended = ledger::append_batch(tx, &items).await?;
+        let tenants_events: Vec<(&str, &Event)> =
+            items.iter().flat_map(|a| a.events.iter().map(|event| (a.meta.tenant.as_str(), event))).collect();
+        let keys = KeyRing::for_events(tx, &tenants_events).await?;
         let sources: Vec<(Source<'_>, &[Event])> = items
             .iter()
             .map(|a| {
-                (Source { tenant: &a.meta.tenant, stream_id: a.stream_id, occurred_at: a.meta.occurred_at }, a.events)
+                let (tenant, stream_id, occurred_at) = (&a.meta.tenant, a.stream_id, a.meta.occurred_at);
+                (Source { tenant, stream_id, occurred_at, keys: &keys }, a.events)
             })
             .collect();
         apply_batch(tx, &sources).await?;

@@ -1,7 +1,9 @@
 //! The contact (customer): registration and updates of personal data. Uniqueness of mobile numbers and codes across
 //! contacts is held by the contact lookup projection's unique constraints, in the same transaction as the append.
+//! The personal data arrives sealed with the contact's key (see [`crate::contacts`]): the decider records it without
+//! reading it, and whoever builds the command leaves out what does not change.
 
-use tally_events::{ContactDetails, ContactRegistered, ContactUpdated, Event};
+use tally_events::{ContactRegistered, ContactUpdated, Event, PersonalDetails, Sealed};
 use uuid::Uuid;
 
 use super::{Aggregate, Context};
@@ -9,14 +11,19 @@ use super::{Aggregate, Context};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contact {
     pub contact_id: Uuid,
-    pub code: String,
-    pub details: ContactDetails,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ContactCommand {
-    Register { contact_id: Uuid, code: String, details: ContactDetails },
-    Update { changes: ContactDetails },
+    Register {
+        contact_id: Uuid,
+        code: String,
+        details: Sealed,
+    },
+    /// The details that change, sealed; none when nothing changes (then nothing is recorded).
+    Update {
+        changes: Option<Sealed>,
+    },
 }
 
 pub struct ContactAggregate;
@@ -54,16 +61,14 @@ impl Aggregate for ContactAggregate {
     fn decide(state: &Option<Contact>, command: ContactCommand, _: &Context) -> Result<Vec<Event>, ContactError> {
         match (state, command) {
             (None, ContactCommand::Register { contact_id, code, details }) => {
+                let details = PersonalDetails::Sealed(details);
                 Ok(vec![Event::ContactRegistered(ContactRegistered { contact_id, code, details })])
             }
             (Some(_), ContactCommand::Register { .. }) => Err(ContactError::AlreadyRegistered),
             (None, ContactCommand::Update { .. }) => Err(ContactError::NotFound),
-            (Some(contact), ContactCommand::Update { changes }) => {
-                // Only what really changes is recorded; an update that changes nothing records nothing.
-                let merged = contact.details.overlay(&changes);
-                if merged == contact.details {
-                    return Ok(vec![]);
-                }
+            (Some(_), ContactCommand::Update { changes: None }) => Ok(vec![]),
+            (Some(contact), ContactCommand::Update { changes: Some(changes) }) => {
+                let changes = PersonalDetails::Sealed(changes);
                 Ok(vec![Event::ContactUpdated(ContactUpdated { contact_id: contact.contact_id, changes })])
             }
         }
@@ -71,12 +76,7 @@ impl Aggregate for ContactAggregate {
 
     fn evolve(state: Option<Contact>, event: &Event) -> Option<Contact> {
         match (state, event) {
-            (None, Event::ContactRegistered(e)) => {
-                Some(Contact { contact_id: e.contact_id, code: e.code.clone(), details: e.details.clone() })
-            }
-            (Some(contact), Event::ContactUpdated(e)) => {
-                Some(Contact { details: contact.details.overlay(&e.changes), ..contact })
-            }
+            (None, Event::ContactRegistered(e)) => Some(Contact { contact_id: e.contact_id }),
             (state, _) => state,
         }
     }
@@ -87,35 +87,30 @@ mod tests {
     use super::*;
     use crate::domain::given::{given, Then};
 
+    fn sealed(text: &str) -> Sealed {
+        Sealed { subject: Uuid::from_u128(1), sealed: text.into() }
+    }
+
     fn registered() -> Event {
-        Event::ContactRegistered(ContactRegistered {
-            contact_id: Uuid::from_u128(1),
-            code: "C-1".into(),
-            details: ContactDetails { name: Some("Anna".into()), ..Default::default() },
-        })
+        let details = PersonalDetails::Sealed(sealed("anna"));
+        Event::ContactRegistered(ContactRegistered { contact_id: Uuid::from_u128(1), code: "C-1".into(), details })
     }
 
     #[test]
     fn registers_once() {
-        let register = ContactCommand::Register {
-            contact_id: Uuid::from_u128(1),
-            code: "C-1".into(),
-            details: ContactDetails { name: Some("Anna".into()), ..Default::default() },
-        };
+        let register =
+            ContactCommand::Register { contact_id: Uuid::from_u128(1), code: "C-1".into(), details: sealed("anna") };
         given::<ContactAggregate>(&[]).when(register.clone()).then(&[registered()]);
         given::<ContactAggregate>(&[registered()]).when(register).then_err(ContactError::AlreadyRegistered);
     }
 
     #[test]
     fn updates_record_changes_and_nothing_when_nothing_changes() {
-        let email = ContactDetails { email: Some("a@example.com".into()), ..Default::default() };
+        let changes = PersonalDetails::Sealed(sealed("email"));
         given::<ContactAggregate>(&[registered()])
-            .when(ContactCommand::Update { changes: email.clone() })
-            .then(&[Event::ContactUpdated(ContactUpdated { contact_id: Uuid::from_u128(1), changes: email })]);
-        let same = ContactDetails { name: Some("Anna".into()), ..Default::default() };
-        given::<ContactAggregate>(&[registered()]).when(ContactCommand::Update { changes: same }).then(&[]);
-        given::<ContactAggregate>(&[])
-            .when(ContactCommand::Update { changes: ContactDetails::default() })
-            .then_err(ContactError::NotFound);
+            .when(ContactCommand::Update { changes: Some(sealed("email")) })
+            .then(&[Event::ContactUpdated(ContactUpdated { contact_id: Uuid::from_u128(1), changes })]);
+        given::<ContactAggregate>(&[registered()]).when(ContactCommand::Update { changes: None }).then(&[]);
+        given::<ContactAggregate>(&[]).when(ContactCommand::Update { changes: None }).then_err(ContactError::NotFound);
     }
 }

@@ -13,7 +13,7 @@ use rdkafka::{
     Message, Offset, TopicPartitionList,
 };
 use tally_events::Envelope;
-use tally_projections::{rebuild::Views, Source};
+use tally_projections::{rebuild::Views, Keys, Source};
 use uuid::Uuid;
 
 use super::KafkaSettings;
@@ -128,15 +128,19 @@ pub fn envelope_of(message: &BorrowedMessage<'_>) -> Result<Envelope, ConsumeErr
 
 /// Folds every event on the topics (each once) into fresh read models, as `tally replay --source kafka` does.
 /// Returns the views, the messages read and the distinct events folded.
-pub async fn replay(settings: &KafkaSettings) -> Result<(Views, u64, u64), ConsumeError> {
+pub async fn replay(settings: &KafkaSettings, keys: &dyn Keys) -> Result<(Views, u64, u64), ConsumeError> {
     let (mut views, mut seen) = (Views::default(), HashSet::new());
     let messages = read_topics(settings, |message| {
         let envelope = envelope_of(message)?;
         if seen.insert(envelope.event_id) {
             let event =
                 envelope.event().map_err(|source| ConsumeError::Decode { event_id: envelope.event_id, source })?;
-            let source =
-                Source { tenant: &envelope.tenant, stream_id: &envelope.stream_id, occurred_at: envelope.occurred_at };
+            let source = Source {
+                tenant: &envelope.tenant,
+                stream_id: &envelope.stream_id,
+                occurred_at: envelope.occurred_at,
+                keys,
+            };
             views.apply(&source, &event);
         }
         Ok(())

@@ -21,7 +21,10 @@ use tally_events::{Envelope, Event};
 use tally_projections::{apply_batch, Source};
 
 use super::{consume, KafkaSettings};
-use crate::store::{follow as bookkeeping, ledger, Db};
+use crate::{
+    store::{follow as bookkeeping, ledger, Db},
+    vault::KeyRing,
+};
 
 /// Messages applied per transaction, at most.
 const BATCH: usize = 1_000;
@@ -46,8 +49,10 @@ struct Received {
     envelope: Envelope,
 }
 
-/// Consumes the topics in `group` and applies every event to this database's read models, until an error.
-pub async fn follow(db: &Db, settings: &KafkaSettings, group: &str) -> Result<(), FollowError> {
+/// Consumes the topics in `group` and applies every event to this database's read models, until an error. The
+/// customers' keys, which open the personal data the contact view keeps, are read from `keys` (the ledger's
+/// database); without it, contacts are followed without their personal data.
+pub async fn follow(db: &Db, settings: &KafkaSettings, group: &str, keys: Option<&Db>) -> Result<(), FollowError> {
     if ledger::end(&mut *db.read.acquire().await?).await? > 0 {
         return Err(FollowError::HasLedger);
     }
@@ -69,7 +74,7 @@ pub async fn follow(db: &Db, settings: &KafkaSettings, group: &str) -> Result<()
                 Err(_idle) => break,
             }
         }
-        while !apply(db, &batch).await? {
+        while !apply(db, &batch, keys).await? {
             tracing::info!("another runner moved a partition meanwhile; reading the offsets again");
         }
         let mut hint = TopicPartitionList::new();
@@ -91,7 +96,7 @@ fn received(message: &rdkafka::message::BorrowedMessage<'_>) -> Result<Received,
 
 /// Applies a batch in one transaction; false (and nothing written) when a partition's stored offset changed under
 /// it.
-async fn apply(db: &Db, batch: &[Received]) -> Result<bool, FollowError> {
+async fn apply(db: &Db, batch: &[Received], keys: Option<&Db>) -> Result<bool, FollowError> {
     let mut tx = db.write.begin().await?;
     let mut offsets: HashMap<(&str, i32), (Option<i64>, i64)> = HashMap::new();
     let mut versions: HashMap<&str, (Option<i64>, i64)> = HashMap::new();
@@ -125,12 +130,18 @@ async fn apply(db: &Db, batch: &[Received]) -> Result<bool, FollowError> {
             envelope.event().map_err(|source| consume::ConsumeError::Decode { event_id: envelope.event_id, source })?;
         events.push((envelope, event));
     }
+    let tenants_events: Vec<(&str, &Event)> =
+        events.iter().map(|(envelope, event)| (envelope.tenant.as_str(), event)).collect();
+    let keys = match keys {
+        Some(keys) => KeyRing::for_events(&mut *keys.read.acquire().await?, &tenants_events).await?,
+        None => KeyRing::default(),
+    };
     let sources: Vec<(Source<'_>, &[Event])> = events
         .iter()
         .map(|(envelope, event)| {
             let occurred_at = envelope.occurred_at;
             (
-                Source { tenant: &envelope.tenant, stream_id: &envelope.stream_id, occurred_at },
+                Source { tenant: &envelope.tenant, stream_id: &envelope.stream_id, occurred_at, keys: &keys },
                 std::slice::from_ref(event),
             )
         })

@@ -6,6 +6,7 @@ pub mod follow;
 pub mod idempotency;
 pub mod ledger;
 pub mod merchants;
+mod sealing;
 pub mod staff;
 pub mod subscriptions;
 pub mod tokens;
@@ -16,6 +17,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::{any::AnyPoolOptions, migrate::Migrator, Any, AnyPool, Executor, Transaction};
 use tally_projections::rebuild::{self, RebuildError, RebuildReport};
 use tokio::sync::Notify;
+
+use crate::vault::KeyRing;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -92,6 +95,7 @@ impl Db {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
         db.migrate().await?;
+        sealing::seal_clear_contacts(&db).await?;
         db.fill_new_view_columns().await?;
         Ok(db)
     }
@@ -151,8 +155,9 @@ impl Db {
     /// Drops the read models and replays the ledger into them, while the service may be running (see
     /// [`rebuild::rebuild`]): the final catch-up and the swap happen under the append lock.
     pub async fn rebuild_views(&self) -> Result<RebuildReport, RebuildError> {
+        let keys = KeyRing::all(&mut *self.read.acquire().await?).await?;
         let mut tx = self.begin_append().await?;
-        let report = rebuild::rebuild(&self.read, &mut tx).await?;
+        let report = rebuild::rebuild(&self.read, &mut tx, &keys).await?;
         tx.commit().await?;
         Ok(report)
     }

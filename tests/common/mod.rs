@@ -44,6 +44,13 @@ pub struct Reply {
     pub headers: HeaderMap,
 }
 
+/// The whole ledger folded into fresh views, with the keys of the customers not erased (as `tally replay` does):
+/// the views, the events folded and the last position.
+pub async fn fold_ledger(db: &tally::store::Db) -> (tally_projections::rebuild::Views, u64, i64) {
+    let keys = tally::vault::KeyRing::all(&mut db.read.acquire().await.unwrap()).await.unwrap();
+    tally_projections::rebuild::fold_ledger(&db.read, &keys).await.unwrap()
+}
+
 /// The credentials of the test client with `role` in `acme`: `acme-<role>` / `secret-<role>`.
 pub fn credentials(role: &str) -> (String, String) {
     (format!("{TENANT}-{role}"), format!("secret-{role}"))

@@ -272,22 +272,10 @@ where
         }
         Err(refusal) => Refused::from(refusal.clone()).stored(),
     }));
-    let stream_ids = command.target.stream_ids(&principal.tenant);
     let written = ingress::execute(app, command, &Footprints).await;
     match then {
         Then::Rendered => written,
         Then::Lead(lead_id) => leads::with_lead(app, &principal.tenant, &lead_id, written).await,
-        Then::Erase if written.status() == StatusCode::OK => {
-            // The erasure is recorded: the key goes now (the `erasures` subscriber makes sure of it after a crash).
-            let customer = stream_ids.first().and_then(|id| tally_events::stream::entity_id(id, "customer"));
-            if let Some(customer) = customer.and_then(|id| id.parse().ok()) {
-                if let Err(error) = app.vault.erase(&app.db, &principal.tenant, customer).await {
-                    tracing::error!(%error, "destroying an erased customer's key failed; the erasures subscriber will");
-                }
-            }
-            written
-        }
-        Then::Erase => written,
         Then::Upload { stored, .. } if written.status() != StatusCode::OK => {
             // Refused: what was stored for it goes.
             let removed = crate::store::documents::remove(&app.db.write, &principal.tenant, &stored);
@@ -308,8 +296,6 @@ enum Then {
     Rendered,
     /// The lead as it is now (it holds personal data, which a stored answer never does).
     Lead(String),
-    /// What its render made, once the erased customer's key is destroyed.
-    Erase,
     /// The documents uploaded to the lead, named; those stored for it are removed if it was refused.
     Upload { lead_id: String, stored: Vec<String> },
 }

@@ -14,8 +14,10 @@ use crate::{
     app::App,
     auth::Principal,
     commands::Stream,
+    contacts,
     domain::{
-        contact::{ContactAggregate, ContactCommand},
+        contact::ContactAggregate,
+        customer::{CustomerAggregate, CustomerCommand},
         ids::{is_email, ContactCode, MobileNumber},
     },
     http::{ingress::Incoming, Shared},
@@ -23,7 +25,11 @@ use crate::{
 };
 
 pub fn routes() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new().routes(routes!(register_contact, find_contact)).routes(routes!(get_contact, update_contact))
+    OpenApiRouter::new().routes(routes!(register_contact, find_contact)).routes(routes!(
+        get_contact,
+        update_contact,
+        erase_contact
+    ))
 }
 
 /// A contact's details: on registration, every one that is known; on update, the ones that change.
@@ -189,10 +195,11 @@ async fn contact_body(app: &App, contact: ContactView) -> Result<ContactBody, Ap
     (status = 201, description = "Registered", body = ContactRegistered),
     (status = 200, description = "Nothing registered: no events", body = Written),
     (status = 409, description = "The code or the mobile number is another contact's", body = ErrorBody),
+    (status = 410, description = "The customer with this id was erased", body = ErrorBody),
     (status = 422, description = "Invalid details, or a field the merchant requires is missing", body = ErrorBody),
 ))]
 async fn register_contact(State(app): State<Shared>, incoming: Incoming) -> Response {
-    let plan = async |_: &App, _: &Principal, contact: NewContact| {
+    let plan = async |app: &App, principal: &Principal, contact: NewContact| {
         let (code, changes) = contact.split();
         let details = changes.details()?;
         let contact_id = Uuid::now_v7();
@@ -203,7 +210,8 @@ async fn register_contact(State(app): State<Shared>, incoming: Incoming) -> Resp
                 .to_owned(),
             None => format!("C{}", &contact_id.simple().to_string()[20..]).to_uppercase(),
         };
-        Ok(ContactAggregate::target(contact_id, ContactCommand::Register { contact_id, code, details }))
+        let command = contacts::register(app, &principal.tenant, contact_id, code, &details).await?;
+        Ok(ContactAggregate::target(contact_id, command))
     };
     // The render runs in the writer's group commit: it answers whatever the events are, and never panics.
     write(&app, incoming, plan, |envelopes| {
@@ -228,6 +236,7 @@ async fn register_contact(State(app): State<Shared>, incoming: Incoming) -> Resp
         (status = 200, description = "Updated (no events when nothing changed)", body = Written),
         (status = 404, description = "No such contact", body = ErrorBody),
         (status = 409, description = "The mobile number is another contact's", body = ErrorBody),
+        (status = 410, description = "The contact was erased", body = ErrorBody),
         (status = 422, description = "Invalid details", body = ErrorBody),
     )
 )]
@@ -236,8 +245,36 @@ async fn update_contact(
     V1Path { 0: ContactPath { contact_id }, .. }: V1Path<ContactPath>,
     incoming: Incoming,
 ) -> Response {
-    let plan = async move |_: &App, _: &Principal, changes: ContactChanges| {
-        Ok(ContactAggregate::target(contact_id, ContactCommand::Update { changes: changes.details()? }))
+    let plan = async move |app: &App, principal: &Principal, changes: ContactChanges| {
+        let changes = changes.details()?;
+        let current = queries::contact(&app.db, &principal.tenant, contact_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("ContactNotFound", "no such contact"))?;
+        let command = contacts::update(app, &principal.tenant, contact_id, &current.details, &changes).await?;
+        Ok(ContactAggregate::target(contact_id, command))
+    };
+    write(&app, incoming, plan, |envelopes| (StatusCode::OK, Written::of(envelopes))).await
+}
+
+/// Erase a contact: the customer with the contact's id is erased and their key destroyed, so that the contact's
+/// personal data can no longer be read anywhere (views, answers, the ledger, Kafka, a replay); the contact's code,
+/// cards and balances stay. Erasing again records nothing.
+#[utoipa::path(delete, path = "/contacts/{contact_id}", tag = "v1", params(ContactPath), responses(
+    (status = 200, description = "Erased (no events when erased already)", body = Written),
+    (status = 404, description = "No such contact", body = ErrorBody),
+))]
+async fn erase_contact(
+    State(app): State<Shared>,
+    V1Path { 0: ContactPath { contact_id }, .. }: V1Path<ContactPath>,
+    incoming: Incoming,
+) -> Response {
+    let plan = async move |app: &App, principal: &Principal, (): ()| {
+        queries::contact(&app.db, &principal.tenant, contact_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("ContactNotFound", "no such contact"))?;
+        // The key goes first, so that nothing is sealed for the contact between the erasure and its recording.
+        app.vault.erase(&app.db, &principal.tenant, contact_id).await?;
+        Ok(CustomerAggregate::target(contact_id, CustomerCommand::Erase))
     };
     write(&app, incoming, plan, |envelopes| (StatusCode::OK, Written::of(envelopes))).await
 }

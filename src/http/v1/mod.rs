@@ -35,6 +35,7 @@ use crate::{
     commands::{Command, Target},
     domain::Refusal,
     store::{idempotency::StoredResponse, StoreError},
+    vault::VaultError,
 };
 
 /// Every `/v1` operation, with its OpenAPI description.
@@ -119,6 +120,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<VaultError> for ApiError {
+    fn from(error: VaultError) -> ApiError {
+        match error {
+            VaultError::Erased => {
+                ApiError::new(StatusCode::GONE, "CustomerErased", "the customer was erased: nothing is kept of them")
+            }
+            VaultError::Store(error) => ApiError::from(error),
+        }
+    }
+}
+
 impl From<Fault> for ApiError {
     fn from(fault: Fault) -> ApiError {
         let (status, code, message) = wording::fault(&fault);
@@ -148,7 +160,9 @@ fn staff(principal: &Principal) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The request's JSON body; an empty one is `null` (what a call without a body, such as a delete, declares).
 fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let body = if body.is_empty() { b"null".as_slice() } else { body };
     serde_json::from_slice(body).map_err(|error| ApiError::invalid(format!("invalid JSON body: {error}")))
 }
 
