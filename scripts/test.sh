@@ -62,4 +62,4 @@ trap stop_pg EXIT
 
 echo "== integration tests on PostgreSQL (127.0.0.1:$port)"
 # The multi-instance tests are ignored on SQLite (they need a shared server) and run here.
-TALLY_TEST_DATABASE_URL="postgres://tally@127.0.0.1:$port/postgres" cargo test --test '*' -- --include-ignored
+TALLY_TEST_DATABASE_URL="postgres://tally@127.0.0.1:$port/postgres" cargo test --workspace --test '*' -- --include-ignored

@@ -180,6 +180,12 @@ pub struct ContactPath {
     contact_id: Uuid,
 }
 
+/// The contact with this id, or 404.
+async fn existing(app: &App, tenant: &str, contact_id: Uuid) -> Result<ContactView, ApiError> {
+    let contact = queries::contact(&app.db, tenant, contact_id).await?;
+    contact.ok_or_else(|| ApiError::not_found("ContactNotFound", "no such contact"))
+}
+
 async fn contact_body(app: &App, contact: ContactView) -> Result<ContactBody, ApiError> {
     let card = queries::live_card(&app.db, &contact.tenant, contact.contact_id).await?;
     Ok(ContactBody {
@@ -247,9 +253,7 @@ async fn update_contact(
 ) -> Response {
     let plan = async move |app: &App, principal: &Principal, changes: ContactChanges| {
         let changes = changes.details()?;
-        let current = queries::contact(&app.db, &principal.tenant, contact_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("ContactNotFound", "no such contact"))?;
+        let current = existing(app, &principal.tenant, contact_id).await?;
         let command = contacts::update(app, &principal.tenant, contact_id, &current.details, &changes).await?;
         Ok(ContactAggregate::target(contact_id, command))
     };
@@ -269,9 +273,7 @@ async fn erase_contact(
     incoming: Incoming,
 ) -> Response {
     let plan = async move |app: &App, principal: &Principal, (): ()| {
-        queries::contact(&app.db, &principal.tenant, contact_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("ContactNotFound", "no such contact"))?;
+        existing(app, &principal.tenant, contact_id).await?;
         // The key goes first, so that nothing is sealed for the contact between the erasure and its recording.
         app.vault.erase(&app.db, &principal.tenant, contact_id).await?;
         Ok(CustomerAggregate::target(contact_id, CustomerCommand::Erase))
@@ -289,9 +291,7 @@ async fn get_contact(
     V1Caller { 0: principal, .. }: V1Caller,
     V1Path { 0: ContactPath { contact_id }, .. }: V1Path<ContactPath>,
 ) -> Result<Json<ContactBody>, ApiError> {
-    let contact = queries::contact(&app.db, &principal.tenant, contact_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("ContactNotFound", "no such contact"))?;
+    let contact = existing(&app, &principal.tenant, contact_id).await?;
     Ok(Json(contact_body(&app, contact).await?))
 }
 
