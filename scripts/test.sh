@@ -3,7 +3,8 @@
 # starts), then the integration tests again against a real PostgreSQL server that this script starts on loopback
 # (and stops, whatever happens). On a fresh machine it first installs what the tests need and the machine lacks:
 # PostgreSQL's server (Debian's package, with apt-get as root), the tansu Kafka-protocol broker (cargo install, about
-# 15 minutes once; each Kafka test starts its own broker), schemathesis and the zeep SOAP client (pip).
+# 15 minutes once; each Kafka test starts its own broker), schemathesis, the zeep SOAP client and the aiosmtpd SMTP
+# server that the notification tests start (pip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,9 +23,9 @@ if ! command -v tansu >/dev/null 2>&1; then
     cargo install tansu --locked --features dynostore,libsql
 fi
 
-if ! python3 -c "import schemathesis, zeep" >/dev/null 2>&1; then
-    echo "== installing schemathesis and zeep"
-    python3 -m pip install --quiet "schemathesis==4.32.5" "hypothesis==6.170.17" "zeep==4.3.1"
+if ! python3 -c "import schemathesis, zeep, aiosmtpd" >/dev/null 2>&1; then
+    echo "== installing schemathesis, zeep and the aiosmtpd SMTP server"
+    python3 -m pip install --quiet "schemathesis==4.32.5" "hypothesis==6.170.17" "zeep==4.3.1" "aiosmtpd==1.4.6"
 fi
 
 echo "== tests on SQLite"

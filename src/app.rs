@@ -12,6 +12,7 @@ use crate::{
     commands::Executor,
     erasure,
     kafka::{relay, KafkaSettings},
+    notifications::{MailSettings, Notifications},
     queries::ReadCache,
     store::{Db, StoreError},
     subscriber,
@@ -30,6 +31,8 @@ pub struct Settings {
     pub vending: VendingSettings,
     /// How long access and refresh tokens live.
     pub tokens: TokenSettings,
+    /// Where e-mail notifications go (they wait, queued, without).
+    pub mail: Option<MailSettings>,
 }
 
 /// The running core.
@@ -69,6 +72,10 @@ impl App {
         });
         let erasures = erasure::Erasures(app.clone());
         tokio::spawn(subscriber::run(app.db.clone(), erasures, subscriber::Options::default()));
+        if let Some(mail) = &settings.mail {
+            let notifications = Notifications::new(app.clone(), mail);
+            tokio::spawn(subscriber::run(app.db.clone(), notifications, subscriber::Options::default()));
+        }
         if settings.vending.platform.is_some() {
             let calls = vending::calls::VendingCalls::new(app.clone());
             let options = subscriber::Options {

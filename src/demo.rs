@@ -18,6 +18,7 @@ use crate::{
         card::{CardAggregate, CardCommand},
         contact::ContactAggregate,
         money::{MoneyAggregate, MoneyCommand},
+        notification::{Template, TemplateAggregate},
         promotion::{BusinessAggregate, PromotionAggregate, PromotionCommand},
     },
     jobs::system,
@@ -71,6 +72,11 @@ pub async fn seed(app: &App) -> anyhow::Result<()> {
         CardAggregate::target(number, command)
     });
     run(Target::all(cards)).await?;
+    let welcome = Template {
+        subject: "Welcome to Demo Store, {{firstName}}".into(),
+        body: "Hello {{firstName}} {{lastName}},\n\nthank you for your visit. Your offer is attached.\n".into(),
+    };
+    run(TemplateAggregate::target("welcome".into(), welcome)).await?;
     let anna = Uuid::now_v7();
     for (contact_id, code, name, mobile, street, postcode) in [
         (anna, "DEMO-1", "Anna Petrova", "+79990000001", "221B Baker Street", "NW1 6XE"),

@@ -9,6 +9,7 @@ use tally::{
     auth::tokens::TokenSettings,
     jobs,
     kafka::{consume, follow, KafkaSettings},
+    notifications::MailSettings,
     server::{self, Settings},
     store::{
         merchants::{self, Merchant, CONTACT_FIELDS},
@@ -148,6 +149,16 @@ struct ServeArgs {
     /// Seconds a refresh token lives.
     #[arg(long, env = "TALLY_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 86_400)]
     refresh_token_ttl_secs: u64,
+    /// The mail server for e-mail notifications, `smtp://host[:port]` (plain SMTP, e.g. a relay on this network).
+    /// Without it, notifications are written as `.eml` files to `--outbox`.
+    #[arg(long, env = "TALLY_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// The folder notifications are written to when there is no mail server.
+    #[arg(long, env = "TALLY_OUTBOX", default_value = "data/outbox")]
+    outbox: std::path::PathBuf,
+    /// The sender of e-mail notifications.
+    #[arg(long, env = "TALLY_MAIL_FROM", default_value = "Tally <tally@localhost>")]
+    mail_from: String,
     #[command(flatten)]
     vending: VendingArgs,
 }
@@ -297,6 +308,8 @@ async fn main() -> anyhow::Result<()> {
     let serve_default = || Verb::Serve(ServeOnly::parse_from(["tally"]).args);
     match cli.command.unwrap_or_else(serve_default) {
         Verb::Serve(args) => {
+            let mail = MailSettings::parse(args.smtp_url.as_deref(), args.outbox.clone(), &args.mail_from)
+                .map_err(anyhow::Error::msg)?;
             server::serve(Settings {
                 app: app::Settings {
                     database_url: url,
@@ -306,6 +319,7 @@ async fn main() -> anyhow::Result<()> {
                         access_ttl: Duration::from_secs(args.token_ttl_secs.max(1)),
                         refresh_ttl: Duration::from_secs(args.refresh_token_ttl_secs.max(1)),
                     },
+                    mail: Some(mail),
                 },
                 listen: args.listen,
                 log_requests: args.log_requests,

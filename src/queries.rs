@@ -11,7 +11,8 @@ use chrono_tz::Tz;
 use tally_projections::{
     find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_card, load_contact,
     load_money_account, money_accounts_of, postcode_key, search_contacts_by_name, search_contacts_by_postcode,
-    search_form, AccountView, BonusBucket, CardView, ContactView, MachineView, MoneyAccountView, VendView,
+    search_form, AccountView, BonusBucket, CardView, ContactView, MachineView, MoneyAccountView,
+    NotificationTemplateView, NotificationView, VendView,
 };
 use uuid::Uuid;
 
@@ -23,6 +24,14 @@ pub async fn card(db: &Db, tenant: &str, number: &str) -> Result<Option<CardView
 
 pub async fn contact(db: &Db, tenant: &str, contact_id: Uuid) -> Result<Option<ContactView>, StoreError> {
     Ok(load_contact(&mut *db.read.acquire().await?, tenant, contact_id).await?)
+}
+
+pub async fn template(db: &Db, tenant: &str, key: &str) -> Result<Option<NotificationTemplateView>, StoreError> {
+    Ok(tally_projections::load_template(&mut *db.read.acquire().await?, tenant, key).await?)
+}
+
+pub async fn notification(db: &Db, tenant: &str, id: Uuid) -> Result<Option<NotificationView>, StoreError> {
+    Ok(tally_projections::load_notification(&mut *db.read.acquire().await?, tenant, id).await?)
 }
 
 /// Tally's reference of the purchase the vending platform's reference names (Tally's own, or the one the platform

@@ -283,6 +283,19 @@ async fn leads(app: &TestApp) {
     assert_eq!(reply.body["status"], "success", "{:?}", reply.body);
 }
 
+/// A template and a notification (it stays queued: this app sends no mail), so that the notifications topic and
+/// views take part.
+async fn notification(app: &TestApp) {
+    let text = json!({"subject": "Hello {{firstName}}", "body": "Welcome"});
+    let path = "/v1/notification-templates/kafka";
+    let reply = app.send("administrator", reqwest::Method::PUT, path, Some(text), Some("template-kafka")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let token = app.app_token("marketer").await;
+    let form = "templateKey=kafka&email=note%40example.com&firstName=Noted";
+    let reply = app.footprints(&token, reqwest::Method::POST, "/api/notifications/send", Some(form)).await;
+    assert_eq!(reply.body["status"], "success", "{:?}", reply.body);
+}
+
 /// After the erasures (the Footprints customer's and `contact`'s), the topics hold nothing of those people that can
 /// be read: no field in the clear, and every sealed value of theirs fails to open.
 async fn assert_forgotten_on_kafka(app: &TestApp, settings: &KafkaSettings, contact: &str) {
@@ -307,6 +320,7 @@ async fn assert_forgotten_on_kafka(app: &TestApp, settings: &KafkaSettings, cont
         let text = message.envelope.payload.to_string();
         assert!(!text.contains("kafka@example.com") && !text.contains("Forgettable"), "in the clear on Kafka: {text}");
         assert!(!text.contains("+7999100"), "a contact's number in the clear on Kafka: {text}");
+        assert!(!text.contains("note@example.com"), "a recipient in the clear on Kafka: {text}");
         sealed_values(&message.envelope.payload, &mut sealed);
     }
     sealed.retain(|value| erased.contains(&value.subject));
@@ -324,6 +338,7 @@ async fn every_event_arrives_once_in_stream_order_and_replays_to_the_live_projec
     scans(&app).await;
     money(&app).await;
     leads(&app).await;
+    notification(&app).await;
     // A contact asks to be forgotten too; their account goes on.
     let path = format!("/v1/contacts/{}", contacts[0]);
     let erased = app.send("administrator", reqwest::Method::DELETE, &path, None, Some("erase-kafka")).await;

@@ -11,6 +11,7 @@ mod customer;
 mod envelope;
 mod lead;
 mod money;
+mod notification;
 mod promotion;
 pub mod schema;
 mod sealed;
@@ -24,6 +25,7 @@ pub use customer::*;
 pub use envelope::{Actor, Envelope, Role};
 pub use lead::*;
 pub use money::*;
+pub use notification::*;
 pub use promotion::*;
 pub use sealed::Sealed;
 pub use vending::*;
@@ -156,6 +158,10 @@ event_catalogue! {
     CustomerIdentified(CustomerIdentified) = 1, "customers";
     CustomerProfileUpdated(CustomerProfileUpdated) = 1, "customers";
     CustomerErased(CustomerErased) = 1, "customers";
+    NotificationTemplateDeclared(NotificationTemplateDeclared) = 1, "notifications";
+    NotificationRequested(NotificationRequested) = 1, "notifications";
+    NotificationDelivered(NotificationDelivered) = 1, "notifications";
+    NotificationFailed(NotificationFailed) = 1, "notifications";
 }
 
 /// Why a stored event could not be decoded.

@@ -2,7 +2,7 @@
 //! `card/{tenant}/{number}`, `contact/{tenant}/{contact_id}`, `account/{tenant}/{contact_id}`, `business/{id}`,
 //! `promotion/{business_id}/{promotion_id}`, `billing/{tenant}`, `money/{tenant}/{account_type}/{account_id}`, `vend/{tenant}/{txn_ref}`,
 //! `machine/{tenant}/{vm_id}`, `lead/{tenant}/{lead_id}`,
-//! `customer/{tenant}/{customer_id}`.
+//! `customer/{tenant}/{customer_id}`, `template/{tenant}/{key}`, `notification/{tenant}/{notification_id}`.
 //! Tenant ids never contain `/` (they are validated as `[a-z0-9_-]`), so the parts split unambiguously.
 
 use uuid::Uuid;
@@ -23,6 +23,16 @@ pub fn customer(tenant: &str, customer_id: Uuid) -> String {
 /// A lead: `lead_id` is 24 hexadecimal digits.
 pub fn lead(tenant: &str, lead_id: &str) -> String {
     format!("lead/{tenant}/{lead_id}")
+}
+
+/// A notification template: `key` is 1 to 64 of `[A-Za-z0-9_-]`.
+pub fn template(tenant: &str, key: &str) -> String {
+    format!("template/{tenant}/{key}")
+}
+
+/// An e-mail notification.
+pub fn notification(tenant: &str, notification_id: Uuid) -> String {
+    format!("notification/{tenant}/{notification_id}")
 }
 
 pub fn account(tenant: &str, contact_id: Uuid) -> String {

@@ -7,6 +7,7 @@ mod contacts;
 mod customers;
 mod leads;
 mod money;
+mod notifications;
 pub mod pipeline;
 mod promotions;
 pub mod rebuild;
@@ -21,6 +22,9 @@ pub use contacts::{postcode_key, search_form, ContactView};
 pub use customers::{find_customer, load_customer, CustomerIdentityView, CustomerView};
 pub use leads::{lead_actions, list_leads, load_lead, load_lead_action, DocumentRef, LeadActionView, LeadView};
 pub use money::{MoneyAccountView, PaymentReferenceView};
+pub use notifications::{
+    load_notification, load_template, NotificationStatus, NotificationTemplateView, NotificationView,
+};
 pub use promotions::{BusinessView, PromotionState, PromotionView, WalletItemView};
 pub use registry::{apply_batch, Views};
 pub use sql::{

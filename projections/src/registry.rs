@@ -11,7 +11,8 @@ use crate::{
     sql::{apply_view, fold_into, load_all, rewrite_totals, upsert_many},
     tally::TallyRow,
     AccountView, BusinessView, CardView, ContactView, CustomerIdentityView, CustomerView, LeadActionView, LeadView,
-    MachineView, MoneyAccountView, PromotionView, Source, SqlView, VendRefView, VendView, WalletItemView,
+    MachineView, MoneyAccountView, NotificationTemplateView, NotificationView, PromotionView, Source, SqlView,
+    VendRefView, VendView, WalletItemView,
 };
 
 macro_rules! views {
@@ -84,4 +85,6 @@ views! {
     lead_actions: LeadActionView,
     customers: CustomerView,
     customer_identities: CustomerIdentityView,
+    notification_templates: NotificationTemplateView,
+    notifications: NotificationView,
 }

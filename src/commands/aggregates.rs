@@ -13,6 +13,7 @@ use crate::domain::{
     lead::LeadAggregate,
     machine::MachineAggregate,
     money::MoneyAggregate,
+    notification::{NotificationAggregate, TemplateAggregate},
     promotion::{BillingAggregate, BusinessAggregate, PromotionAggregate},
     vend::VendAggregate,
 };
@@ -106,6 +107,23 @@ impl Stream for MachineAggregate {
 
     fn stream_id(tenant: &str, vm_id: &String) -> String {
         stream::machine(tenant, vm_id)
+    }
+}
+
+impl Stream for TemplateAggregate {
+    /// The template's key.
+    type Key = String;
+
+    fn stream_id(tenant: &str, key: &String) -> String {
+        stream::template(tenant, key)
+    }
+}
+
+impl Stream for NotificationAggregate {
+    type Key = Uuid;
+
+    fn stream_id(tenant: &str, notification_id: &Uuid) -> String {
+        stream::notification(tenant, *notification_id)
     }
 }
 

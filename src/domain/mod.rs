@@ -15,6 +15,7 @@ pub mod ids;
 pub mod lead;
 pub mod machine;
 pub mod money;
+pub mod notification;
 pub mod promotion;
 pub mod roles;
 pub mod till;

@@ -131,6 +131,10 @@ pub fn document(parts: OpenApi) -> Value {
         "operationId": "openapi",
         "responses": {"200": {"description": "The OpenAPI document", "content": {"application/json": {}}}},
     }});
+    // What a type cannot say of itself: a balance update names its account by accountId or by cardNumber (a text).
+    let named_by = |field: &str| json!({"required": [field], "properties": {field: {"type": "string"}}});
+    let update = document["components"]["schemas"].get_mut("enactor.AccountBalanceUpdate");
+    update.expect("the balance update's schema")["anyOf"] = json!([named_by("accountId"), named_by("cardNumber")]);
     let paths = document["paths"].as_object_mut().expect("paths is an object");
     for item in paths.values_mut() {
         let methods = item.as_object().map(Map::len).unwrap_or_default();

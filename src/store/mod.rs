@@ -1,6 +1,7 @@
 //! The store: the SQL ledger on SQLite (embedded default) or PostgreSQL (scale-out), chosen by the URL's scheme.
 //! Both run the same queries through `sqlx::Any`; only migrations and the append lock differ by dialect.
 
+pub mod attachments;
 pub mod documents;
 pub mod follow;
 pub mod idempotency;
@@ -143,13 +144,18 @@ impl Db {
     }
 
     /// A write transaction that holds the ledger's append lock: on PostgreSQL an advisory lock, so that appends from
-    /// several instances commit in global position order; SQLite has one writer anyway.
+    /// several instances commit in global position order. On SQLite it takes the file's write lock at once
+    /// (`BEGIN IMMEDIATE`): a transaction that read first and wrote later would fail, rather than wait, when another
+    /// process (a tool, a relay beside the service) wrote in between.
     pub async fn begin_append(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        let mut tx = self.write.begin().await?;
-        if self.dialect == Dialect::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(APPEND_LOCK).execute(&mut *tx).await?;
+        match self.dialect {
+            Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => {
+                let mut tx = self.write.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(APPEND_LOCK).execute(&mut *tx).await?;
+                Ok(tx)
+            }
         }
-        Ok(tx)
     }
 
     /// Drops the read models and replays the ledger into them, while the service may be running (see

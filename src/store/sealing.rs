@@ -45,31 +45,9 @@ pub(super) async fn seal_clear_contacts(db: &Db) -> Result<usize, StoreError> {
         sealed.push((position, event.payload_json().to_string(), event.schema_version()));
     }
     let mut tx = db.begin_append().await?;
-    let rearm = match db.dialect {
-        Dialect::Postgres => {
-            sqlx::query("ALTER TABLE events DISABLE TRIGGER events_no_update").execute(&mut *tx).await?;
-            "ALTER TABLE events ENABLE TRIGGER events_no_update".to_owned()
-        }
-        Dialect::Sqlite => {
-            let (sql,): (String,) =
-                sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'events_no_update'")
-                    .fetch_one(&mut *tx)
-                    .await?;
-            sqlx::query("DROP TRIGGER events_no_update").execute(&mut *tx).await?;
-            sql
-        }
-    };
-    for (position, payload, version) in &sealed {
-        sqlx::query(
-            "UPDATE events SET payload = $1, schema_version = $2 WHERE global_position = $3 AND schema_version < 3",
-        )
-        .bind(payload)
-        .bind(*version as i32)
-        .bind(position)
-        .execute(&mut *tx)
-        .await?;
+    if !sealed.is_empty() {
+        rewrite(db.dialect, &mut tx, &sealed).await?;
     }
-    sqlx::query(&rearm).execute(&mut *tx).await?;
     sqlx::query("INSERT INTO upgrades (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
         .bind(NAME)
         .bind(timestamp(chrono::Utc::now()))
@@ -80,6 +58,40 @@ pub(super) async fn seal_clear_contacts(db: &Db) -> Result<usize, StoreError> {
         tracing::info!(events = sealed.len(), "sealed the personal data of contact events recorded in the clear");
     }
     Ok(sealed.len())
+}
+
+/// Writes the sealed payloads over the clear ones, with the append-only trigger lifted for this transaction only.
+async fn rewrite(
+    dialect: Dialect,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    sealed: &[(i64, String, u32)],
+) -> Result<(), StoreError> {
+    let rearm = match dialect {
+        Dialect::Postgres => {
+            sqlx::query("ALTER TABLE events DISABLE TRIGGER events_no_update").execute(&mut **tx).await?;
+            "ALTER TABLE events ENABLE TRIGGER events_no_update".to_owned()
+        }
+        Dialect::Sqlite => {
+            let (sql,): (String,) =
+                sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'events_no_update'")
+                    .fetch_one(&mut **tx)
+                    .await?;
+            sqlx::query("DROP TRIGGER events_no_update").execute(&mut **tx).await?;
+            sql
+        }
+    };
+    for (position, payload, version) in sealed {
+        sqlx::query(
+            "UPDATE events SET payload = $1, schema_version = $2 WHERE global_position = $3 AND schema_version < 3",
+        )
+        .bind(payload)
+        .bind(*version as i32)
+        .bind(position)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query(&rearm).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// The details sealed with the contact's key; nothing of them when the customer was erased.

@@ -108,9 +108,14 @@ pub async fn core_app() -> (Core, String) {
 
 /// [`core_app`], publishing to Kafka when `kafka` is given.
 pub async fn core_app_with(kafka: Option<KafkaSettings>) -> (Core, String) {
+    core_app_from(app::Settings { kafka, ..Default::default() }).await
+}
+
+/// [`core_app`] started with `settings` (on a fresh database, whatever their `database_url`).
+pub async fn core_app_from(settings: app::Settings) -> (Core, String) {
     let (database_url, dir) = fresh_database().await;
     std::mem::forget(dir);
-    let settings = app::Settings { database_url: database_url.clone(), kafka, ..Default::default() };
+    let settings = app::Settings { database_url: database_url.clone(), ..settings };
     (App::start(&settings).await.expect("app starts"), database_url)
 }
 
@@ -120,7 +125,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`], publishing to Kafka when `kafka` is given.
 pub async fn spawn_app_with(kafka: Option<KafkaSettings>) -> TestApp {
-    let (app, database_url) = core_app_with(kafka).await;
+    spawn_app_from(app::Settings { kafka, ..Default::default() }).await
+}
+
+/// [`spawn_app`] started with `settings` (on a fresh database, whatever their `database_url`).
+pub async fn spawn_app_from(settings: app::Settings) -> TestApp {
+    let (app, database_url) = core_app_from(settings).await;
     seed_principals(&app.db).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -64,7 +64,7 @@ struct Upload {
 }
 
 /// Whether `content` looks like a PDF: its header, and an end-of-file marker near its end.
-fn is_pdf(content: &[u8]) -> bool {
+pub(super) fn is_pdf(content: &[u8]) -> bool {
     let tail = &content[content.len().saturating_sub(1024)..];
     content.starts_with(b"%PDF-") && tail.windows(5).any(|window| window == b"%%EOF")
 }

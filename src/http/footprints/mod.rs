@@ -16,6 +16,7 @@ mod fields;
 mod form;
 mod intake;
 mod leads;
+mod notifications;
 mod person;
 mod token;
 
@@ -51,6 +52,7 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .merge(actions::routes())
         .merge(customers::routes())
         .merge(documents::routes())
+        .merge(notifications::routes())
 }
 
 /// The answer to a method a path does not serve: 405 in Footprints' envelope (axum adds `Allow`).
@@ -276,6 +278,7 @@ where
     match then {
         Then::Rendered => written,
         Then::Lead(lead_id) => leads::with_lead(app, &principal.tenant, &lead_id, written).await,
+        Then::Notification(id) => notifications::settled(app, &principal.tenant, id, written).await,
         Then::Upload { stored, .. } if written.status() != StatusCode::OK => {
             // Refused: what was stored for it goes.
             let removed = crate::store::documents::remove(&app.db.write, &principal.tenant, &stored);
@@ -296,6 +299,8 @@ enum Then {
     Rendered,
     /// The lead as it is now (it holds personal data, which a stored answer never does).
     Lead(String),
+    /// What its render made, once what was kept for notification `id` is forgotten if it was not recorded.
+    Notification(uuid::Uuid),
     /// The documents uploaded to the lead, named; those stored for it are removed if it was refused.
     Upload { lead_id: String, stored: Vec<String> },
 }

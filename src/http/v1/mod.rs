@@ -8,6 +8,7 @@ mod cards;
 mod contacts;
 mod leads;
 mod money;
+mod notifications;
 mod promotions;
 mod vending;
 
@@ -47,6 +48,7 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .merge(promotions::routes())
         .merge(vending::routes())
         .merge(leads::routes())
+        .merge(notifications::routes())
 }
 
 /// The answer to a method the path does not serve: 405, in the native envelope (axum adds `Allow`).
