@@ -120,7 +120,10 @@ async fn a_contact_and_a_footprints_customer_are_one_person_sealed_in_the_ledger
             Some("p3"),
         )
         .await;
-    assert_eq!((refused.status, refused.body["error"]["code"].as_str()), (StatusCode::GONE, Some("CustomerErased")));
+    assert_eq!(
+        (refused.status, refused.body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("CustomerErased"))
+    );
     let (key,): (Option<String>,) =
         sqlx::query_as("SELECT key FROM subject_keys WHERE tenant = $1 AND subject_id = $2")
             .bind(TENANT)

@@ -201,7 +201,6 @@ async fn contact_body(app: &App, contact: ContactView) -> Result<ContactBody, Ap
     (status = 201, description = "Registered", body = ContactRegistered),
     (status = 200, description = "Nothing registered: no events", body = Written),
     (status = 409, description = "The code or the mobile number is another contact's", body = ErrorBody),
-    (status = 410, description = "The customer with this id was erased", body = ErrorBody),
     (status = 422, description = "Invalid details, or a field the merchant requires is missing", body = ErrorBody),
 ))]
 async fn register_contact(State(app): State<Shared>, incoming: Incoming) -> Response {
@@ -241,8 +240,8 @@ async fn register_contact(State(app): State<Shared>, incoming: Incoming) -> Resp
     responses(
         (status = 200, description = "Updated (no events when nothing changed)", body = Written),
         (status = 404, description = "No such contact", body = ErrorBody),
-        (status = 409, description = "The mobile number is another contact's", body = ErrorBody),
-        (status = 410, description = "The contact was erased", body = ErrorBody),
+        (status = 409, description = "The mobile number is another contact's, or the contact was erased \
+            (CustomerErased)", body = ErrorBody),
         (status = 422, description = "Invalid details", body = ErrorBody),
     )
 )]

@@ -125,9 +125,12 @@ impl From<StoreError> for ApiError {
 impl From<VaultError> for ApiError {
     fn from(error: VaultError) -> ApiError {
         match error {
-            VaultError::Erased => {
-                ApiError::new(StatusCode::GONE, "CustomerErased", "the customer was erased: nothing is kept of them")
-            }
+            // The contact stays (its code, cards and balances): it is its state that refuses new personal data.
+            VaultError::Erased => ApiError::new(
+                StatusCode::CONFLICT,
+                "CustomerErased",
+                "the customer was erased: nothing personal is kept of them",
+            ),
             VaultError::Store(error) => ApiError::from(error),
         }
     }
