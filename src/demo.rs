@@ -74,7 +74,7 @@ pub async fn seed(app: &App) -> anyhow::Result<()> {
     run(Target::all(cards)).await?;
     let welcome = Template {
         subject: "Welcome to Demo Store, {{firstName}}".into(),
-        body: "Hello {{firstName}} {{lastName}},\n\nthank you for your visit. Your offer is attached.\n".into(),
+        body: "Hello {{firstName}} {{lastName}},\n\nthank you for your visit.\n".into(),
     };
     run(TemplateAggregate::target("welcome".into(), welcome)).await?;
     let anna = Uuid::now_v7();
