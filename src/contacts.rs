@@ -4,12 +4,23 @@
 use tally_events::{ContactDetails, Sealed};
 use uuid::Uuid;
 
-use crate::{app::App, domain::contact::ContactCommand, vault::VaultError};
+use crate::{
+    app::App,
+    domain::contact::ContactCommand,
+    store::Db,
+    vault::{Vault, VaultError},
+};
 
 /// Seals a contact's details with the contact's key.
-pub async fn seal(app: &App, tenant: &str, contact_id: Uuid, details: &ContactDetails) -> Result<Sealed, VaultError> {
+pub async fn seal(
+    vault: &Vault,
+    db: &Db,
+    tenant: &str,
+    contact_id: Uuid,
+    details: &ContactDetails,
+) -> Result<Sealed, VaultError> {
     let value = serde_json::to_value(details).expect("contact details serialize");
-    app.vault.seal(&app.db, tenant, contact_id, &value).await
+    vault.seal(db, tenant, contact_id, &value).await
 }
 
 /// The command that registers a contact with these details, sealed.
@@ -20,7 +31,11 @@ pub async fn register(
     code: String,
     details: &ContactDetails,
 ) -> Result<ContactCommand, VaultError> {
-    Ok(ContactCommand::Register { contact_id, code, details: seal(app, tenant, contact_id, details).await? })
+    Ok(ContactCommand::Register {
+        contact_id,
+        code,
+        details: seal(&app.vault, &app.db, tenant, contact_id, details).await?,
+    })
 }
 
 /// The command that updates a contact, whose details are `current`, with `changes`: only what really changes is
@@ -35,7 +50,7 @@ pub async fn update(
     let changed = changes.changed_from(current);
     let changes = match changed == ContactDetails::default() {
         true => None,
-        false => Some(seal(app, tenant, contact_id, &changed).await?),
+        false => Some(seal(&app.vault, &app.db, tenant, contact_id, &changed).await?),
     };
     Ok(ContactCommand::Update { changes })
 }

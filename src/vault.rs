@@ -51,6 +51,19 @@ fn key_of(text: &str) -> Result<Key, sqlx::Error> {
     bytes.try_into().map_err(|_| sqlx::Error::Decode("a vault key is not 32 bytes".into()))
 }
 
+/// The key of `subject`, unless they were erased (or never had one).
+async fn live_key(conn: &mut AnyConnection, tenant: &str, subject: Uuid) -> Result<Option<Key>, sqlx::Error> {
+    let row = sqlx::query("SELECT key FROM subject_keys WHERE tenant = $1 AND subject_id = $2")
+        .bind(tenant)
+        .bind(subject.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row.map(|row| row.try_get::<Option<String>, _>(0)).transpose()?.flatten() {
+        Some(text) => Ok(Some(key_of(&text)?)),
+        None => Ok(None),
+    }
+}
+
 fn associated(tenant: &str, subject: Uuid) -> String {
     format!("{tenant}/{subject}")
 }
@@ -126,15 +139,11 @@ impl Vault {
     /// The live keys of `subjects` (erased ones are missing), read from the database through the read pool: on
     /// SQLite the write pool is the command writer's one connection, which answers must not queue behind.
     async fn keys(&self, db: &Db, tenant: &str, subjects: &[Uuid]) -> Result<HashMap<Uuid, Key>, StoreError> {
+        let mut conn = db.read.acquire().await?;
         let mut keys = HashMap::new();
         for subject in subjects {
-            let row = sqlx::query("SELECT key FROM subject_keys WHERE tenant = $1 AND subject_id = $2")
-                .bind(tenant)
-                .bind(subject.to_string())
-                .fetch_optional(&db.read)
-                .await?;
-            if let Some(text) = row.map(|row| row.try_get::<Option<String>, _>(0)).transpose()?.flatten() {
-                keys.insert(*subject, key_of(&text)?);
+            if let Some(key) = live_key(&mut conn, tenant, *subject).await? {
+                keys.insert(*subject, key);
             }
         }
         Ok(keys)
@@ -206,29 +215,28 @@ impl Vault {
 }
 
 /// The keys a fold of events needs to open what the views keep searchable (see [`Keys`]): read for the events about
-/// to be folded, or all of them for a replay of the whole ledger.
+/// to be folded, or all of them for a replay of the whole ledger. Keys by tenant, then subject.
 #[derive(Default)]
-pub struct KeyRing(HashMap<(String, Uuid), Key>);
+pub struct KeyRing(HashMap<String, HashMap<Uuid, Key>>);
 
 impl KeyRing {
-    /// The live keys of the subjects whose sealed values `events` carry for the views (none, and no query, when they
-    /// carry none), read on `conn` (a writer reads them in its own transaction).
-    pub async fn for_events(conn: &mut AnyConnection, events: &[(&str, &Event)]) -> Result<KeyRing, sqlx::Error> {
+    /// What of `events` (each with its tenant) the views open while folding them: [`KeyRing::for_sealed`] reads
+    /// the keys. Empty, and nothing allocated, when they carry nothing of the kind.
+    pub fn sealed_in<'a>(events: impl Iterator<Item = (&'a str, &'a Event)>) -> Vec<(&'a str, &'a Sealed)> {
+        events.filter_map(|(tenant, event)| Some((tenant, sealed_for_views(event)?))).collect()
+    }
+
+    /// The live keys of the subjects of `sealed` (no query when there are none), read on `conn` (a writer reads
+    /// them in its own transaction).
+    pub async fn for_sealed(conn: &mut AnyConnection, sealed: &[(&str, &Sealed)]) -> Result<KeyRing, sqlx::Error> {
         let mut ring = KeyRing::default();
-        for (tenant, event) in events.iter().copied() {
-            let Some(sealed) = sealed_for_views(event) else { continue };
-            let id = (tenant.to_owned(), sealed.subject);
-            if ring.0.contains_key(&id) {
+        for (tenant, sealed) in sealed.iter().copied() {
+            let subjects = ring.0.entry(tenant.to_owned()).or_default();
+            if subjects.contains_key(&sealed.subject) {
                 continue;
             }
-            let row =
-                sqlx::query("SELECT key FROM subject_keys WHERE tenant = $1 AND subject_id = $2 AND key IS NOT NULL")
-                    .bind(tenant)
-                    .bind(sealed.subject.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            if let Some(row) = row {
-                ring.0.insert(id, key_of(row.try_get(0)?)?);
+            if let Some(key) = live_key(conn, tenant, sealed.subject).await? {
+                subjects.insert(sealed.subject, key);
             }
         }
         Ok(ring)
@@ -243,7 +251,7 @@ impl KeyRing {
         for row in rows {
             let subject: &str = row.try_get(1)?;
             let subject = subject.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-            ring.0.insert((row.try_get(0)?, subject), key_of(row.try_get(2)?)?);
+            ring.0.entry(row.try_get(0)?).or_default().insert(subject, key_of(row.try_get(2)?)?);
         }
         Ok(ring)
     }
@@ -251,8 +259,7 @@ impl KeyRing {
 
 impl Keys for KeyRing {
     fn open(&self, tenant: &str, sealed: &Sealed) -> Option<serde_json::Value> {
-        let key = self.0.get(&(tenant.to_owned(), sealed.subject))?;
-        open_with(key, tenant, sealed)
+        open_with(self.0.get(tenant)?.get(&sealed.subject)?, tenant, sealed)
     }
 }
 

@@ -56,6 +56,17 @@ pub enum NotificationStatus {
     Failed,
 }
 
+impl NotificationStatus {
+    /// The status's name, as the view stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationStatus::Queued => "queued",
+            NotificationStatus::Delivered => "delivered",
+            NotificationStatus::Failed => "failed",
+        }
+    }
+}
+
 /// A notification's delivery status.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotificationView {

@@ -315,9 +315,9 @@ impl Writer {
             }
         }
         let appended = ledger::append_batch(tx, &items).await?;
-        let tenants_events: Vec<(&str, &Event)> =
-            items.iter().flat_map(|a| a.events.iter().map(|event| (a.meta.tenant.as_str(), event))).collect();
-        let keys = KeyRing::for_events(tx, &tenants_events).await?;
+        let sealed =
+            KeyRing::sealed_in(items.iter().flat_map(|a| a.events.iter().map(|event| (a.meta.tenant.as_str(), event))));
+        let keys = KeyRing::for_sealed(tx, &sealed).await?;
         let sources: Vec<(Source<'_>, &[Event])> = items
             .iter()
             .map(|a| {

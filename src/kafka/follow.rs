@@ -130,10 +130,9 @@ async fn apply(db: &Db, batch: &[Received], keys: Option<&Db>) -> Result<bool, F
             envelope.event().map_err(|source| consume::ConsumeError::Decode { event_id: envelope.event_id, source })?;
         events.push((envelope, event));
     }
-    let tenants_events: Vec<(&str, &Event)> =
-        events.iter().map(|(envelope, event)| (envelope.tenant.as_str(), event)).collect();
+    let sealed = KeyRing::sealed_in(events.iter().map(|(envelope, event)| (envelope.tenant.as_str(), event)));
     let keys = match keys {
-        Some(keys) => KeyRing::for_events(&mut *keys.read.acquire().await?, &tenants_events).await?,
+        Some(keys) => KeyRing::for_sealed(&mut *keys.read.acquire().await?, &sealed).await?,
         None => KeyRing::default(),
     };
     let sources: Vec<(Source<'_>, &[Event])> = events

@@ -103,8 +103,7 @@ async fn seal(
     details: PersonalDetails,
 ) -> Result<PersonalDetails, StoreError> {
     let PersonalDetails::Clear(clear) = details else { return Ok(details) };
-    let value = serde_json::to_value(&clear).expect("contact details serialize");
-    match vault.seal(db, tenant, contact_id, &value).await {
+    match crate::contacts::seal(vault, db, tenant, contact_id, &clear).await {
         Ok(sealed) => Ok(PersonalDetails::Sealed(sealed)),
         Err(VaultError::Erased) => Ok(PersonalDetails::Clear(Default::default())),
         Err(VaultError::Store(error)) => Err(error),

@@ -117,7 +117,7 @@ pub struct NotificationBody {
     template_key: String,
     /// `queued` (recorded, not sent yet: the mail server may be away), `delivered` (the mail server took it) or
     /// `failed` (refused for good; see `reason`).
-    status: String,
+    status: &'static str,
     /// How many times it was tried before it was delivered or failed.
     attempts: u32,
     reason: Option<String>,
@@ -140,6 +140,6 @@ async fn get_notification(
     let view = queries::notification(&app.db, &principal.tenant, notification_id).await?;
     let NotificationView { notification_id, template_key, status, attempts, reason, requested_at, finished_at, .. } =
         view.ok_or_else(|| ApiError::not_found("NotificationNotFound", "no such notification"))?;
-    let status = serde_json::to_value(status).ok().and_then(|s| s.as_str().map(str::to_owned)).unwrap_or_default();
+    let status = status.as_str();
     Ok(Json(NotificationBody { notification_id, template_key, status, attempts, reason, requested_at, finished_at }))
 }
