@@ -1,12 +1,17 @@
-//! Operators' CLI verbs over a merchant's staff and leads: `tally staff create` and `tally leads pipeline`.
+//! Operators' CLI verbs over a merchant's staff, leads and loyalty codes: `tally staff create`, `tally leads
+//! pipeline` and `tally loyalty issue`.
 
 use anyhow::{bail, Context};
 use chrono::NaiveDate;
-use tally_events::Role;
+use tally_events::{Event, Role};
 use tally_projections::pipeline::{Dimension, Filter};
 
 use crate::{
+    app::{self, App},
+    commands::{Command, Outcome},
+    jobs::system,
     leads::{self, PipelineReport},
+    loyalty,
     queries::ReadCache,
     store::{
         merchants,
@@ -67,6 +72,64 @@ pub enum LeadAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(clap::Subcommand)]
+pub enum LoyaltyAction {
+    /// Issue codes to a loyalty campaign (declared through `PUT /v1/loyalty-campaigns/{id}`): the codes of a file,
+    /// one per line, or so many generated; up to 100,000 in one call, all or none. Prints how many were issued.
+    Issue {
+        #[arg(long)]
+        merchant: String,
+        /// The campaign's internal id.
+        #[arg(long)]
+        campaign: String,
+        /// The prize type's id.
+        #[arg(long)]
+        prize: String,
+        /// A file of codes, one per line (blank lines are skipped).
+        #[arg(long, conflicts_with = "count", required_unless_present = "count")]
+        file: Option<std::path::PathBuf>,
+        /// How many codes to generate, of the campaign's characters and length.
+        #[arg(long)]
+        count: Option<usize>,
+    },
+}
+
+pub async fn loyalty(url: &str, action: LoyaltyAction) -> anyhow::Result<()> {
+    let LoyaltyAction::Issue { merchant, campaign, prize, file, count } = action;
+    let issue = match (file, count) {
+        (Some(file), _) => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            loyalty::Issue::Codes(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
+        }
+        (None, Some(count)) => loyalty::Issue::Generated(count),
+        (None, None) => bail!("give --file or --count"),
+    };
+    let target = loyalty::issue(&campaign, prize, issue).map_err(|problem| anyhow::anyhow!("{problem}"))?;
+    let app = App::start(&app::Settings { database_url: url.to_owned(), kafka: None, ..Default::default() }).await?;
+    if merchants::get(&app.db.read, &merchant).await?.is_none() {
+        bail!("no merchant {merchant}");
+    }
+    let command = Command::new(&merchant, system("cli"), target);
+    match app.executor.execute(command).await? {
+        Outcome::Executed { result: Ok(envelopes), .. } => {
+            let issued: usize = envelopes
+                .iter()
+                .map(|envelope| match envelope.event() {
+                    Ok(Event::LoyaltyCodesIssued(e)) => e.codes.len(),
+                    _ => 0,
+                })
+                .sum();
+            println!("{issued} codes issued to campaign {campaign}");
+            Ok(())
+        }
+        Outcome::Executed { result: Err(refusal), .. } => {
+            bail!("refused: {} ({refusal:?}); nothing was issued", refusal.code())
+        }
+        // A command without an idempotency key is always decided.
+        Outcome::Replayed(_) | Outcome::KeyReused => bail!("not issued"),
+    }
 }
 
 pub async fn staff(url: &str, action: StaffAction) -> anyhow::Result<()> {

@@ -19,6 +19,7 @@ pub mod http;
 pub mod jobs;
 pub mod kafka;
 pub mod leads;
+pub mod loyalty;
 pub mod notifications;
 pub mod outbound;
 pub mod queries;

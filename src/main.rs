@@ -93,6 +93,11 @@ enum Verb {
         #[command(subcommand)]
         action: tally::admin::LeadAction,
     },
+    /// Loyalty campaign codes.
+    Loyalty {
+        #[command(subcommand)]
+        action: tally::admin::LoyaltyAction,
+    },
     /// Finance reports, replayed from the ledger.
     Report {
         #[command(subcommand)]
@@ -350,6 +355,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Verb::Staff { action } => tally::admin::staff(&url, action).await,
         Verb::Leads { action } => tally::admin::leads(&url, action).await,
+        Verb::Loyalty { action } => tally::admin::loyalty(&url, action).await,
         Verb::Report { action: ReportAction::Daily { date, merchant } } => {
             let db = Db::connect(&url).await?;
             let rows = tally_projections::tally::replay(&db.read, date, merchant.as_deref()).await?;

@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use tally_projections::{
     find_contact_by_code, find_contact_by_mobile, find_live_card, load_account, load_card, load_contact,
     load_money_account, money_accounts_of, postcode_key, search_contacts_by_name, search_contacts_by_postcode,
-    search_form, AccountView, BonusBucket, CardView, ContactView, MachineView, MoneyAccountView,
+    search_form, AccountView, BonusBucket, CardView, ContactView, CustomerView, MachineView, MoneyAccountView,
     NotificationTemplateView, NotificationView, VendView,
 };
 use uuid::Uuid;
@@ -24,6 +24,10 @@ pub async fn card(db: &Db, tenant: &str, number: &str) -> Result<Option<CardView
 
 pub async fn contact(db: &Db, tenant: &str, contact_id: Uuid) -> Result<Option<ContactView>, StoreError> {
     Ok(load_contact(&mut *db.read.acquire().await?, tenant, contact_id).await?)
+}
+
+pub async fn customer(db: &Db, tenant: &str, customer_id: Uuid) -> Result<Option<CustomerView>, StoreError> {
+    Ok(tally_projections::load_customer(&mut *db.read.acquire().await?, tenant, customer_id).await?)
 }
 
 pub async fn template(db: &Db, tenant: &str, key: &str) -> Result<Option<NotificationTemplateView>, StoreError> {

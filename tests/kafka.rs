@@ -296,6 +296,32 @@ async fn notification(app: &TestApp) {
     assert_eq!(reply.body["status"], "success", "{:?}", reply.body);
 }
 
+/// A loyalty campaign with codes, one handed out and redeemed, so that the loyalty topic and views take part.
+async fn loyalty(app: &TestApp) {
+    let now = chrono::Utc::now();
+    let campaign = json!({
+        "name": "Kafka",
+        "start_date": now - chrono::Duration::days(1),
+        "end_date": now + chrono::Duration::days(1),
+        "expire_codes_date": now + chrono::Duration::days(2),
+        "loyalty_settings": {"prize_types": [{"name": "Coffee", "points_value": 5}]},
+    });
+    let path = "/v1/loyalty-campaigns/kafka";
+    let reply = app.send("administrator", reqwest::Method::PUT, path, Some(campaign), Some("campaign-kafka")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let prize = app.get("administrator", path).await.body["loyalty_settings"]["prize_types"][0]["id"].clone();
+    let reply =
+        app.post("administrator", "/v1/loyalty-campaigns/kafka/codes", json!({"prize_id": prize, "count": 3})).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    let token = app.app_token("marketer").await;
+    let client = "userEmail=loyal%40example.com&userPhone=0700000042&campaignInternalId=kafka";
+    let given = app.footprints(&token, reqwest::Method::POST, "/api/loyaltyCode/allocate", Some(client)).await;
+    assert_eq!(given.status, StatusCode::OK, "{:?}", given.body);
+    let redeem = format!("{client}&code={}", given.body["code"].as_str().unwrap());
+    let reply = app.footprints(&token, reqwest::Method::POST, "/api/loyaltyCode/change", Some(&redeem)).await;
+    assert_eq!(reply.body["status"], "success", "{:?}", reply.body);
+}
+
 /// After the erasures (the Footprints customer's and `contact`'s), the topics hold nothing of those people that can
 /// be read: no field in the clear, and every sealed value of theirs fails to open.
 async fn assert_forgotten_on_kafka(app: &TestApp, settings: &KafkaSettings, contact: &str) {
@@ -339,6 +365,7 @@ async fn every_event_arrives_once_in_stream_order_and_replays_to_the_live_projec
     money(&app).await;
     leads(&app).await;
     notification(&app).await;
+    loyalty(&app).await;
     // A contact asks to be forgotten too; their account goes on.
     let path = format!("/v1/contacts/{}", contacts[0]);
     let erased = app.send("administrator", reqwest::Method::DELETE, &path, None, Some("erase-kafka")).await;

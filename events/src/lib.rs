@@ -10,6 +10,7 @@ mod contact;
 mod customer;
 mod envelope;
 mod lead;
+mod loyalty;
 mod money;
 mod notification;
 mod promotion;
@@ -24,6 +25,7 @@ pub use contact::*;
 pub use customer::*;
 pub use envelope::{Actor, Envelope, Role};
 pub use lead::*;
+pub use loyalty::*;
 pub use money::*;
 pub use notification::*;
 pub use promotion::*;
@@ -162,6 +164,11 @@ event_catalogue! {
     NotificationRequested(NotificationRequested) = 1, "notifications";
     NotificationDelivered(NotificationDelivered) = 1, "notifications";
     NotificationFailed(NotificationFailed) = 1, "notifications";
+    LoyaltyCampaignDeclared(LoyaltyCampaignDeclared) = 1, "loyalty";
+    LoyaltyCodesIssued(LoyaltyCodesIssued) = 1, "loyalty";
+    LoyaltyCodeAllocated(LoyaltyCodeAllocated) = 1, "loyalty";
+    LoyaltyCodeRedeemed(LoyaltyCodeRedeemed) = 1, "loyalty";
+    LoyaltyCodeBlocked(LoyaltyCodeBlocked) = 1, "loyalty";
 }
 
 /// Why a stored event could not be decoded.

@@ -2,7 +2,8 @@
 //! `card/{tenant}/{number}`, `contact/{tenant}/{contact_id}`, `account/{tenant}/{contact_id}`, `business/{id}`,
 //! `promotion/{business_id}/{promotion_id}`, `billing/{tenant}`, `money/{tenant}/{account_type}/{account_id}`, `vend/{tenant}/{txn_ref}`,
 //! `machine/{tenant}/{vm_id}`, `lead/{tenant}/{lead_id}`,
-//! `customer/{tenant}/{customer_id}`, `template/{tenant}/{key}`, `notification/{tenant}/{notification_id}`.
+//! `customer/{tenant}/{customer_id}`, `template/{tenant}/{key}`, `notification/{tenant}/{notification_id}`,
+//! `loyalty-campaign/{tenant}/{internal_id}`.
 //! Tenant ids never contain `/` (they are validated as `[a-z0-9_-]`), so the parts split unambiguously.
 
 use uuid::Uuid;
@@ -33,6 +34,11 @@ pub fn template(tenant: &str, key: &str) -> String {
 /// An e-mail notification.
 pub fn notification(tenant: &str, notification_id: Uuid) -> String {
     format!("notification/{tenant}/{notification_id}")
+}
+
+/// A loyalty campaign: `internal_id` is 1 to 64 of `[A-Za-z0-9_-]`.
+pub fn loyalty_campaign(tenant: &str, internal_id: &str) -> String {
+    format!("loyalty-campaign/{tenant}/{internal_id}")
 }
 
 pub fn account(tenant: &str, contact_id: Uuid) -> String {

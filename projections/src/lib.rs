@@ -6,6 +6,7 @@ mod cards;
 mod contacts;
 mod customers;
 mod leads;
+mod loyalty;
 mod money;
 mod notifications;
 pub mod pipeline;
@@ -21,6 +22,10 @@ pub use cards::CardView;
 pub use contacts::{postcode_key, search_form, ContactView};
 pub use customers::{find_customer, load_customer, CustomerIdentityView, CustomerView};
 pub use leads::{lead_actions, list_leads, load_lead, load_lead_action, DocumentRef, LeadActionView, LeadView};
+pub use loyalty::{
+    list_loyalty_codes, load_loyalty_campaign, loyalty_campaigns, loyalty_codes_of, CodeCounters, CodeStatus,
+    LoyaltyCampaignView, LoyaltyCodeView,
+};
 pub use money::{MoneyAccountView, PaymentReferenceView};
 pub use notifications::{
     load_notification, load_template, NotificationStatus, NotificationTemplateView, NotificationView,

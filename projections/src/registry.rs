@@ -11,8 +11,8 @@ use crate::{
     sql::{apply_view, fold_into, load_all, rewrite_totals, upsert_many},
     tally::TallyRow,
     AccountView, BusinessView, CardView, ContactView, CustomerIdentityView, CustomerView, LeadActionView, LeadView,
-    MachineView, MoneyAccountView, NotificationTemplateView, NotificationView, PromotionView, Source, SqlView,
-    VendRefView, VendView, WalletItemView,
+    LoyaltyCampaignView, LoyaltyCodeView, MachineView, MoneyAccountView, NotificationTemplateView, NotificationView,
+    PromotionView, Source, SqlView, VendRefView, VendView, WalletItemView,
 };
 
 macro_rules! views {
@@ -87,4 +87,6 @@ views! {
     customer_identities: CustomerIdentityView,
     notification_templates: NotificationTemplateView,
     notifications: NotificationView,
+    loyalty_campaigns: LoyaltyCampaignView,
+    loyalty_codes: LoyaltyCodeView,
 }

@@ -63,17 +63,7 @@ async fn updates(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> 
     let url = format!("sqlite://{}", dir.join("leads.db").display());
     let app = App::start(&app::Settings { database_url: url, ..Default::default() }).await?;
     let tenant = "leads";
-    let client = ("leads-app", "bench-secret");
-    serve::merchant(&app.db, tenant, client, &[]).await?;
-    let sign_in = SignIn { username: Some("hostess"), password: Some("hostess-password"), pin: None };
-    staff::create(&app.db.write, tenant, "Bench Hostess", Role::Marketer, sign_in).await?;
-    let principal =
-        Principal { client_id: client.0.into(), tenant: tenant.into(), role: Role::Administrator, staff_id: None };
-    let mut tokens = Vec::new();
-    for _ in 0..args.connections {
-        let request = GrantRequest::Password { username: "hostess".into(), password: "hostess-password".into() };
-        tokens.push(app.auth.grant(&app.db, &principal, request, &app.tokens).await?.issued.access_token);
-    }
+    let tokens = staff_tokens(&app, tenant, ("leads-app", "bench-secret"), args.connections).await?;
     let lead_ids = add_leads(&app, tenant, args.connections * LEADS_PER_CLIENT).await?;
     let tally = spawn(crate::http::router(app.clone(), false)).await?;
     let answer = r#"{"_id":"01a230630264fef3191b1603","status":"sale_lead","userFirstName":"Bench"}"#;
@@ -91,6 +81,27 @@ async fn updates(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> 
     bare.print("bare  ");
     print_ratio(&load, &bare);
     Ok(())
+}
+
+/// The merchant `tenant` with its application `client`, a staff member, and `count` access tokens of theirs (one
+/// per bench client).
+pub(super) async fn staff_tokens(
+    app: &App,
+    tenant: &str,
+    client: (&str, &str),
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
+    serve::merchant(&app.db, tenant, client, &[]).await?;
+    let sign_in = SignIn { username: Some("hostess"), password: Some("hostess-password"), pin: None };
+    staff::create(&app.db.write, tenant, "Bench Hostess", Role::Marketer, sign_in).await?;
+    let principal =
+        Principal { client_id: client.0.into(), tenant: tenant.into(), role: Role::Administrator, staff_id: None };
+    let mut tokens = Vec::new();
+    for _ in 0..count {
+        let request = GrantRequest::Password { username: "hostess".into(), password: "hostess-password".into() };
+        tokens.push(app.auth.grant(&app.db, &principal, request, &app.tokens).await?.issued.access_token);
+    }
+    Ok(tokens)
 }
 
 /// Takes `count` leads through the writer, each with sealed personal data.

@@ -3,10 +3,12 @@
 //! rebuilds the projections from a ledger of generated events and prints the rate. `--scenario scans` runs the
 //! ScanTrack figures instead (see [`scans`]), `--scenario names` Enactor's customer name search (see [`names`]),
 //! `--scenario tills` Enactor's balance updates at the till (see [`tills`]), `--scenario leads` Footprints' lead updates
-//! and the pipeline's query time (see [`leads`]).
+//! and the pipeline's query time (see [`leads`]), `--scenario loyalty` tills racing to redeem loyalty codes (see
+//! [`loyalty`]).
 //! Figures only, no assertions.
 
 mod leads;
+mod loyalty;
 mod names;
 mod open_loop;
 mod scans;
@@ -65,8 +67,8 @@ pub struct BenchArgs {
     pub rebuild_events: usize,
     /// `cards` (card and bonus commands, then the rebuild), `scans` (ScanTrack caps and mixed scans), `names`
     /// (Enactor's customer name search; run it with `--customers 100000`), `tills` (Enactor balance updates) or
-    /// `vending` (purchases at simulated vending machines) or `leads` (Footprints lead updates, then the pipeline's
-    /// query time).
+    /// `vending` (purchases at simulated vending machines), `leads` (Footprints lead updates, then the pipeline's
+    /// query time) or `loyalty` (tills racing to redeem loyalty codes; `--codes`).
     #[arg(long, default_value = "cards")]
     pub scenario: String,
     /// When `--database-url` names PostgreSQL (`cards`, `scans`, `tills`): how many `tally serve` processes share the
@@ -86,6 +88,9 @@ pub struct BenchArgs {
     /// For `leads`: how many leads the pipeline's query time is measured over (0 skips it).
     #[arg(long, default_value_t = 1_000_000)]
     pub pipeline_leads: usize,
+    /// For `loyalty`: how many codes the tills race to redeem (8 tills at once on each).
+    #[arg(long, default_value_t = 1_000)]
+    pub codes: usize,
 }
 
 const TENANT: &str = "bench";
@@ -111,7 +116,8 @@ pub async fn run(args: BenchArgs, database_url: &str, kafka: Option<KafkaSetting
         "tills" => return tills::run(&args, postgres).await,
         "vending" => return vending::run(&args).await,
         "leads" => return leads::run(&args).await,
-        other => anyhow::bail!("unknown scenario {other:?}: use cards, scans, names, tills, vending or leads"),
+        "loyalty" => return loyalty::run(&args).await,
+        other => anyhow::bail!("unknown scenario {other:?}: use cards, scans, names, tills, vending, leads or loyalty"),
     }
     let dir = std::env::temp_dir().join(format!("tally-bench-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;

@@ -11,6 +11,7 @@ use crate::domain::{
     contact::{ContactAggregate, ContactError},
     customer::CustomerAggregate,
     lead::LeadAggregate,
+    loyalty::CampaignAggregate,
     machine::MachineAggregate,
     money::MoneyAggregate,
     notification::{NotificationAggregate, TemplateAggregate},
@@ -141,5 +142,14 @@ impl Stream for CustomerAggregate {
 
     fn stream_id(tenant: &str, customer_id: &Uuid) -> String {
         stream::customer(tenant, *customer_id)
+    }
+}
+
+impl Stream for CampaignAggregate {
+    /// The campaign's internal id.
+    type Key = String;
+
+    fn stream_id(tenant: &str, internal_id: &String) -> String {
+        stream::loyalty_campaign(tenant, internal_id)
     }
 }

@@ -13,6 +13,7 @@ pub mod customer;
 mod given;
 pub mod ids;
 pub mod lead;
+pub mod loyalty;
 pub mod machine;
 pub mod money;
 pub mod notification;
@@ -31,6 +32,7 @@ use card::CardError;
 use contact::ContactError;
 use customer::CustomerError;
 use lead::LeadError;
+use loyalty::LoyaltyError;
 use money::MoneyError;
 use promotion::{BusinessError, PromotionError};
 use vend::VendError;
@@ -54,6 +56,7 @@ pub enum Refusal {
     Vend(VendError),
     Lead(LeadError),
     Customer(CustomerError),
+    Loyalty(LoyaltyError),
 }
 
 macro_rules! refusal_from {
@@ -67,7 +70,7 @@ macro_rules! refusal_from {
 }
 refusal_from!(CardError => Card, ContactError => Contact, AccountError => Account, MoneyError => Money,
     PromotionError => Promotion, BusinessError => Business, VendError => Vend, LeadError => Lead,
-    CustomerError => Customer);
+    CustomerError => Customer, LoyaltyError => Loyalty);
 
 /// For aggregates that never refuse.
 impl From<Infallible> for Refusal {
@@ -89,6 +92,7 @@ impl Refusal {
             Refusal::Vend(error) => error.code(),
             Refusal::Lead(error) => error.code(),
             Refusal::Customer(error) => error.code(),
+            Refusal::Loyalty(error) => error.code(),
         }
     }
 }

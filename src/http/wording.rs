@@ -12,6 +12,7 @@ use crate::{
         contact::ContactError,
         customer::CustomerError,
         lead::LeadError,
+        loyalty::LoyaltyError,
         money::{MoneyError, MONEY_SCALE},
         promotion::{BusinessError, PriceField, PromotionError, TermsProblem, MAX_CAP},
         roles,
@@ -34,6 +35,32 @@ fn lead(error: &LeadError) -> String {
     }
 }
 
+fn loyalty(error: &LoyaltyError) -> String {
+    match error {
+        LoyaltyError::CampaignNotFound => "no loyalty campaign with this internal id".into(),
+        LoyaltyError::PrizeTypeInUse { prize_id } => {
+            format!("prize type {prize_id} has codes: it stays in the campaign")
+        }
+        LoyaltyError::UnknownPrize { prize_id } => format!("the campaign has no prize type {prize_id}"),
+        LoyaltyError::CodeAlreadyIssued { code } => format!("code {code} is issued already (or given twice)"),
+        LoyaltyError::NotEnoughCodes { possible } => {
+            format!("the campaign's characters and code length make {possible} codes: at most half are issued")
+        }
+        LoyaltyError::CampaignNotRunning => "the campaign is not running: codes are handed out from its start \
+            until its end"
+            .into(),
+        LoyaltyError::ClientHoldsCode { code } => {
+            format!("the client holds code {code} of this campaign, not yet redeemed or blocked")
+        }
+        LoyaltyError::NoCodesLeft => "the campaign has no free code left (of this prize type)".into(),
+        LoyaltyError::UnknownCode => "the campaign has no such code".into(),
+        LoyaltyError::CodeNotHeld => "the code is not allocated to this client".into(),
+        LoyaltyError::AlreadyRedeemed => "the code was redeemed already".into(),
+        LoyaltyError::CodeBlocked => "the code is blocked".into(),
+        LoyaltyError::CodesExpired => "the campaign's codes expired".into(),
+    }
+}
+
 /// A sentence saying why the command was refused.
 pub fn message(refusal: &Refusal) -> String {
     match refusal {
@@ -46,6 +73,7 @@ pub fn message(refusal: &Refusal) -> String {
         Refusal::Vend(error) => vend(error).into(),
         Refusal::Lead(error) => lead(error),
         Refusal::Customer(CustomerError::Erased) => "the customer was erased: nothing is kept of them".into(),
+        Refusal::Loyalty(error) => loyalty(error),
     }
 }
 
@@ -59,7 +87,8 @@ pub fn status(refusal: &Refusal) -> StatusCode {
         | Refusal::Money(MoneyError::NotFound)
         | Refusal::Promotion(PromotionError::NotFound)
         | Refusal::Vend(VendError::NotFound)
-        | Refusal::Lead(LeadError::NotFound | LeadError::ActionNotFound) => StatusCode::NOT_FOUND,
+        | Refusal::Lead(LeadError::NotFound | LeadError::ActionNotFound)
+        | Refusal::Loyalty(LoyaltyError::CampaignNotFound | LoyaltyError::UnknownCode) => StatusCode::NOT_FOUND,
         Refusal::Customer(CustomerError::Erased) => StatusCode::GONE,
         Refusal::Card(
             CardError::BlockReasonNotAllowed { .. }
@@ -72,7 +101,10 @@ pub fn status(refusal: &Refusal) -> StatusCode {
         | Refusal::Money(MoneyError::InvalidAmount(_) | MoneyError::InvalidTerms | MoneyError::CardNumberNotAllowed)
         | Refusal::Vend(VendError::InvalidPrice)
         | Refusal::Promotion(PromotionError::InvalidTerms(_))
-        | Refusal::Lead(LeadError::ContractWithoutCustomer) => StatusCode::UNPROCESSABLE_ENTITY,
+        | Refusal::Lead(LeadError::ContractWithoutCustomer)
+        | Refusal::Loyalty(LoyaltyError::UnknownPrize { .. } | LoyaltyError::NotEnoughCodes { .. }) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         _ => StatusCode::CONFLICT,
     }
 }

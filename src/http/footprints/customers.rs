@@ -193,13 +193,32 @@ async fn customer_answer(app: &App, found: &Person) -> Result<Value, Refused> {
         lead_answers.push(answer);
     }
     lead_answers.reverse();
+    open_profile(app, customer, &mut person).await?;
+    Ok(answer_of(found.id(), person, channels, Some(customer), lead_answers))
+}
+
+/// Lays the customer's own profile changes over `person`, each over the one before.
+async fn open_profile(app: &App, customer: &CustomerView, person: &mut Map<String, Value>) -> Result<(), Refused> {
     let sealed: Vec<&tally_events::Sealed> = customer.profile.iter().collect();
     for changes in app.vault.open_all(&app.db, &customer.tenant, &sealed).await?.into_iter().flatten() {
         if let Value::Object(changes) = changes {
             person.extend(changes);
         }
     }
-    Ok(answer_of(found.id(), person, channels, Some(customer), lead_answers))
+    Ok(())
+}
+
+/// A customer's data in Footprints' fields: their newest lead's, then their profile's (nothing once erased).
+pub(super) async fn data_of(app: &App, tenant: &str, customer_id: uuid::Uuid) -> Result<Map<String, Value>, Refused> {
+    let mut person = Map::new();
+    let Some(customer) = queries::customer(&app.db, tenant, customer_id).await? else { return Ok(person) };
+    if let Some(lead_id) = customer.leads.last() {
+        if let Some(lead) = leads::lead(&app.db, tenant, lead_id).await? {
+            person.extend(leads::open(app, &lead).await?.person);
+        }
+    }
+    open_profile(app, &customer, &mut person).await?;
+    Ok(person)
 }
 
 /// The answer's object: the person's fields and their leads, with the customer's times when Footprints has a customer

@@ -16,6 +16,7 @@ mod fields;
 mod form;
 mod intake;
 mod leads;
+mod loyalty;
 mod notifications;
 mod person;
 mod token;
@@ -53,6 +54,7 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .merge(customers::routes())
         .merge(documents::routes())
         .merge(notifications::routes())
+        .merge(loyalty::routes())
 }
 
 /// The answer to a method a path does not serve: 405 in Footprints' envelope (axum adds `Allow`).
@@ -139,6 +141,7 @@ impl From<Refusal> for Refused {
         let status = match &refusal {
             Refusal::Lead(LeadError::NotFound | LeadError::ActionNotFound) => StatusCode::NOT_FOUND,
             Refusal::Lead(LeadError::ContractWithoutCustomer) => StatusCode::BAD_REQUEST,
+            Refusal::Loyalty(error) => loyalty::refused(error).0,
             _ => StatusCode::CONFLICT,
         };
         let error = match &refusal {
@@ -146,6 +149,7 @@ impl From<Refusal> for Refused {
             Refusal::Lead(LeadError::ContractWithoutCustomer) => "invalid_request",
             Refusal::Lead(LeadError::AlreadyCustomer) => "lead_already_customer",
             Refusal::Lead(LeadError::AlreadyLost { .. }) => "lead_already_lost",
+            Refusal::Loyalty(error) => loyalty::refused(error).1,
             _ => "conflict",
         };
         Refused::new(status, error, wording::message(&refusal))
@@ -290,6 +294,54 @@ where
         Then::Upload { lead_id, stored } => {
             documents::uploaded(app, &principal.tenant, &lead_id, &stored, written).await
         }
+    }
+}
+
+/// Runs a read whose question comes as a body (the seed's POST reads, such as `/api/loyaltyCode/check`): the
+/// ingress (body, token), the role, the body's fields, then `answer`. Nothing is written.
+async fn ask<A>(app: &App, incoming: Incoming, allowed: Allowed, answer: A) -> Response
+where
+    A: AsyncFnOnce(&App, &Principal, Fields) -> Result<Value, Refused>,
+{
+    let admitted = match incoming.admit(app, &Footprints, KeyPolicy::Optional).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
+    };
+    let result = async {
+        if allowed == Allowed::Staff {
+            staff(&admitted.principal)?;
+        }
+        let content_type = incoming.headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let fields = form::read(content_type, &admitted.body).map(Fields).map_err(Refused::invalid)?;
+        answer(app, &admitted.principal, fields).await
+    };
+    answered(result.await)
+}
+
+/// A read's answer: the JSON, or the refusal.
+fn answered(answer: Result<Value, Refused>) -> Response {
+    match answer {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// Where a page of a list is: Footprints says so in `X-Total-Pages`, `X-Records` and `X-Current-Page`.
+struct Paging {
+    page: i64,
+    size: i64,
+    total: i64,
+}
+
+impl Paging {
+    /// `response` with the paging headers.
+    fn headers(&self, mut response: Response) -> Response {
+        let pages = (self.total + self.size - 1) / self.size;
+        let headers = response.headers_mut();
+        for (name, value) in [("x-total-pages", pages), ("x-records", self.total), ("x-current-page", self.page)] {
+            headers.insert(name, axum::http::HeaderValue::from(value));
+        }
+        response
     }
 }
 

@@ -7,6 +7,7 @@ mod accounts;
 mod cards;
 mod contacts;
 mod leads;
+mod loyalty;
 mod money;
 mod notifications;
 mod promotions;
@@ -49,6 +50,7 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .merge(vending::routes())
         .merge(leads::routes())
         .merge(notifications::routes())
+        .merge(loyalty::routes())
 }
 
 /// The answer to a method the path does not serve: 405, in the native envelope (axum adds `Allow`).
