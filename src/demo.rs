@@ -4,7 +4,7 @@
 use chrono::{Duration as Days, Utc};
 use rust_decimal::Decimal;
 use tally_events::{
-    Address, BonusType, BusinessRegistered, CardCategory, CardType, ContactDetails, MoneyAccountOpened,
+    Address, BonusType, BusinessRegistered, CardCategory, CardType, CatalogueItem, ContactDetails, MoneyAccountOpened,
     MoneyAccountType, PromotionPublished, Role,
 };
 use uuid::Uuid;
@@ -16,6 +16,7 @@ use crate::{
     domain::{
         account::{AccountAggregate, AccountCommand},
         card::{CardAggregate, CardCommand},
+        catalogue::{CatalogueAggregate, CatalogueCommand},
         contact::ContactAggregate,
         money::{MoneyAggregate, MoneyCommand},
         notification::{Template, TemplateAggregate},
@@ -37,6 +38,48 @@ pub const DEMO_CLIENTS: [(&str, &str, Role); 3] = [
 
 /// The demo merchant's staff member who signs in to Footprints: username, password and PIN.
 pub const DEMO_HOSTESS: (&str, &str, &str) = ("demo-hostess", "demo-hostess-secret", "1234567890");
+
+/// The demo catalogue: what the README's lead names (`locationId=L1&offerCategoryId=OC1&offerId=O1&consultantId=C1`).
+fn catalogue() -> [(&'static str, CatalogueItem); 4] {
+    [
+        (
+            "L1",
+            CatalogueItem::Location {
+                name: "Mega Mall".into(),
+                description: None,
+                address: Some("1 Main Street".into()),
+                area_id: None,
+                country: Some("Romania".into()),
+                county: Some("Cluj".into()),
+                coords: Some([Decimal::new(236, 1), Decimal::new(4677, 2)]),
+                image: None,
+            },
+        ),
+        ("OC1", CatalogueItem::OfferCategory { name: "Catalog 1".into() }),
+        (
+            "O1",
+            CatalogueItem::Offer {
+                name: "Offer 1".into(),
+                price: Decimal::from(250),
+                external_id: None,
+                offer_category_id: "OC1".into(),
+            },
+        ),
+        (
+            "C1",
+            CatalogueItem::BusinessUser {
+                first_name: "Ion".into(),
+                last_name: "Pop".into(),
+                email: "ion.pop@example.com".into(),
+                phone: None,
+                group_role: "sales".into(),
+                role: "consultant".into(),
+                location_ids: vec!["L1".into()],
+                offer_category_ids: vec!["OC1".into()],
+            },
+        ),
+    ]
+}
 
 /// On a first embedded start (no merchant yet): a demo merchant, its clients, and a few cards and contacts.
 pub async fn seed(app: &App) -> anyhow::Result<()> {
@@ -77,6 +120,10 @@ pub async fn seed(app: &App) -> anyhow::Result<()> {
         body: "Hello {{firstName}} {{lastName}},\n\nthank you for your visit.\n".into(),
     };
     run(TemplateAggregate::target("welcome".into(), welcome)).await?;
+    run(Target::all(
+        catalogue().map(|(id, item)| CatalogueAggregate::target(id.into(), CatalogueCommand::Declare(Box::new(item)))),
+    ))
+    .await?;
     let anna = Uuid::now_v7();
     for (contact_id, code, name, mobile, street, postcode) in [
         (anna, "DEMO-1", "Anna Petrova", "+79990000001", "221B Baker Street", "NW1 6XE"),

@@ -10,6 +10,7 @@ pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod billing;
+pub mod catalogue;
 pub mod commands;
 pub mod contacts;
 mod demo;

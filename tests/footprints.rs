@@ -400,14 +400,17 @@ async fn personal_data_is_sealed_in_the_ledger_and_a_person_is_one_customer() {
 async fn the_pipeline_counts_ages_and_conversions_and_rebuilds_equal() {
     let app = with_staff().await;
     let token = app.staff_token("marketer").await;
+    let offer = serde_json::json!({"kind": "offer", "name": "Offer 2", "price": "99", "offer_category_id": "OC1"});
+    let declared = app.send("administrator", Method::PUT, "/v1/catalogue/O2", Some(offer), Some("o2")).await;
+    assert_eq!(declared.status, StatusCode::OK, "{:?}", declared.body);
     let at = |location: &str, offer: &str| {
         LEAD.replace("locationId=L1", &format!("locationId={location}"))
             .replace("offerId=O1", &format!("offerId={offer}"))
     };
     let a = app.add_lead(&token, &at("L1", "O1")).await;
     let b = app.add_lead(&token, &at("L1", "O2")).await;
-    let c = app.add_lead(&token, &at("L2", "O1")).await;
-    let d = app.add_lead(&token, &at("L2", "O2")).await;
+    let c = app.add_lead(&token, &at("K1", "O1")).await;
+    let d = app.add_lead(&token, &at("K1", "O2")).await;
     app.footprints(&token, Method::PUT, &format!("/api/lead/{a}"), Some("status=customer")).await;
     app.footprints(&token, Method::PUT, &format!("/api/lead/{b}/leadLost"), Some("reasonLost=competition")).await;
     app.footprints(&token, Method::PUT, &format!("/api/lead/{c}/leadLost"), Some("reasonLost=competition")).await;
@@ -429,7 +432,7 @@ async fn the_pipeline_counts_ages_and_conversions_and_rebuilds_equal() {
     assert_eq!(period["conversion_rate"], "0.2");
     assert_eq!(period["lost"], serde_json::json!({"competition": 2}));
 
-    let narrowed = app.get("marketer", "/v1/leads/pipeline?location_id=L2&group_by=offer").await;
+    let narrowed = app.get("marketer", "/v1/leads/pipeline?location_id=K1&group_by=offer").await;
     let stages = narrowed.body["stages"].as_array().unwrap();
     assert_eq!(stages.len(), 2, "{stages:?}");
     assert!(stages.iter().all(|s| s["leads"] == 1));

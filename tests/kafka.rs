@@ -172,6 +172,7 @@ async fn served() -> (Broker, KafkaSettings, TestApp) {
     let broker = Broker::start().await;
     let settings = broker.settings();
     let app = common::spawn_app_with(Some(settings.clone())).await;
+    app.with_catalogue().await;
     (broker, settings, app)
 }
 

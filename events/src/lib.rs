@@ -6,6 +6,7 @@
 
 mod account;
 mod card;
+mod catalogue;
 mod contact;
 mod customer;
 mod envelope;
@@ -21,6 +22,7 @@ mod vending;
 
 pub use account::*;
 pub use card::*;
+pub use catalogue::*;
 pub use contact::*;
 pub use customer::*;
 pub use envelope::{Actor, Envelope, Role};
@@ -169,6 +171,8 @@ event_catalogue! {
     LoyaltyCodeAllocated(LoyaltyCodeAllocated) = 1, "loyalty";
     LoyaltyCodeRedeemed(LoyaltyCodeRedeemed) = 1, "loyalty";
     LoyaltyCodeBlocked(LoyaltyCodeBlocked) = 1, "loyalty";
+    CatalogueItemDeclared(CatalogueItemDeclared) = 1, "catalogue";
+    CatalogueItemRetired(CatalogueItemRetired) = 1, "catalogue";
 }
 
 /// Why a stored event could not be decoded.

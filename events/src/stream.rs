@@ -3,7 +3,7 @@
 //! `promotion/{business_id}/{promotion_id}`, `billing/{tenant}`, `money/{tenant}/{account_type}/{account_id}`, `vend/{tenant}/{txn_ref}`,
 //! `machine/{tenant}/{vm_id}`, `lead/{tenant}/{lead_id}`,
 //! `customer/{tenant}/{customer_id}`, `template/{tenant}/{key}`, `notification/{tenant}/{notification_id}`,
-//! `loyalty-campaign/{tenant}/{internal_id}`.
+//! `loyalty-campaign/{tenant}/{internal_id}`, `catalogue/{tenant}/{item_id}`.
 //! Tenant ids never contain `/` (they are validated as `[a-z0-9_-]`), so the parts split unambiguously.
 
 use uuid::Uuid;
@@ -39,6 +39,11 @@ pub fn notification(tenant: &str, notification_id: Uuid) -> String {
 /// A loyalty campaign: `internal_id` is 1 to 64 of `[A-Za-z0-9_-]`.
 pub fn loyalty_campaign(tenant: &str, internal_id: &str) -> String {
     format!("loyalty-campaign/{tenant}/{internal_id}")
+}
+
+/// An item of the merchant's catalogue: `item_id` is 1 to 64 of `[A-Za-z0-9_-]`.
+pub fn catalogue(tenant: &str, item_id: &str) -> String {
+    format!("catalogue/{tenant}/{item_id}")
 }
 
 pub fn account(tenant: &str, contact_id: Uuid) -> String {

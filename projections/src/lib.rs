@@ -3,6 +3,7 @@
 
 mod accounts;
 mod cards;
+mod catalogue;
 mod contacts;
 mod customers;
 mod leads;
@@ -19,6 +20,7 @@ mod vending;
 
 pub use accounts::{AccountView, BonusBucket, BucketStatus, LotView};
 pub use cards::CardView;
+pub use catalogue::{list_catalogue, load_catalogue_item, CatalogueView};
 pub use contacts::{postcode_key, search_form, ContactView};
 pub use customers::{find_customer, load_customer, CustomerIdentityView, CustomerView};
 pub use leads::{lead_actions, list_leads, load_lead, load_lead_action, DocumentRef, LeadActionView, LeadView};

@@ -10,9 +10,9 @@ use tally_events::Event;
 use crate::{
     sql::{apply_view, fold_into, load_all, rewrite_totals, upsert_many},
     tally::TallyRow,
-    AccountView, BusinessView, CardView, ContactView, CustomerIdentityView, CustomerView, LeadActionView, LeadView,
-    LoyaltyCampaignView, LoyaltyCodeView, MachineView, MoneyAccountView, NotificationTemplateView, NotificationView,
-    PromotionView, Source, SqlView, VendRefView, VendView, WalletItemView,
+    AccountView, BusinessView, CardView, CatalogueView, ContactView, CustomerIdentityView, CustomerView,
+    LeadActionView, LeadView, LoyaltyCampaignView, LoyaltyCodeView, MachineView, MoneyAccountView,
+    NotificationTemplateView, NotificationView, PromotionView, Source, SqlView, VendRefView, VendView, WalletItemView,
 };
 
 macro_rules! views {
@@ -89,4 +89,5 @@ views! {
     notifications: NotificationView,
     loyalty_campaigns: LoyaltyCampaignView,
     loyalty_codes: LoyaltyCodeView,
+    catalogue: CatalogueView,
 }

@@ -8,6 +8,7 @@ use super::target::Stream;
 use crate::domain::{
     account::AccountAggregate,
     card::{CardAggregate, CardError},
+    catalogue::CatalogueAggregate,
     contact::{ContactAggregate, ContactError},
     customer::CustomerAggregate,
     lead::LeadAggregate,
@@ -151,5 +152,14 @@ impl Stream for CampaignAggregate {
 
     fn stream_id(tenant: &str, internal_id: &String) -> String {
         stream::loyalty_campaign(tenant, internal_id)
+    }
+}
+
+impl Stream for CatalogueAggregate {
+    /// The item's id.
+    type Key = String;
+
+    fn stream_id(tenant: &str, item_id: &String) -> String {
+        stream::catalogue(tenant, item_id)
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod card;
+pub mod catalogue;
 pub mod contact;
 pub mod customer;
 #[cfg(test)]
@@ -29,6 +30,7 @@ use tally_events::{Actor, Event};
 
 use account::AccountError;
 use card::CardError;
+use catalogue::CatalogueError;
 use contact::ContactError;
 use customer::CustomerError;
 use lead::LeadError;
@@ -57,6 +59,7 @@ pub enum Refusal {
     Lead(LeadError),
     Customer(CustomerError),
     Loyalty(LoyaltyError),
+    Catalogue(CatalogueError),
 }
 
 macro_rules! refusal_from {
@@ -70,7 +73,7 @@ macro_rules! refusal_from {
 }
 refusal_from!(CardError => Card, ContactError => Contact, AccountError => Account, MoneyError => Money,
     PromotionError => Promotion, BusinessError => Business, VendError => Vend, LeadError => Lead,
-    CustomerError => Customer, LoyaltyError => Loyalty);
+    CustomerError => Customer, LoyaltyError => Loyalty, CatalogueError => Catalogue);
 
 /// For aggregates that never refuse.
 impl From<Infallible> for Refusal {
@@ -93,6 +96,7 @@ impl Refusal {
             Refusal::Lead(error) => error.code(),
             Refusal::Customer(error) => error.code(),
             Refusal::Loyalty(error) => error.code(),
+            Refusal::Catalogue(error) => error.code(),
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::{
     domain::{
         account::{AccountError, AmountProblem, ReservationStatus, MAX_AMOUNT, MAX_SCALE},
         card::{CardAction, CardError},
+        catalogue::CatalogueError,
         contact::ContactError,
         customer::CustomerError,
         lead::LeadError,
@@ -74,6 +75,10 @@ pub fn message(refusal: &Refusal) -> String {
         Refusal::Lead(error) => lead(error),
         Refusal::Customer(CustomerError::Erased) => "the customer was erased: nothing is kept of them".into(),
         Refusal::Loyalty(error) => loyalty(error),
+        Refusal::Catalogue(CatalogueError::NotFound) => "no catalogue item with this id".into(),
+        Refusal::Catalogue(CatalogueError::KindChanged { kind }) => {
+            format!("this id names a {kind} of the catalogue: an item keeps its kind")
+        }
     }
 }
 
@@ -88,7 +93,8 @@ pub fn status(refusal: &Refusal) -> StatusCode {
         | Refusal::Promotion(PromotionError::NotFound)
         | Refusal::Vend(VendError::NotFound)
         | Refusal::Lead(LeadError::NotFound | LeadError::ActionNotFound)
-        | Refusal::Loyalty(LoyaltyError::CampaignNotFound | LoyaltyError::UnknownCode) => StatusCode::NOT_FOUND,
+        | Refusal::Loyalty(LoyaltyError::CampaignNotFound | LoyaltyError::UnknownCode)
+        | Refusal::Catalogue(CatalogueError::NotFound) => StatusCode::NOT_FOUND,
         Refusal::Customer(CustomerError::Erased) => StatusCode::GONE,
         Refusal::Card(
             CardError::BlockReasonNotAllowed { .. }

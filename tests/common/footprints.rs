@@ -1,7 +1,7 @@
 //! Footprints as a client sees it: tokens from `/api/token`, form bodies, answers as JSON.
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tally::store::staff::{self, SignIn};
 use tally_events::Role;
 
@@ -22,9 +22,10 @@ pub fn stage_counts(pipeline: &Value) -> Vec<(Value, Value, Value)> {
 /// The `acme` staff member's username, password and PIN (see [`with_staff`]).
 pub const HOSTESS: (&str, &str, &str) = ("hostess", "hostess-password", "4242");
 
-/// A running Tally with a staff member of `acme` who signs in by password or PIN.
+/// A running Tally with a staff member of `acme` who signs in by password or PIN, and the catalogue [`LEAD`] refers to.
 pub async fn with_staff() -> TestApp {
     let app = super::spawn_app().await;
+    app.with_catalogue().await;
     let (username, password, pin) = HOSTESS;
     let sign_in = SignIn { username: Some(username), password: Some(password), pin: Some(pin) };
     staff::create(&app.app.db.write, TENANT, "Ana Hostess", Role::Marketer, sign_in).await.expect("staff");
@@ -32,6 +33,34 @@ pub async fn with_staff() -> TestApp {
 }
 
 impl TestApp {
+    /// The catalogue items the tests' leads refer to: locations L1 and K1, offer category OC1, offer O1, SKU S1,
+    /// channel CH1 and business user C1 (declared through `/v1/catalogue`).
+    pub async fn with_catalogue(&self) {
+        let items = [
+            (
+                "L1",
+                json!({"kind": "location", "name": "Mega Mall", "country": "Romania", "county": "Cluj",
+                "coords": [23.6, "46.77"]}),
+            ),
+            ("K1", json!({"kind": "location", "name": "Kiosk", "country": "Romania", "county": "Alba"})),
+            ("OC1", json!({"kind": "offer_category", "name": "Catalog 1"})),
+            ("O1", json!({"kind": "offer", "name": "Offer 1", "price": "250", "offer_category_id": "OC1"})),
+            ("S1", json!({"kind": "sku", "name": "SKU 1", "price": 55.34, "quantity": 1, "offer_id": "O1"})),
+            ("CH1", json!({"kind": "channel", "name": "Channel 1", "media_type": "Earned Media"})),
+            (
+                "C1",
+                json!({"kind": "business_user", "first_name": "Ion", "last_name": "Pop", "email": "ion@acme.test",
+                "group_role": "sales", "role": "consultant", "location_ids": ["L1"], "offer_category_ids": ["OC1"]}),
+            ),
+        ];
+        for (id, item) in items {
+            let key = format!("catalogue-{id}");
+            let reply =
+                self.send("administrator", Method::PUT, &format!("/v1/catalogue/{id}"), Some(item), Some(&key)).await;
+            assert_eq!(reply.status, StatusCode::OK, "{id}: {:?}", reply.body);
+        }
+    }
+
     /// `POST /api/token` as the `acme` client with `role`, with a form body.
     pub async fn token_request(&self, role: &str, form: &str) -> Reply {
         let (id, secret) = credentials(role);

@@ -2,6 +2,7 @@
 //! zone and `createdAt`, the contract of a won lead; and taking a new lead (or prospect) with the person's data
 //! sealed for their customer.
 
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -16,6 +17,7 @@ use super::{
 use crate::{
     app::App,
     auth::Principal,
+    catalogue::{self, Ref},
     commands::Stream,
     domain::lead::{LeadAggregate, LeadCommand},
     leads, queries,
@@ -28,9 +30,10 @@ pub(super) const MAX_TAG: usize = 64;
 /// Marketing channels a lead may list.
 const MAX_CHANNELS: usize = 20;
 
-/// The catalogue ids of a lead's placement.
-pub(super) fn placement(fields: &Fields) -> Result<LeadPlacement, Refused> {
-    Ok(LeadPlacement {
+/// The catalogue ids of a lead's placement: each must name a live item of its kind in the merchant's catalogue
+/// (`skuExternalId` is the merchant's own reference, taken as it is).
+pub(super) async fn placement(app: &App, tenant: &str, fields: &Fields) -> Result<LeadPlacement, Refused> {
+    let placement = LeadPlacement {
         offline_campaign_id: fields.id("offlineCampaignId")?,
         offer_category_id: fields.id("offerCategoryId")?,
         offer_id: fields.id("offerId")?,
@@ -39,7 +42,22 @@ pub(super) fn placement(fields: &Fields) -> Result<LeadPlacement, Refused> {
         channel_id: fields.id("channelId")?,
         sku_id: fields.id("skuId")?,
         sku_external_id: fields.text("skuExternalId", 64)?,
-    })
+    };
+    let p = &placement;
+    let refs = [
+        Ref { kind: "offline_campaign", field: "offlineCampaignId", id: p.offline_campaign_id.as_deref() },
+        Ref { kind: "offer_category", field: "offerCategoryId", id: p.offer_category_id.as_deref() },
+        Ref { kind: "offer", field: "offerId", id: p.offer_id.as_deref() },
+        Ref { kind: "location", field: "locationId", id: p.location_id.as_deref() },
+        Ref { kind: "business_user", field: "consultantId", id: p.consultant_id.as_deref() },
+        Ref { kind: "channel", field: "channelId", id: p.channel_id.as_deref() },
+        Ref { kind: "sku", field: "skuId", id: p.sku_id.as_deref() },
+    ];
+    if let Some((field, id)) = catalogue::first_unknown(&app.db, tenant, &refs).await? {
+        let message = format!("{field} {id} names no item of the merchant's catalogue");
+        return Err(Refused::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_catalogue_id", message));
+    }
+    Ok(placement)
 }
 
 const CHANNELS: [&str; 5] = ["sms", "email", "notification", "dm", "socialMedia"];
@@ -149,7 +167,7 @@ pub(super) async fn take(
         customer_id,
         identity,
         status,
-        placement: placement(&fields)?,
+        placement: placement(app, &principal.tenant, &fields).await?,
         personal: None,
         tags: fields.list("tags", MAX_TAGS, MAX_TAG)?.unwrap_or_default(),
         marketing_channels: marketing_channels(&fields)?,

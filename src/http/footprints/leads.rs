@@ -177,7 +177,7 @@ async fn update_lead(
         let person = person::personal(&fields)?;
         let personal = leads::seal(app, &principal.tenant, lead.customer_id, Value::Object(person)).await?;
         let command = LeadCommand::Update(Box::new(LeadChanges {
-            placement: placement(&fields)?,
+            placement: placement(app, &principal.tenant, &fields).await?,
             personal,
             tags: fields.list("tags", MAX_TAGS, MAX_TAG)?,
             status: change,

@@ -10,6 +10,7 @@
 
 mod actions;
 mod answer;
+mod catalogue;
 mod customers;
 mod documents;
 mod fields;
@@ -55,6 +56,7 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .merge(documents::routes())
         .merge(notifications::routes())
         .merge(loyalty::routes())
+        .merge(catalogue::routes())
 }
 
 /// The answer to a method a path does not serve: 405 in Footprints' envelope (axum adds `Allow`).
@@ -334,10 +336,14 @@ struct Paging {
 }
 
 impl Paging {
-    /// `response` with the paging headers.
+    /// `response` with the paging headers (exposed to scripts of other origins, as the seed's are).
     fn headers(&self, mut response: Response) -> Response {
         let pages = (self.total + self.size - 1) / self.size;
         let headers = response.headers_mut();
+        headers.insert(
+            "access-control-expose-headers",
+            axum::http::HeaderValue::from_static("X-Total-Pages, X-Records, X-Current-Page"),
+        );
         for (name, value) in [("x-total-pages", pages), ("x-records", self.total), ("x-current-page", self.page)] {
             headers.insert(name, axum::http::HeaderValue::from(value));
         }

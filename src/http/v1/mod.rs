@@ -5,6 +5,7 @@
 
 mod accounts;
 mod cards;
+mod catalogue;
 mod contacts;
 mod leads;
 mod loyalty;
@@ -51,6 +52,7 @@ pub fn routes() -> OpenApiRouter<Shared> {
         .merge(leads::routes())
         .merge(notifications::routes())
         .merge(loyalty::routes())
+        .merge(catalogue::routes())
 }
 
 /// The answer to a method the path does not serve: 405, in the native envelope (axum adds `Allow`).
