@@ -4,17 +4,17 @@
 # (and stops, whatever happens). On a fresh machine it first installs what the tests need and the machine lacks:
 # PostgreSQL's server (Debian's package, with apt-get as root), the tansu Kafka-protocol broker (cargo install, about
 # 15 minutes once; each Kafka test starts its own broker), schemathesis, the zeep SOAP client and the aiosmtpd SMTP
-# server that the notification tests start (pip).
+# server that the notification tests start (pip), and openssl, with which the TLS mail test makes its certificates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-    echo "== installing PostgreSQL's server"
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
+    echo "== installing PostgreSQL's server and openssl"
     sudo=()
     [ "$(id -u)" = 0 ] || sudo=(sudo)
     export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" apt-get update -q
-    "${sudo[@]}" apt-get install -y -q postgresql
+    "${sudo[@]}" apt-get install -y -q postgresql openssl
 fi
 
 export PATH="$HOME/.cargo/bin:$PATH"

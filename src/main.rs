@@ -9,7 +9,7 @@ use tally::{
     auth::tokens::TokenSettings,
     jobs,
     kafka::{consume, follow, KafkaSettings},
-    notifications::MailSettings,
+    notifications::{MailSettings, SmtpServer},
     server::{self, Settings},
     store::{
         merchants::{self, Merchant, CONTACT_FIELDS},
@@ -154,10 +154,16 @@ struct ServeArgs {
     /// Seconds a refresh token lives.
     #[arg(long, env = "TALLY_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 86_400)]
     refresh_token_ttl_secs: u64,
-    /// The mail server for e-mail notifications, `smtp://host[:port]` (plain SMTP, e.g. a relay on this network).
-    /// Without it, notifications are written as `.eml` files to `--outbox`.
+    /// The mail server for e-mail notifications: `smtp://host[:port]` (plain, e.g. a relay on this network),
+    /// `smtp://user:password@host[:port]?tls=required` (STARTTLS; `tls=opportunistic` when the server may lack it,
+    /// without credentials) or `smtps://user:password@host[:port]` (TLS from the start). Without it, notifications
+    /// are written as `.eml` files to `--outbox`.
     #[arg(long, env = "TALLY_SMTP_URL")]
     smtp_url: Option<String>,
+    /// A PEM file of the certificate authority that signed the mail server's certificate (a private one); without
+    /// it, the web's public authorities.
+    #[arg(long, env = "TALLY_SMTP_CA_FILE")]
+    smtp_ca_file: Option<std::path::PathBuf>,
     /// The folder notifications are written to when there is no mail server.
     #[arg(long, env = "TALLY_OUTBOX", default_value = "data/outbox")]
     outbox: std::path::PathBuf,
@@ -313,8 +319,8 @@ async fn main() -> anyhow::Result<()> {
     let serve_default = || Verb::Serve(ServeOnly::parse_from(["tally"]).args);
     match cli.command.unwrap_or_else(serve_default) {
         Verb::Serve(args) => {
-            let mail = MailSettings::parse(args.smtp_url.as_deref(), args.outbox.clone(), &args.mail_from)
-                .map_err(anyhow::Error::msg)?;
+            let server = SmtpServer { url: args.smtp_url.as_deref(), ca_file: args.smtp_ca_file.as_deref() };
+            let mail = MailSettings::parse(server, args.outbox.clone(), &args.mail_from).map_err(anyhow::Error::msg)?;
             server::serve(Settings {
                 app: app::Settings {
                     database_url: url,

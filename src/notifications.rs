@@ -8,16 +8,22 @@
 //! A mail server that cannot be reached, or answers "try later" (4xx), fails the page: the runner hands it again
 //! after a pause, so nothing is lost while the server is away. A permanent refusal (5xx) fails the notification.
 
-use std::{collections::HashMap, path::PathBuf, sync::Arc};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use lettre::{
     message::{header::ContentType, Attachment as MailAttachment, Mailbox, MultiPart, SinglePart},
+    transport::smtp::client::{Certificate, Tls, TlsParameters},
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tally_events::{stream, AttachmentRef, Envelope, Event, NotificationRequested};
 use tally_projections::NotificationStatus;
+use url::Url;
 use uuid::Uuid;
 
 use crate::{
@@ -34,32 +40,70 @@ use crate::{
 /// Where notifications go.
 #[derive(Debug, Clone)]
 pub struct MailSettings {
-    /// The mail server's host and port (plain SMTP, as to a relay on the same network); without it, messages are
-    /// written to `outbox`.
-    pub smtp: Option<(String, u16)>,
+    /// The mail server; without it, messages are written to `outbox`.
+    pub smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
     /// The folder of `.eml` files when there is no mail server (made when missing).
     pub outbox: PathBuf,
     /// The sender of every notification.
     pub from: Mailbox,
 }
 
+/// The mail server's address, as the command line takes it.
+#[derive(Debug, Clone, Default)]
+pub struct SmtpServer<'a> {
+    /// `smtp://[user:password@]host[:port][?tls=required|opportunistic]` (STARTTLS when `tls` is given) or
+    /// `smtps://[user:password@]host[:port]` (TLS from the start).
+    pub url: Option<&'a str>,
+    /// A PEM file of the certificate authority to trust for the server (a private one); without it, the web's
+    /// public authorities.
+    pub ca_file: Option<&'a Path>,
+}
+
 impl MailSettings {
-    /// Settings from the command line's words: `smtp://host[:port]` or none, the outbox folder and the sender.
-    pub fn parse(smtp: Option<&str>, outbox: PathBuf, from: &str) -> Result<MailSettings, String> {
-        let smtp = match smtp {
-            Some(url) => {
-                let address = url.strip_prefix("smtp://").ok_or("the mail server is smtp://host[:port]")?;
-                let address = address.trim_end_matches('/');
-                Some(match address.rsplit_once(':') {
-                    Some((host, port)) => (host.to_owned(), port.parse().map_err(|_| format!("bad port in {url}"))?),
-                    None => (address.to_owned(), 25),
-                })
-            }
+    /// Settings from the command line's words: the mail server or none, the outbox folder and the sender.
+    pub fn parse(server: SmtpServer, outbox: PathBuf, from: &str) -> Result<MailSettings, String> {
+        let smtp = match server.url {
+            Some(url) => Some(transport(url, server.ca_file)?),
             None => None,
         };
         let from = from.parse().map_err(|e| format!("the sender {from:?} is not an address: {e}"))?;
         Ok(MailSettings { smtp, outbox, from })
     }
+}
+
+/// The transport to the mail server at `url`. A user name and password go over TLS only (`smtps://`, or
+/// `?tls=required`), never in the clear. Errors never repeat the URL, which may hold a password.
+fn transport(url: &str, ca_file: Option<&Path>) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let usage = "the mail server is smtp://[user:password@]host[:port][?tls=required|opportunistic] or \
+                 smtps://[user:password@]host[:port]";
+    let parsed = Url::parse(url).map_err(|e| format!("{usage}: {e}"))?;
+    let tls = parsed.query_pairs().find(|(name, _)| name == "tls").map(|(_, value)| value.into_owned());
+    let encrypted = match (parsed.scheme(), tls.as_deref()) {
+        ("smtps", None) | ("smtp", Some("required")) => true,
+        ("smtp", None | Some("opportunistic")) => false,
+        _ => return Err(usage.into()),
+    };
+    if !encrypted && (!parsed.username().is_empty() || parsed.password().is_some()) {
+        return Err("a mail server's user name and password go over TLS only: smtps:// or ?tls=required".into());
+    }
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| format!("{usage}: {e}"))?;
+    if let Some(path) = ca_file {
+        let mode: fn(TlsParameters) -> Tls = match (parsed.scheme(), tls.as_deref()) {
+            ("smtps", _) => Tls::Wrapper,
+            (_, Some("required")) => Tls::Required,
+            (_, Some(_)) => Tls::Opportunistic,
+            _ => return Err("a certificate authority goes with smtps:// or ?tls=required|opportunistic".into()),
+        };
+        let host = parsed.host_str().ok_or(usage)?;
+        let pem = std::fs::read(path).map_err(|e| format!("the certificate authority {}: {e}", path.display()))?;
+        let authority = Certificate::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
+        let parameters = TlsParameters::builder(host.to_owned())
+            .add_root_certificate(authority)
+            .build()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        builder = builder.tls(mode(parameters));
+    }
+    Ok(builder.build())
 }
 
 /// Who a notification goes to.
@@ -158,9 +202,7 @@ impl From<StoreError> for Failure {
 impl Mailer {
     fn new(settings: &MailSettings) -> Mailer {
         match &settings.smtp {
-            Some((host, port)) => {
-                Mailer::Smtp(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(*port).build())
-            }
+            Some(transport) => Mailer::Smtp(transport.clone()),
             None => Mailer::Outbox(AsyncFileTransport::new(&settings.outbox), settings.outbox.clone()),
         }
     }
@@ -168,7 +210,7 @@ impl Mailer {
     async fn send(&self, message: Message) -> Result<(), Failure> {
         match self {
             Mailer::Smtp(transport) => transport.send(message).await.map(drop).map_err(|error| {
-                if error.is_permanent() {
+                if error.is_permanent() && !refuses_sign_in(&error) {
                     Failure::Permanent(error.to_string())
                 } else {
                     Failure::Transient(error.into())
@@ -180,6 +222,13 @@ impl Mailer {
             }
         }
     }
+}
+
+/// Whether the server refused Tally's sign-in (530 authentication required, 534 a mechanism too weak, 535 bad
+/// credentials, 538 encryption required): Tally's settings are wrong, not the message, so the message waits until
+/// they are put right, as for a server that is away, rather than failing for good.
+fn refuses_sign_in(error: &lettre::transport::smtp::Error) -> bool {
+    error.status().is_some_and(|code| matches!(u16::from(code), 530 | 534 | 535 | 538))
 }
 
 /// The `notifications` subscriber.

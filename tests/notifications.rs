@@ -3,100 +3,15 @@
 
 mod common;
 
-use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::{path::PathBuf, time::Duration};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
-use common::{Reply, TestApp};
-use reqwest::{Method, StatusCode};
-use serde_json::json;
-use tally::{app, notifications::MailSettings};
-
-/// An SMTP server that keeps what it receives in a maildir; stopped when dropped.
-struct SmtpServer {
-    child: Child,
-    maildir: PathBuf,
-}
-
-impl SmtpServer {
-    async fn start(port: u16, maildir: &Path) -> SmtpServer {
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aiosmtpd runs (pip install aiosmtpd)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(Instant::now() < deadline, "the SMTP server did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        SmtpServer { child, maildir: maildir.to_owned() }
-    }
-
-    /// The messages received so far.
-    fn messages(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else { return vec![] };
-        entries.map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap()).collect()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A running Tally whose notifications go to `smtp` (host and port), or to `outbox` without one.
-async fn mailing(smtp: Option<u16>, outbox: &Path) -> TestApp {
-    let smtp = smtp.map(|port| format!("smtp://127.0.0.1:{port}"));
-    let mail = MailSettings::parse(smtp.as_deref(), outbox.to_owned(), "Shop <shop@example.com>").unwrap();
-    common::spawn_app_from(app::Settings { mail: Some(mail), ..Default::default() }).await
-}
-
-/// Declares template `offer`.
-async fn offer_template(app: &TestApp) {
-    let text =
-        json!({"subject": "Your offer, {{firstName}}", "body": "Hello {{firstName}} {{lastName}}, see the PDF."});
-    let reply =
-        app.send("administrator", Method::PUT, "/v1/notification-templates/offer", Some(text), Some("t1")).await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-}
+use common::mail::{finished, mailing, offer_template, send, MailServer};
+use reqwest::StatusCode;
+use tally::notifications::SmtpServer;
 
 /// A PDF as writers make them: a comment line of bytes above 127 marks it binary (it is sent base64-encoded).
 const PDF: &[u8] = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
-
-/// `POST /api/notifications/send` with a form, and an `Idempotency-Key` when given.
-async fn send(app: &TestApp, token: &str, form: &str, key: Option<&str>) -> Reply {
-    let url = format!("{}/api/notifications/send?access_token={token}", app.base);
-    let mut request =
-        app.http.post(url).header("content-type", "application/x-www-form-urlencoded").body(form.to_owned());
-    if let Some(key) = key {
-        request = request.header("Idempotency-Key", key);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    Reply { status, body: response.json().await.unwrap_or_default(), headers }
-}
-
-/// Waits until notification `id` is no longer queued; returns its status.
-async fn finished(app: &TestApp, id: &str, within: Duration) -> serde_json::Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let reply = app.get("administrator", &format!("/v1/notifications/{id}")).await;
-        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-        if reply.body["status"] != "queued" || Instant::now() > deadline {
-            return reply.body;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn form_with_pdf() -> String {
     let content = STANDARD.encode(PDF).replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
@@ -110,8 +25,9 @@ fn form_with_pdf() -> String {
 async fn a_notification_is_sent_once_after_the_commit_with_its_pdf_and_then_forgotten() {
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
-    let server = SmtpServer::start(port, &dir.path().join("maildir")).await;
-    let app = mailing(Some(port), &dir.path().join("outbox")).await;
+    let server = MailServer::start(port, &dir.path().join("maildir")).await;
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app = mailing(SmtpServer { url: Some(&url), ca_file: None }, &dir.path().join("outbox")).await;
     offer_template(&app).await;
     let token = app.app_token("marketer").await;
 
@@ -156,7 +72,7 @@ async fn a_notification_is_sent_once_after_the_commit_with_its_pdf_and_then_forg
 #[tokio::test]
 async fn bad_requests_are_refused_in_footprints_style_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let app = mailing(None, &dir.path().join("outbox")).await;
+    let app = mailing(SmtpServer::default(), &dir.path().join("outbox")).await;
     offer_template(&app).await;
     let token = app.app_token("marketer").await;
     let before = app.event_count().await;
@@ -198,7 +114,8 @@ async fn bad_requests_are_refused_in_footprints_style_and_write_nothing() {
 async fn a_notification_waits_while_the_mail_server_is_away() {
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
-    let app = mailing(Some(port), &dir.path().join("outbox")).await;
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app = mailing(SmtpServer { url: Some(&url), ca_file: None }, &dir.path().join("outbox")).await;
     offer_template(&app).await;
     let token = app.app_token("marketer").await;
     let sent = send(&app, &token, "templateKey=offer&email=bo%40example.com&firstName=Bo", None).await;
@@ -206,7 +123,7 @@ async fn a_notification_waits_while_the_mail_server_is_away() {
     let status = finished(&app, &id, Duration::from_secs(1)).await;
     assert_eq!(status["status"], "queued", "no server, nothing sent, nothing lost");
 
-    let server = SmtpServer::start(port, &dir.path().join("maildir")).await;
+    let server = MailServer::start(port, &dir.path().join("maildir")).await;
     let status = finished(&app, &id, Duration::from_secs(30)).await;
     assert_eq!(status["status"], "delivered", "{status}");
     assert!(status["attempts"].as_u64().unwrap() > 1, "{status}");
@@ -217,7 +134,7 @@ async fn a_notification_waits_while_the_mail_server_is_away() {
 async fn without_a_mail_server_notifications_are_written_to_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");
-    let app = mailing(None, &outbox).await;
+    let app = mailing(SmtpServer::default(), &outbox).await;
     offer_template(&app).await;
     let token = app.app_token("marketer").await;
     let sent = send(&app, &token, "templateKey=offer&email=cy%40example.com&firstName=Cy&lastName=Ng", None).await;

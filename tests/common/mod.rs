@@ -5,6 +5,7 @@
 
 pub mod enactor;
 pub mod footprints;
+pub mod mail;
 pub mod vending;
 
 use std::{
