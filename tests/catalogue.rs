@@ -97,7 +97,8 @@ async fn a_lead_naming_an_item_the_catalogue_does_not_have_is_refused_and_nothin
     let key = "retire-ch1";
     let retired = app.send("administrator", Method::DELETE, "/v1/catalogue/CH1", None, Some(key)).await;
     assert_eq!(retired.status, StatusCode::OK, "{:?}", retired.body);
-    assert_eq!(app.get("marketer", "/v1/catalogue/CH1").await.body["retired"], true);
+    let gone = app.get("marketer", "/v1/catalogue/CH1").await;
+    assert_eq!((gone.status, &gone.body["error"]["code"]), (StatusCode::NOT_FOUND, &json!("CatalogueItemRetired")));
     let update = app.footprints(&token, Method::PUT, &format!("/api/lead/{lead}"), Some("channelId=CH1")).await;
     assert_eq!(update.status, StatusCode::UNPROCESSABLE_ENTITY);
     let listed = app.footprints(&token, Method::GET, "/api/channels", None).await.body;

@@ -36,6 +36,7 @@ pub fn routes() -> OpenApiRouter<Shared> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// The page, from 1 (50 items a page).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1_000_000)]
     page: Option<String>,
 }
 
@@ -44,6 +45,7 @@ pub struct PageQuery {
 #[into_params(parameter_in = Query)]
 pub struct LocationQuery {
     /// The page, from 1 (50 items a page).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1_000_000)]
     page: Option<String>,
     /// Only the locations in this country (in any case).
     country_name: Option<String>,

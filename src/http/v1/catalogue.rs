@@ -372,27 +372,21 @@ pub struct ItemBody {
     item_id: String,
     /// How many times it was declared.
     version: u32,
-    retired: bool,
     item: ItemText,
     updated_at: DateTime<Utc>,
 }
 
 impl From<CatalogueView> for ItemBody {
     fn from(view: CatalogueView) -> ItemBody {
-        ItemBody {
-            item_id: view.item_id,
-            version: view.version,
-            retired: view.retired,
-            item: text_of(view.item),
-            updated_at: view.updated_at,
-        }
+        ItemBody { item_id: view.item_id, version: view.version, item: text_of(view.item), updated_at: view.updated_at }
     }
 }
 
-/// An item (retired ones too).
+/// A live item.
 #[utoipa::path(get, path = "/catalogue/{item_id}", tag = "v1", params(ItemPath), responses(
     (status = 200, description = "The item", body = ItemBody),
-    (status = 404, description = "No such item", body = ErrorBody),
+    (status = 404, description = "No such item (CatalogueItemNotFound), or it was retired (CatalogueItemRetired)",
+        body = ErrorBody),
 ))]
 async fn get_item(
     State(app): State<Shared>,
@@ -402,6 +396,9 @@ async fn get_item(
     let view = catalogue::item(&app.db, &principal.tenant, &item_id)
         .await?
         .ok_or_else(|| ApiError::not_found("CatalogueItemNotFound", "no catalogue item with this id"))?;
+    if view.retired {
+        return Err(ApiError::not_found("CatalogueItemRetired", "the item was retired (a PUT declares it again)"));
+    }
     Ok(Json(view.into()))
 }
 
